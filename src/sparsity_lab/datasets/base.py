@@ -1,0 +1,179 @@
+"""The dataset record every loader returns, and the preprocessing every fit sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """Bad dataset parameters or bad data: one line naming the field and what is allowed."""
+
+
+@dataclass
+class Dataset:
+    """A regression dataset as a loader returns it, before any preprocessing.
+
+    Attributes
+    ----------
+    name : str
+        Name written to the result tables.
+    X : ndarray of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,), float64
+    feature_names : list of str, length n_features
+    true_coef : ndarray of shape (n_features,) or None
+        Coefficients that generated ``y`` (synthetic data), in the units of ``X``.
+    target : str
+        What ``y`` measures.
+    train_index : ndarray of int or None
+        A fixed training split (e.g. the ESL prostate split); ``None`` lets ``test_size`` decide.
+    notes : list of str
+        What the loader did that a user should know (dropped rows or columns, ...).
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    true_coef: np.ndarray | None = None
+    target: str = "y"
+    train_index: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.X = np.asarray(self.X, dtype=np.float64)
+        self.y = np.asarray(self.y, dtype=np.float64).ravel()
+        if self.X.ndim != 2:
+            raise DataError(f"dataset {self.name}: X must be 2-D, got shape {self.X.shape}")
+        n, p = self.X.shape
+        if self.y.shape[0] != n:
+            raise DataError(f"dataset {self.name}: X has {n} rows but y has {self.y.shape[0]}")
+        if len(self.feature_names) != p:
+            raise DataError(
+                f"dataset {self.name}: {len(self.feature_names)} feature names for {p} columns"
+            )
+        self.feature_names = [str(f) for f in self.feature_names]
+        bad_cols = np.flatnonzero(~np.isfinite(self.X).all(axis=0))
+        if bad_cols.size:
+            raise DataError(
+                f"dataset {self.name}: column {self.feature_names[bad_cols[0]]!r} has NaN or "
+                "infinite values; drop or impute them before loading (allowed: finite numbers)"
+            )
+        if not np.isfinite(self.y).all():
+            raise DataError(
+                f"dataset {self.name}: target {self.target!r} has NaN or infinite values "
+                "(allowed: finite numbers)"
+            )
+        if self.true_coef is not None:
+            self.true_coef = np.asarray(self.true_coef, dtype=np.float64).ravel()
+            if self.true_coef.shape[0] != p:
+                raise DataError(f"dataset {self.name}: true_coef has the wrong length")
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+
+@dataclass
+class PreparedData:
+    """Standardised training data (features mean 0 / sd 1, y centred) and the test rows.
+
+    Test rows are transformed with the training statistics. ``true_coef`` is expressed on the
+    standardised features (``beta_j * sd_j``), the scale of the fitted coefficients.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    y_offset: float
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    feature_names: list[str]
+    true_coef: np.ndarray | None
+    notes: list[str]
+
+    @property
+    def n_samples(self) -> int:
+        return self.X_train.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+
+def split_indices(
+    n_samples: int, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random train/test row indices; ``test_size=0`` keeps every row for training."""
+    if not 0.0 <= test_size < 1.0:
+        raise DataError(f"dataset.test_size={test_size}: allowed values are 0 <= test_size < 1")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n_samples)
+    n_test = int(round(test_size * n_samples))
+    if n_samples - n_test < 2:
+        raise DataError(
+            f"dataset.test_size={test_size} leaves {n_samples - n_test} training rows of "
+            f"{n_samples}; at least 2 are needed"
+        )
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> PreparedData:
+    """Split, drop columns constant on the training rows, standardise on the training rows.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    test_size : float in [0, 1)
+        Fraction of rows held out; ignored when the dataset carries a fixed ``train_index``.
+    seed : int
+        Drives the random split.
+    """
+    n = dataset.n_samples
+    if dataset.train_index is not None:
+        train = np.sort(np.asarray(dataset.train_index))
+        test = np.setdiff1d(np.arange(n), train)
+    else:
+        train, test = split_indices(n, test_size, seed)
+    X_tr, X_te = dataset.X[train], dataset.X[test]
+    y_tr, y_te = dataset.y[train], dataset.y[test]
+
+    notes = list(dataset.notes)
+    x_mean = X_tr.mean(axis=0)
+    x_scale = X_tr.std(axis=0)
+    keep = x_scale > 0
+    names = dataset.feature_names
+    true_coef = dataset.true_coef
+    if not keep.all():
+        dropped = [names[j] for j in np.flatnonzero(~keep)]
+        shown = ", ".join(dropped[:5]) + (" ..." if len(dropped) > 5 else "")
+        notes.append(f"dropped {len(dropped)} constant column(s) on the training rows: {shown}")
+        X_tr, X_te = X_tr[:, keep], X_te[:, keep]
+        x_mean, x_scale = x_mean[keep], x_scale[keep]
+        names = [nm for nm, k in zip(names, keep, strict=True) if k]
+        if true_coef is not None:
+            true_coef = true_coef[keep]
+    if X_tr.shape[1] == 0:
+        raise DataError(f"dataset {dataset.name}: every feature is constant on the training rows")
+
+    y_offset = float(y_tr.mean())
+    X_train = (X_tr - x_mean) / x_scale
+    X_test = (X_te - x_mean) / x_scale
+    return PreparedData(
+        X_train=np.ascontiguousarray(X_train),
+        y_train=y_tr - y_offset,
+        X_test=np.ascontiguousarray(X_test),
+        y_test=y_te,
+        y_offset=y_offset,
+        x_mean=x_mean,
+        x_scale=x_scale,
+        feature_names=names,
+        true_coef=None if true_coef is None else true_coef * x_scale,
+        notes=notes,
+    )

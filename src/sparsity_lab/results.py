@@ -1,0 +1,201 @@
+"""Result tables: schema, atomic writes, collecting job outputs into a run, reading runs.
+
+Layout of a run (DESIGN.md)::
+
+    <results_dir>/<study>/<run id>/
+        run.json                 provenance
+        jobs/<nnnn>/             one Hydra job: .hydra/, log, fits.parquet, coefs.parquet, job.json
+        fits.parquet             every job's fits, one row per (dataset, model, alpha, seed)
+        coefs.parquet            long form, one row per coefficient of every fit
+        figures/
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+FITS_COLUMNS: tuple[str, ...] = (
+    "study", "dataset", "model", "alpha", "alpha_ratio", "seed", "n_samples", "n_features",
+    "n_zero", "n_nonzero", "n_tiny", "zero_tol", "support_precision", "support_recall",
+    "support_f1", "train_mse", "test_mse", "test_r2", "objective", "duality_gap",
+    "kkt_violation", "n_iter", "converged", "fit_seconds", "status", "message",
+)  # fmt: skip
+COEFS_COLUMNS: tuple[str, ...] = (
+    "study", "dataset", "model", "alpha", "alpha_ratio", "seed", "feature", "coef", "true_coef",
+)  # fmt: skip
+#: Columns that identify a fit; the rest are measurements.
+FIT_KEY: tuple[str, ...] = ("dataset", "model", "alpha", "seed")
+#: Columns that legitimately differ between two runs of the same config.
+TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds",)
+STATUSES: tuple[str, ...] = ("ok", "not_converged", "diverged", "failed")
+
+FITS_FILE = "fits.parquet"
+COEFS_FILE = "coefs.parquet"
+RUN_FILE = "run.json"
+JOB_FILE = "job.json"
+JOBS_DIR = "jobs"
+
+
+class ResultsError(ValueError):
+    """A path that is not a run dir or results table."""
+
+
+# ---------------------------------------------------------------------------- atomic writes
+def _atomic(path: Path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(df: pd.DataFrame, path: Path) -> Path:
+    """Write a parquet table atomically (temp file in the same folder + rename)."""
+    return _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_json(obj: dict, path: Path) -> Path:
+    """Write JSON atomically."""
+
+    def _write(tmp):
+        with open(tmp, "w") as fh:
+            json.dump(obj, fh, indent=2, sort_keys=True, default=str)
+            fh.write("\n")
+
+    return _atomic(path, _write)
+
+
+def read_json(path: Path) -> dict:
+    with open(path) as fh:
+        return json.load(fh)
+
+
+# ---------------------------------------------------------------------------- schema
+def check_fits_columns(df: pd.DataFrame, where: str = "table") -> None:
+    missing = [c for c in FITS_COLUMNS if c not in df.columns]
+    if missing:
+        raise ResultsError(f"{where} is not a fits table: missing columns {', '.join(missing)}")
+
+
+# ---------------------------------------------------------------------------- jobs and runs
+def job_dirs(run_dir: Path) -> list[Path]:
+    """The job dirs of a run in job order (numeric, so 10 comes after 2)."""
+    root = Path(run_dir) / JOBS_DIR
+    if not root.is_dir():
+        return []
+    dirs = [d for d in root.iterdir() if d.is_dir() and d.name.isdigit()]
+    return sorted(dirs, key=lambda d: int(d.name))
+
+
+def job_is_complete(job_dir: Path, key: str | None = None) -> bool:
+    """True when the job wrote both tables, they read back, and (if given) its key matches."""
+    job_dir = Path(job_dir)
+    try:
+        meta = read_json(job_dir / JOB_FILE)
+        if meta.get("status") != "complete" or (key is not None and meta.get("key") != key):
+            return False
+        fits = pd.read_parquet(job_dir / FITS_FILE)
+        coefs_rows = pd.io.parquet.read_parquet(job_dir / COEFS_FILE, columns=["coef"]).shape[0]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return len(fits) == meta.get("n_fits") and coefs_rows == meta.get("n_coefs")
+
+
+def write_job(job_dir: Path, fits: pd.DataFrame, coefs: pd.DataFrame, meta: dict) -> None:
+    """Write a job's tables, then the completion record (the last file makes it complete)."""
+    job_dir = Path(job_dir)
+    write_table(fits, job_dir / FITS_FILE)
+    write_table(coefs, job_dir / COEFS_FILE)
+    write_json(
+        {**meta, "status": "complete", "n_fits": len(fits), "n_coefs": len(coefs)},
+        job_dir / JOB_FILE,
+    )
+
+
+def collect(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Concatenate every complete job's tables into the run-level tables (idempotent).
+
+    Incomplete or unreadable jobs are skipped; they are listed in ``run.json`` under
+    ``incomplete_jobs``.
+    """
+    run_dir = Path(run_dir)
+    fits_parts, coefs_parts, incomplete = [], [], []
+    for job in job_dirs(run_dir):
+        if job_is_complete(job):
+            fits_parts.append(pd.read_parquet(job / FITS_FILE))
+            coefs_parts.append(pd.read_parquet(job / COEFS_FILE))
+        else:
+            incomplete.append(job.name)
+    fits = _concat(fits_parts, FITS_COLUMNS)
+    coefs = _concat(coefs_parts, COEFS_COLUMNS)
+    write_table(fits, run_dir / FITS_FILE)
+    write_table(coefs, run_dir / COEFS_FILE)
+    update_run_json(run_dir, incomplete_jobs=incomplete, n_fits=len(fits))
+    return fits, coefs
+
+
+def _concat(parts: Iterable[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: [] for c in columns})
+    return pd.concat(parts, ignore_index=True)
+
+
+def update_run_json(run_dir: Path, **fields) -> dict:
+    path = Path(run_dir) / RUN_FILE
+    info = read_json(path) if path.exists() else {}
+    info.update(fields)
+    write_json(info, path)
+    return info
+
+
+# ---------------------------------------------------------------------------- reading
+def resolve_table(path: Path, table: str = FITS_FILE) -> Path:
+    """A run dir or a table file -> the table file; a clear error for anything else."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultsError(f"{path}: no such file or directory")
+    if path.is_dir():
+        candidate = path / table
+        if candidate.is_file():
+            return candidate
+        if job_dirs(path):
+            raise ResultsError(
+                f"{path}: run dir without {table}; rebuild it with `sparsity-lab collect {path}`"
+            )
+        raise ResultsError(f"{path}: not a run dir (no {table} inside)")
+    return path
+
+
+def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
+    """Read a fits/coefs table from a run dir or a .parquet/.csv file."""
+    file = resolve_table(path, table)
+    try:
+        if file.suffix == ".csv":
+            return pd.read_csv(file)
+        return pd.read_parquet(file)
+    except Exception as exc:  # pyarrow raises several unrelated types for non-parquet files
+        raise ResultsError(f"{file}: not a readable results table ({exc.__class__.__name__})") from exc
+
+
+def read_fits(path: Path) -> pd.DataFrame:
+    """The fits table of a run dir or file, checked against the contract."""
+    df = read_table(path, FITS_FILE)
+    check_fits_columns(df, str(path))
+    return df
+
+
+def read_coefs(path: Path) -> pd.DataFrame:
+    return read_table(path, COEFS_FILE)
