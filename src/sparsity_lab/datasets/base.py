@@ -128,7 +128,7 @@ def split_indices(n_samples: int, test_size: float, seed: int) -> tuple[np.ndarr
     check_test_size(test_size)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n_samples)
-    n_test = int(round(test_size * n_samples))
+    n_test = int(round(test_size * n_samples))  # noqa: RUF046 (numpy scalars round to floats)
     if n_samples - n_test < 2:
         raise DataError(
             f"dataset.test_size={test_size} leaves {n_samples - n_test} training rows of "

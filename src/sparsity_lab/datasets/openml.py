@@ -25,7 +25,11 @@ from sparsity_lab.datasets.table import MISSING_POLICIES, apply_missing_policy
 _API = "https://www.openml.org/api/v1/json/data/"
 # fetch_openml ignores n_retries for these three calls (3 tries, 1 s apart): their cache files
 # are checked here first, and the host is probed once when one is missing.
-_METADATA_PATHS = ("api/v1/json/data/{}", "api/v1/json/data/features/{}", "api/v1/json/data/qualities/{}")  # fmt: skip
+_METADATA_PATHS = (
+    "api/v1/json/data/{}",
+    "api/v1/json/data/features/{}",
+    "api/v1/json/data/qualities/{}",
+)
 
 
 def load_openml(
@@ -133,7 +137,13 @@ def load_openml(
             f"{', '.join(map(str, X.columns))}"
         )
     X = X.drop(columns=list(drop_columns)).reset_index(drop=True)
-    text = [c for c in X.columns if X[c].dtype == object or pd.api.types.is_string_dtype(X[c])]
+    text = [
+        c
+        for c in X.columns
+        if not (
+            isinstance(X[c].dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(X[c])
+        )
+    ]
     if text:
         raise DataError(
             f"{what} ({ds_name}): column {text[0]!r} is text; leave it out with "

@@ -79,7 +79,7 @@ def load_prostate(split: str = "esl") -> Dataset:
         train_index=train_index,
         notes=notes,
         source="faraway prostate (Stamey et al. 1989; ESL 2nd ed. section 3.2.1)",
-        licence="MIT (faraway wheel); data public in ESL",
+        licence="MIT (faraway wheel); ESL data page states no licence",
     )
 
 
