@@ -86,9 +86,7 @@ def dataset_catalog(config_dir: str | Path | None = None, seed: int = 0) -> pd.D
             data = load_from_config(cfg, seed=seed)
         except MissingMandatoryValue as exc:
             raise DataError(f"dataset config {name}: {exc}".splitlines()[0]) from None
-        rows.append(
-            (name, data.n_samples, data.n_features, data.target, data.source, data.licence)
-        )
+        rows.append((name, data.n_samples, data.n_features, data.target, data.source, data.licence))
     table = pd.DataFrame(rows, columns=list(CATALOG_COLUMNS))
     return table.astype({"n": "Int64", "p": "Int64"})
 

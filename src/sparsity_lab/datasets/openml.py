@@ -140,9 +140,7 @@ def load_openml(
     text = [
         c
         for c in X.columns
-        if not (
-            isinstance(X[c].dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(X[c])
-        )
+        if not (isinstance(X[c].dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(X[c]))
     ]
     if text:
         raise DataError(
