@@ -30,6 +30,10 @@ class Dataset:
         A fixed training split (e.g. the ESL prostate split); ``None`` lets ``test_size`` decide.
     notes : list of str
         What the loader did that a user should know (dropped rows or columns, ...).
+    source : str
+        Where the data comes from (package and original reference), for the catalog.
+    licence : str
+        Licence of the data as shipped, for the catalog.
     """
 
     name: str
@@ -40,6 +44,8 @@ class Dataset:
     target: str = "y"
     train_index: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    source: str = ""
+    licence: str = ""
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)
@@ -107,13 +113,22 @@ class PreparedData:
         return self.X_train.shape[1]
 
 
+def check_test_size(test_size: float) -> None:
+    """Raise DataError unless ``0 <= test_size < 1`` (a real number, not a bool)."""
+    if (
+        isinstance(test_size, bool)
+        or not isinstance(test_size, int | float | np.integer | np.floating)
+        or not 0.0 <= test_size < 1.0
+    ):
+        raise DataError(f"dataset.test_size={test_size!r}: allowed values are 0 <= test_size < 1")
+
+
 def split_indices(n_samples: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Random train/test row indices; ``test_size=0`` keeps every row for training."""
-    if not 0.0 <= test_size < 1.0:
-        raise DataError(f"dataset.test_size={test_size}: allowed values are 0 <= test_size < 1")
+    check_test_size(test_size)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n_samples)
-    n_test = round(test_size * n_samples)
+    n_test = int(round(test_size * n_samples))  # noqa: RUF046 (numpy scalars round to floats)
     if n_samples - n_test < 2:
         raise DataError(
             f"dataset.test_size={test_size} leaves {n_samples - n_test} training rows of "
@@ -133,6 +148,7 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
     seed : int
         Drives the random split.
     """
+    check_test_size(test_size)
     n = dataset.n_samples
     if dataset.train_index is not None:
         train = np.sort(np.asarray(dataset.train_index))

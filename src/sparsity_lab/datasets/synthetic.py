@@ -61,9 +61,198 @@ def make_synthetic(
         feature_names=[f"x{j:0{width}d}" for j in range(n_features)],
         true_coef=beta,
         target="y",
+        source="generated (make_synthetic, Toeplitz design)",
+        licence="generated",
     )
 
 
 def _check_int(field: str, value, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise DataError(f"dataset.{field}={value!r}: allowed values are integers >= {minimum}")
+
+
+DESIGNS = ("independent", "toeplitz", "block", "orthogonal")
+NOISE_DISTRIBUTIONS = ("gaussian", "student_t", "laplace")
+SUPPORTS = ("random", "first", "spread")
+SIGNS = ("random", "positive", "alternating")
+MAGNITUDES = ("equal", "uniform", "decay", "gaussian")
+
+
+def make_sparse_regression(
+    n_samples: int = 200,
+    n_features: int = 50,
+    n_informative: int = 10,
+    design: str = "toeplitz",
+    rho: float = 0.5,
+    block_size: int = 10,
+    snr: float | None = None,
+    noise: float = 1.0,
+    noise_distribution: str = "gaussian",
+    df: float = 3.0,
+    support: str = "random",
+    coef_sign: str = "random",
+    coef_magnitude: str = "equal",
+    coef_scale: float = 1.0,
+    random_state: int = 0,
+    name: str = "sparse_regression",
+) -> Dataset:
+    """Sparse linear model ``y = X beta + sigma * eps`` with a chosen design, truth and noise.
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Shape of ``X``; ``n_features > n_samples`` gives a p >> n problem (not for "orthogonal").
+    n_informative : int
+        Number of nonzero entries of ``beta`` (the density of the truth).
+    design : {"independent", "toeplitz", "block", "orthogonal"}
+        Gaussian columns: independent; corr = rho^|i-j| (Toeplitz); equicorrelated rho within
+        consecutive blocks of ``block_size`` columns, independent across blocks (block); or
+        ``X^T X = n I`` with centred columns, so that ``prepare(test_size=0)`` leaves
+        ``X^T X = n I`` up to rounding (orthogonal; needs n_features <= n_samples - 1).
+    rho : float
+        Correlation parameter of the toeplitz (-1 < rho < 1) and block (0 <= rho < 1) designs.
+    block_size : int
+        Columns per block of the block design.
+    snr : float or None
+        Signal-to-noise ratio var(X beta) / var(noise) (empirical signal variance); when given,
+        it sets ``sigma`` and ``noise`` is ignored.
+    noise : float
+        Noise standard deviation ``sigma`` when ``snr`` is None.
+    noise_distribution : {"gaussian", "student_t", "laplace"}
+        Law of ``eps``, rescaled to unit variance (heavy tails: student_t with ``df`` > 2).
+    df : float
+        Degrees of freedom of the Student t noise, > 2 so that its variance is finite.
+    support : {"random", "first", "spread"}
+        Where the nonzeros sit: random positions, the first columns, or evenly spaced.
+    coef_sign : {"random", "positive", "alternating"}
+    coef_magnitude : {"equal", "uniform", "decay", "gaussian"}
+        |beta_k| = 1; U(0.5, 1.5); 2^-k for the k-th nonzero (k = 0, 1, ...); |N(0, 1)|.
+    coef_scale : float
+        Multiplies every coefficient.
+    random_state : int
+    name : str
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape (n_samples, n_features); ``true_coef`` (beta, shape (n_features,)) is
+        always recorded, and the noise level used is written to ``notes``.
+    """
+    _check_int("n_samples", n_samples, 2)
+    _check_int("n_features", n_features, 1)
+    _check_int("n_informative", n_informative, 0)
+    _check_int("block_size", block_size, 1)
+    if n_informative > n_features:
+        raise DataError(
+            f"dataset.n_informative={n_informative} exceeds dataset.n_features={n_features}; "
+            "allowed: 0 <= n_informative <= n_features"
+        )
+    _check_choice("design", design, DESIGNS)
+    _check_choice("noise_distribution", noise_distribution, NOISE_DISTRIBUTIONS)
+    _check_choice("support", support, SUPPORTS)
+    _check_choice("coef_sign", coef_sign, SIGNS)
+    _check_choice("coef_magnitude", coef_magnitude, MAGNITUDES)
+    if design == "toeplitz" and not -1.0 < rho < 1.0:
+        raise DataError(f"dataset.rho={rho}: allowed values for design=toeplitz are -1 < rho < 1")
+    if design == "block" and not 0.0 <= rho < 1.0:
+        raise DataError(f"dataset.rho={rho}: allowed values for design=block are 0 <= rho < 1")
+    if design == "orthogonal" and n_features > n_samples - 1:
+        raise DataError(
+            f"dataset.n_features={n_features} with design=orthogonal: allowed n_features <= "
+            f"n_samples - 1 = {n_samples - 1} (centred orthogonal columns)"
+        )
+    if snr is not None and not snr > 0:
+        raise DataError(f"dataset.snr={snr}: allowed values are snr > 0, or null to use noise")
+    if snr is not None and n_informative == 0:
+        raise DataError("dataset.snr needs a signal: allowed only with n_informative >= 1")
+    if snr is None and not noise >= 0:
+        raise DataError(f"dataset.noise={noise}: allowed values are noise >= 0")
+    if noise_distribution == "student_t" and not df > 2:
+        raise DataError(f"dataset.df={df}: allowed values are df > 2 (finite noise variance)")
+    if not coef_scale > 0:
+        raise DataError(f"dataset.coef_scale={coef_scale}: allowed values are coef_scale > 0")
+
+    rng = np.random.default_rng(random_state)
+    X = _design(design, n_samples, n_features, rho, block_size, rng)
+    beta = _true_coef(n_features, n_informative, support, coef_sign, coef_magnitude, rng)
+    beta *= coef_scale
+    signal = X @ beta
+    sigma = float(np.std(signal) / np.sqrt(snr)) if snr is not None else float(noise)
+    y = signal + sigma * _unit_noise(noise_distribution, df, n_samples, rng)
+    width = len(str(n_features - 1))
+    return Dataset(
+        name=name,
+        X=X,
+        y=y,
+        feature_names=[f"x{j:0{width}d}" for j in range(n_features)],
+        true_coef=beta,
+        target="y",
+        notes=[f"{name}: design={design}, noise sd={sigma:.6g} ({noise_distribution})"],
+        source=f"generated (make_sparse_regression, design={design})",
+        licence="generated",
+    )
+
+
+def _design(
+    design: str, n: int, p: int, rho: float, block_size: int, rng: np.random.Generator
+) -> np.ndarray:
+    if design == "independent":
+        return rng.standard_normal((n, p))
+    if design == "toeplitz":
+        return toeplitz_design(n, p, rho, rng)
+    if design == "block":
+        # Each block shares one latent column: corr = rho inside a block, 0 across blocks.
+        n_blocks = -(-p // block_size)
+        common = rng.standard_normal((n, n_blocks))
+        block_of = np.arange(p) // block_size
+        return np.sqrt(rho) * common[:, block_of] + np.sqrt(1.0 - rho) * rng.standard_normal((n, p))
+    # Orthogonal: QR of [1, G] gives columns orthonormal and orthogonal to the constant, so they
+    # have mean 0; scaled by sqrt(n) their population sd is exactly 1, so standardising on all
+    # rows changes nothing and X^T X = n I survives prepare(test_size=0).
+    basis = np.column_stack([np.ones(n), rng.standard_normal((n, p))])
+    q, _ = np.linalg.qr(basis)
+    return np.sqrt(n) * q[:, 1:]
+
+
+def _true_coef(
+    p: int, k: int, support: str, sign: str, magnitude: str, rng: np.random.Generator
+) -> np.ndarray:
+    beta = np.zeros(p)
+    if k == 0:
+        return beta
+    if support == "random":
+        where = np.sort(rng.choice(p, size=k, replace=False))
+    elif support == "first":
+        where = np.arange(k)
+    else:
+        where = np.floor(np.arange(k) * p / k).astype(int)
+    if magnitude == "equal":
+        size = np.ones(k)
+    elif magnitude == "uniform":
+        size = rng.uniform(0.5, 1.5, size=k)
+    elif magnitude == "decay":
+        size = 2.0 ** -np.arange(k)
+    else:
+        size = np.abs(rng.standard_normal(k))
+    if sign == "random":
+        signs = rng.choice([-1.0, 1.0], size=k)
+    elif sign == "positive":
+        signs = np.ones(k)
+    else:
+        signs = np.where(np.arange(k) % 2 == 0, 1.0, -1.0)
+    beta[where] = signs * size
+    return beta
+
+
+def _unit_noise(distribution: str, df: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Noise with mean 0 and variance 1."""
+    if distribution == "gaussian":
+        return rng.standard_normal(n)
+    if distribution == "student_t":
+        return rng.standard_t(df, size=n) / np.sqrt(df / (df - 2.0))
+    return rng.laplace(scale=1.0 / np.sqrt(2.0), size=n)
+
+
+def _check_choice(field: str, value, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise DataError(f"dataset.{field}={value!r}: allowed values are {', '.join(allowed)}")
