@@ -62,12 +62,18 @@ def test_job_dirs_sort_numerically(tmp_path):
 def test_collect_takes_complete_jobs_only_and_is_idempotent(tmp_path):
     for i, seed in enumerate([0, 1, 2]):
         fits, coefs = _tables(seed=seed)
-        results.write_job(tmp_path / "jobs" / f"{i:04d}", fits, coefs, {"key": str(i)})
+        tables = {"fits": fits, "coefs": coefs}
+        if seed == 1:  # an extra table in one job only: collected as its own run-level table
+            tables["trajectories"] = pd.DataFrame({"rule": ["l1"], "step": [0], "w": [5.0]})
+        results.write_job(tmp_path / "jobs" / f"{i:04d}", tables, {"key": str(i)})
     # job 2: truncated coefs file -> incomplete, never collected
     (tmp_path / "jobs" / "0002" / results.COEFS_FILE).write_bytes(b"PAR1 truncated")
-    fits1, coefs1 = results.collect(tmp_path)
-    fits2, _ = results.collect(tmp_path)
-    pd.testing.assert_frame_equal(fits1, fits2)
+    first = results.collect(tmp_path)
+    second = results.collect(tmp_path)
+    for name in first:
+        pd.testing.assert_frame_equal(first[name], second[name])
+    fits1, coefs1 = first["fits"], first["coefs"]
+    assert len(first["trajectories"]) == 1
     assert sorted(fits1["seed"].unique()) == [0, 1]
     assert len(coefs1) == 2 * 4 * 12
     info = json.loads((tmp_path / results.RUN_FILE).read_text())
@@ -76,7 +82,7 @@ def test_collect_takes_complete_jobs_only_and_is_idempotent(tmp_path):
 
 def test_job_completeness_checks_the_key(tmp_path):
     fits, coefs = _tables()
-    results.write_job(tmp_path, fits, coefs, {"key": "abc"})
+    results.write_job(tmp_path, {"fits": fits, "coefs": coefs}, {"key": "abc"})
     assert results.job_is_complete(tmp_path, "abc")
     assert not results.job_is_complete(tmp_path, "other")
     (tmp_path / results.FITS_FILE).unlink()

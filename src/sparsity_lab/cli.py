@@ -131,7 +131,7 @@ class CollectCallback(Callback):
 
     def _end(self, config: DictConfig) -> None:
         run_dir = run_dir_of(config)
-        fits, _ = results.collect(run_dir)
+        fits = results.collect(run_dir)["fits"]
         results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
         print_summary(fits)
         print(f"results: {run_dir}", flush=True)
@@ -167,8 +167,7 @@ def hydra_task(cfg: DictConfig) -> None:
         raise SystemExit(2) from None
     results.write_job(
         job_dir,
-        tables.fits,
-        tables.coefs,
+        tables,
         {
             "key": key,
             "overrides": list(hc.overrides.task),
@@ -226,8 +225,8 @@ def collect_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not results.job_dirs(args.run):
         raise results.ResultsError(f"{args.run}: not a run dir (no jobs/ inside)")
-    fits, coefs = results.collect(args.run)
-    print(f"collected {len(fits)} fits, {len(coefs)} coefficients")
+    tables = results.collect(args.run)
+    print(", ".join(f"{name}: {len(frame)} rows" for name, frame in tables.items()))
     print(f"results: {args.run}")
     return 0
 

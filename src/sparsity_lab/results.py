@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 FITS_COLUMNS: tuple[str, ...] = (
     "study", "dataset", "model", "alpha", "alpha_ratio", "seed", "n_samples", "n_features",
@@ -100,50 +102,53 @@ def job_dirs(run_dir: Path) -> list[Path]:
 
 
 def job_is_complete(job_dir: Path, key: str | None = None) -> bool:
-    """True when the job wrote both tables, they read back, and (if given) its key matches."""
+    """True when the job's record says complete, (if given) its key matches, and every table it
+    lists reads back with the recorded number of rows."""
     job_dir = Path(job_dir)
     try:
         meta = read_json(job_dir / JOB_FILE)
         if meta.get("status") != "complete" or (key is not None and meta.get("key") != key):
             return False
-        fits = pd.read_parquet(job_dir / FITS_FILE)
-        coefs_rows = pd.io.parquet.read_parquet(job_dir / COEFS_FILE, columns=["coef"]).shape[0]
-    except (OSError, ValueError, KeyError, TypeError):
+        tables = meta["tables"]
+        for name, n_rows in tables.items():
+            if pq.ParquetFile(job_dir / f"{name}.parquet").metadata.num_rows != n_rows:
+                return False
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, pa.ArrowException):
         return False
-    return len(fits) == meta.get("n_fits") and coefs_rows == meta.get("n_coefs")
+    return {"fits", "coefs"} <= set(tables)
 
 
-def write_job(job_dir: Path, fits: pd.DataFrame, coefs: pd.DataFrame, meta: dict) -> None:
-    """Write a job's tables, then the completion record (the last file makes it complete)."""
+def write_job(job_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
+    """Write a job's tables (``{name: frame}``, at least fits and coefs), then the completion
+    record: the job counts as complete only once ``job.json`` lists them."""
     job_dir = Path(job_dir)
-    write_table(fits, job_dir / FITS_FILE)
-    write_table(coefs, job_dir / COEFS_FILE)
-    write_json(
-        {**meta, "status": "complete", "n_fits": len(fits), "n_coefs": len(coefs)},
-        job_dir / JOB_FILE,
-    )
+    for name, frame in tables.items():
+        write_table(frame, job_dir / f"{name}.parquet")
+    record = {**meta, "status": "complete", "tables": {k: len(v) for k, v in tables.items()}}
+    write_json(record, job_dir / JOB_FILE)
 
 
-def collect(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     """Concatenate every complete job's tables into the run-level tables (idempotent).
 
-    Incomplete or unreadable jobs are skipped; they are listed in ``run.json`` under
-    ``incomplete_jobs``.
+    Returns ``{name: frame}`` with at least ``fits`` and ``coefs``. Incomplete or unreadable jobs
+    are skipped and listed in ``run.json`` under ``incomplete_jobs``.
     """
     run_dir = Path(run_dir)
-    fits_parts, coefs_parts, incomplete = [], [], []
+    parts: dict[str, list[pd.DataFrame]] = {"fits": [], "coefs": []}
+    incomplete = []
     for job in job_dirs(run_dir):
-        if job_is_complete(job):
-            fits_parts.append(pd.read_parquet(job / FITS_FILE))
-            coefs_parts.append(pd.read_parquet(job / COEFS_FILE))
-        else:
+        if not job_is_complete(job):
             incomplete.append(job.name)
-    fits = _concat(fits_parts, FITS_COLUMNS)
-    coefs = _concat(coefs_parts, COEFS_COLUMNS)
-    write_table(fits, run_dir / FITS_FILE)
-    write_table(coefs, run_dir / COEFS_FILE)
-    update_run_json(run_dir, incomplete_jobs=incomplete, n_fits=len(fits))
-    return fits, coefs
+            continue
+        for name in read_json(job / JOB_FILE)["tables"]:
+            parts.setdefault(name, []).append(pd.read_parquet(job / f"{name}.parquet"))
+    columns = {"fits": FITS_COLUMNS, "coefs": COEFS_COLUMNS}
+    tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
+    for name, frame in tables.items():
+        write_table(frame, run_dir / f"{name}.parquet")
+    update_run_json(run_dir, incomplete_jobs=incomplete, n_fits=len(tables["fits"]))
+    return tables
 
 
 def _concat(parts: Iterable[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:

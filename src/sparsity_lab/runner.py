@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,14 +29,6 @@ log = logging.getLogger(__name__)
 
 class ConfigError(ValueError):
     """A config value outside what is allowed."""
-
-
-@dataclass
-class JobTables:
-    """The tables one job produces."""
-
-    fits: pd.DataFrame
-    coefs: pd.DataFrame
 
 
 def build(group: str, node):
@@ -90,7 +81,17 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"zero_tol={zero_tol!r}: allowed values are numbers >= 0")
 
 
-def run_job(cfg: DictConfig, model_name: str, study: str | None = None) -> JobTables:
+def run_job(cfg: DictConfig, model_name: str, study: str | None = None) -> dict[str, pd.DataFrame]:
+    """Run the job the config names (``task``, default ``path``) and return its tables."""
+    task = cfg.get("task", "path")
+    if task not in TASKS:
+        raise ConfigError(f"task={task!r}: allowed values are {', '.join(TASKS)}")
+    return TASKS[task](cfg, model_name, study)
+
+
+def run_path_job(
+    cfg: DictConfig, model_name: str, study: str | None = None
+) -> dict[str, pd.DataFrame]:
     """Fit one (dataset, model, seed) along the whole grid and return its tidy tables.
 
     Parameters
@@ -118,7 +119,7 @@ def run_job(cfg: DictConfig, model_name: str, study: str | None = None) -> JobTa
     ident = {"study": study, "dataset": dataset_name, "model": model_name, "seed": int(cfg.seed)}
     fits = path_fits_table(path, ratios, data, prep, l1_ratio, float(cfg.zero_tol), ident)
     coefs = path_coefs_table(path, ratios, prep, ident)
-    return JobTables(fits=fits, coefs=coefs)
+    return {"fits": fits, "coefs": coefs}
 
 
 def path_fits_table(
@@ -190,3 +191,7 @@ def path_coefs_table(
         }
     )
     return coefs[list(COEFS_COLUMNS)]
+
+
+#: What a job can be (config key ``task``).
+TASKS = {"path": run_path_job}
