@@ -75,24 +75,62 @@ def truncate_1d(z, amount, theta):
 
 
 @njit(inline="always")
-def penalised_step(rule, penalty, w_old, z, j, eta_alpha, truncation, theta, u, q):
-    """New value of weight ``j`` after the gradient step ``z``; updates ``q[j]`` (cumulative)."""
+def _subgradient_update(penalty, w, direction, scale, eta_alpha):
+    for j in range(w.shape[0]):
+        w[j] = w[j] - scale * direction[j] - eta_alpha * subgradient_1d(penalty, w[j])
+
+
+@njit(inline="always")
+def _prox_update(penalty, w, direction, scale, eta_alpha):
+    for j in range(w.shape[0]):
+        w[j] = prox_1d(penalty, w[j] - scale * direction[j], eta_alpha)
+
+
+@njit(inline="always")
+def _truncated_update(w, direction, scale, truncation, theta):
+    if truncation > 0.0:
+        for j in range(w.shape[0]):
+            w[j] = truncate_1d(w[j] - scale * direction[j], truncation, theta)
+    else:
+        for j in range(w.shape[0]):
+            w[j] = w[j] - scale * direction[j]
+
+
+@njit(inline="always")
+def _cumulative_update(w, direction, scale, u, q):
+    # q[j] is the (signed) penalty weight j has actually received; u what it could have.
+    for j in range(w.shape[0]):
+        z = w[j] - scale * direction[j]
+        new = z
+        if z > 0.0:
+            new = max(0.0, z - (u + q[j]))
+        elif z < 0.0:
+            new = min(0.0, z + (u - q[j]))
+        q[j] += new - z
+        w[j] = new
+
+
+@njit(inline="always")
+def apply_update(rule, penalty, w, direction, scale, eta_alpha, truncation, theta, u, q):
+    """One step of ``rule`` on every weight: ``w <- rule(w - scale * direction)``.
+
+    The branches run once per step, outside the coordinate loops, and every loop sees its
+    penalty as a constant: each (rule, penalty) pair gets its own tight, vectorisable loop.
+    """
     if rule == RULE_SUBGRADIENT:
-        return z - eta_alpha * subgradient_1d(penalty, w_old)
-    if rule == RULE_PROX:
-        return prox_1d(penalty, z, eta_alpha)
-    if rule == RULE_TRUNCATED:
-        if truncation > 0.0:
-            return truncate_1d(z, truncation, theta)
-        return z
-    # Cumulative: q[j] is the penalty weight j has actually received (signed).
-    new = z
-    if z > 0.0:
-        new = max(0.0, z - (u + q[j]))
-    elif z < 0.0:
-        new = min(0.0, z + (u - q[j]))
-    q[j] += new - z
-    return new
+        if penalty == PENALTY_L1:
+            _subgradient_update(PENALTY_L1, w, direction, scale, eta_alpha)
+        else:
+            _subgradient_update(PENALTY_L2, w, direction, scale, eta_alpha)
+    elif rule == RULE_PROX:
+        if penalty == PENALTY_L1:
+            _prox_update(PENALTY_L1, w, direction, scale, eta_alpha)
+        else:
+            _prox_update(PENALTY_L2, w, direction, scale, eta_alpha)
+    elif rule == RULE_TRUNCATED:
+        _truncated_update(w, direction, scale, truncation, theta)
+    else:
+        _cumulative_update(w, direction, scale, u, q)
 
 
 @njit(fastmath={"reassoc", "contract"}, cache=True)
@@ -170,10 +208,7 @@ def sgd_epoch(
                 status = STATUS_DIVERGED
                 break
             step = eta * residual
-            for j in range(n_features):
-                w[j] = penalised_step(
-                    rule, penalty, w[j], w[j] - step * x[j], j, eta_alpha, truncation, theta, u, q
-                )
+            apply_update(rule, penalty, w, x, step, eta_alpha, truncation, theta, u, q)
             if fit_intercept:
                 intercept -= step
         else:
@@ -192,11 +227,7 @@ def sgd_epoch(
             if status != STATUS_OK:
                 break
             scale = eta / (stop - start)
-            for j in range(n_features):
-                w[j] = penalised_step(
-                    rule, penalty, w[j], w[j] - scale * grad[j], j, eta_alpha, truncation, theta,
-                    u, q,
-                )  # fmt: skip
+            apply_update(rule, penalty, w, grad, scale, eta_alpha, truncation, theta, u, q)
             if fit_intercept:
                 intercept -= scale * residual_sum
         t += 1.0

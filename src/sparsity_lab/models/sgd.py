@@ -156,7 +156,7 @@ class _BaseSGD(RegressorMixin, BaseEstimator):
 
         status, message, converged = "not_converged", "", False
         epoch = 0
-        for epoch in range(1, self.max_epochs + 1):  # noqa: B007 (epoch is reported)
+        for epoch in range(1, self.max_epochs + 1):
             if self.shuffle and not full:
                 rng.shuffle(order)
             previous_w = w.copy()
