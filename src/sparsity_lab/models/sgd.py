@@ -64,7 +64,8 @@ class _BaseSGD(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Fit an unpenalised intercept.
     warm_start : bool, default=False
-        Start from the previous fit's ``coef_`` and ``intercept_`` (if finite, same shape).
+        Start from the previous fit's ``coef_`` and ``intercept_`` (unless that fit diverged or
+        had another number of features).
     """
 
     _rule: int
@@ -140,7 +141,8 @@ class _BaseSGD(RegressorMixin, BaseEstimator):
         w = np.zeros(n_features, dtype=X.dtype)
         state = np.zeros(_kernels.STATE_SIZE)
         state[_kernels.STATE_STEP] = 1.0
-        if self.warm_start and hasattr(self, "coef_"):
+        # A diverged fit's weights are finite but huge more often than not: never resume them.
+        if self.warm_start and hasattr(self, "coef_") and self.status_ != "diverged":
             previous = np.asarray(self.coef_)
             if previous.shape == w.shape and np.isfinite(previous).all():
                 w[:] = previous
