@@ -1,14 +1,18 @@
 """Seconds per epoch of every SGD rule against scikit-learn's SGDRegressor, in one run.
 
-Dense data, n = 20000, p = 2000, per-sample updates, constant step, 3 epochs each. Ratios
-compare times measured in this same process: every L1 rule against SGDRegressor(penalty="l1")
-(target <= 0.33) and sgd_l2 against SGDRegressor(penalty="l2") (target <= 1.0). numba's compile
-time is reported apart: the first call in a fresh process (loading the on-disk cache, or
-compiling when there is none) against a call with the kernel already loaded.
+Dense data, n = 20000, p = 2000, per-sample updates, constant step; each figure is the best of
+3 fits of 2 epochs. Ratios compare times measured in this same process: every L1 rule against
+SGDRegressor(penalty="l1") (target <= 0.33) and sgd_l2 against SGDRegressor(penalty="l2")
+(target <= 1.0). numba's compile time is reported apart, from fresh processes sharing a
+temporary numba cache: the first one compiles, the second loads the cache (``cache=True``).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 
@@ -18,7 +22,7 @@ from sklearn.linear_model import SGDRegressor
 
 from sparsity_lab.models import SGDL2, SGDCumulative, SGDProx, SGDSubgradient, SGDTruncated
 
-N_SAMPLES, N_FEATURES, N_EPOCHS = 20_000, 2_000, 3
+N_SAMPLES, N_FEATURES, N_EPOCHS, REPEATS = 20_000, 2_000, 2, 3
 ALPHA, ETA0 = 1e-3, 1e-5
 
 RULES = {
@@ -47,26 +51,48 @@ def _ours(cls, n_epochs: int):
 
 
 def _seconds_per_epoch(model, X, y, n_epochs: int) -> float:
-    start = time.perf_counter()
-    model.fit(X, y)
-    return (time.perf_counter() - start) / n_epochs
+    # The best of a few fits: on a shared machine the minimum is the least disturbed figure.
+    best = np.inf
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        model.fit(X, y)
+        best = min(best, time.perf_counter() - start)
+    return best / n_epochs
+
+
+# Times the first fit of every rule in a new process (imports excluded).
+_FIRST_FIT = """
+import time
+import numpy as np
+from sparsity_lab.models import SGDL2, SGDCumulative, SGDProx, SGDSubgradient, SGDTruncated
+X = np.random.default_rng(0).standard_normal((50, 10)); y = X[:, 0]
+start = time.perf_counter()
+for cls in (SGDSubgradient, SGDL2, SGDProx, SGDTruncated, SGDCumulative):
+    cls(max_epochs=1, tol=None).fit(X, y)
+print(time.perf_counter() - start)
+"""
+
+
+def _first_fit_seconds(cache_dir: str) -> float:
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_FIT], env=env, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     """Print ms per epoch and ratios for every rule; compile time apart."""
+    with tempfile.TemporaryDirectory() as cache_dir:
+        compiled = _first_fit_seconds(cache_dir)
+        cached = _first_fit_seconds(cache_dir)
+    print(
+        f"numba: first fit of the five rules {compiled * 1e3:.0f} ms when compiling, "
+        f"{cached * 1e3:.0f} ms from the cache"
+    )
+
     X, y = _data()
     small_X, small_y = X[:50, :10].copy(), y[:50].copy()
-
-    start = time.perf_counter()
-    _ours(SGDProx, 1).fit(small_X, small_y)
-    first_call = time.perf_counter() - start
-    start = time.perf_counter()
-    _ours(SGDProx, 1).fit(small_X, small_y)
-    warm_call = time.perf_counter() - start
-    print(
-        f"numba first call (cache load or compile): {first_call * 1e3:.0f} ms; "
-        f"warm call: {warm_call * 1e3:.2f} ms"
-    )
 
     reference = {}
     with warnings.catch_warnings():

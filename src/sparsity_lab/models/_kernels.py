@@ -2,7 +2,11 @@
 
 Private module: the estimators in :mod:`sparsity_lab.models.sgd` are plain Python and call
 :func:`sgd_epoch` once per epoch. Rules and penalties are small integer codes, so a single
-compiled loop serves every (rule, penalty) pair; the branches on the codes are loop-invariant.
+compiled epoch loop serves every (rule, penalty) pair. It branches on the codes once per step,
+in :func:`apply_update`, and each branch runs its own tight coordinate loop: a branch inside the
+coordinate loop blocked vectorisation and cost 3 to 5x. For L2 the weight decay is folded into
+the gradient pass, so scikit-learn's scaled-weight trick (w = s v), which only saves work on
+sparse rows, buys nothing on dense data.
 
 Per step, with ``z = w - eta * grad`` the plain gradient step on the data term, the rules are
 - subgradient: ``w <- z - eta * alpha * subgradient(w)``      (sign(w) for L1, w for L2)
@@ -200,7 +204,7 @@ def sgd_epoch(
             truncation = period * eta_alpha
         u += eta_alpha
         if stop - start == 1:
-            # Per-sample update, fused: one pass for the residual, one for the update.
+            # Per sample the row itself is the update direction: no work space, two passes.
             i = order[start]
             x = X[i]
             residual = _row_dot(x, w) + intercept - y[i]
