@@ -1,0 +1,71 @@
+"""Penalties Omega of the shared objective, each with its value, subgradient and prox.
+
+    L(w) = 1/(2n) ||y - Xw - b||^2 + alpha * Omega(w)
+
+One object per penalty serves every SGD update rule (in the spirit of skglm's penalty x solver
+split): the rules ask the penalty for a subgradient or a prox, never the other way round. The
+numpy methods here are the reference definitions (used for objectives and tests); the numba
+kernels in :mod:`sparsity_lab.models._kernels` apply the same formulas one coordinate at a time
+and pick them by the penalty's ``code``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sparsity_lab.models import _kernels
+
+
+class L1:
+    """Omega(w) = ||w||_1; its prox is the soft-threshold, its subgradient sign(w), sign(0) = 0."""
+
+    code = _kernels.PENALTY_L1
+    #: Omega = l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2 with l1_ratio = 1.
+    l1_ratio = 1.0
+
+    def value(self, w: np.ndarray) -> float:
+        """Omega(w) for ``w`` of shape (n_features,)."""
+        return float(np.abs(w).sum())
+
+    def subgradient(self, w: np.ndarray) -> np.ndarray:
+        """The subgradient sign(w) of shape (n_features,), with sign(0) = 0 as in the seed note."""
+        return np.sign(w)
+
+    def prox(self, z: np.ndarray, step: float) -> np.ndarray:
+        """argmin_w 1/2 ||w - z||^2 + step * ||w||_1: soft-threshold of ``z`` at ``step``."""
+        return np.sign(z) * np.maximum(np.abs(z) - step, 0.0)
+
+
+class L2:
+    """Omega(w) = 1/2 ||w||^2; its gradient is w and its prox a division by 1 + step."""
+
+    code = _kernels.PENALTY_L2
+    l1_ratio = 0.0
+
+    def value(self, w: np.ndarray) -> float:
+        """Omega(w) for ``w`` of shape (n_features,)."""
+        return 0.5 * float(np.dot(w, w))
+
+    def subgradient(self, w: np.ndarray) -> np.ndarray:
+        """The gradient w, shape (n_features,)."""
+        return np.asarray(w).copy()
+
+    def prox(self, z: np.ndarray, step: float) -> np.ndarray:
+        """argmin_w 1/2 ||w - z||^2 + step/2 ||w||^2 = z / (1 + step)."""
+        return z / (1.0 + step)
+
+
+def objective(X: np.ndarray, y: np.ndarray, coef, intercept, alpha: float, penalty) -> float:
+    """The shared objective 1/(2n) ||y - X coef - intercept||^2 + alpha * penalty.value(coef).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    coef : ndarray of shape (n_features,)
+    intercept : float
+    alpha : float
+    penalty : L1 or L2
+    """
+    residual = y - X @ coef - intercept
+    return float(residual @ residual) / (2 * X.shape[0]) + alpha * penalty.value(coef)
