@@ -187,7 +187,9 @@ def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
             return pd.read_csv(file)
         return pd.read_parquet(file)
     except Exception as exc:  # pyarrow raises several unrelated types for non-parquet files
-        raise ResultsError(f"{file}: not a readable results table ({exc.__class__.__name__})") from exc
+        raise ResultsError(
+            f"{file}: not a readable results table ({exc.__class__.__name__})"
+        ) from exc
 
 
 def read_fits(path: Path) -> pd.DataFrame:

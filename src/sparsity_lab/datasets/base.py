@@ -107,15 +107,13 @@ class PreparedData:
         return self.X_train.shape[1]
 
 
-def split_indices(
-    n_samples: int, test_size: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(n_samples: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Random train/test row indices; ``test_size=0`` keeps every row for training."""
     if not 0.0 <= test_size < 1.0:
         raise DataError(f"dataset.test_size={test_size}: allowed values are 0 <= test_size < 1")
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n_samples)
-    n_test = int(round(test_size * n_samples))
+    n_test = round(test_size * n_samples)
     if n_samples - n_test < 2:
         raise DataError(
             f"dataset.test_size={test_size} leaves {n_samples - n_test} training rows of "

@@ -1,0 +1,1 @@
+"""Speed measurements against the reference libraries (`make bench`)."""

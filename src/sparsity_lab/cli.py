@@ -1,0 +1,305 @@
+"""The `sparsity-lab` command: run, collect, compare, figures, datasets, models."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from sparsity_lab import __version__, results
+
+log = logging.getLogger("sparsity_lab")
+
+#: Exceptions that mean "bad input": printed as one line, exit code 2.
+USER_ERRORS: tuple[type[Exception], ...] = (ValueError, KeyError, FileNotFoundError)
+SUMMARY_RATIOS = (1.0, 0.1, 0.01, 0.001)
+PACKAGES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "numba",
+    "hydra-core",
+    "omegaconf",
+)
+
+
+# ------------------------------------------------------------------ config location, resolvers
+def config_dir() -> Path:
+    """The Hydra config tree: $SPARSITY_LAB_CONFIG_DIR, else the repository's configs/."""
+    env = os.environ.get("SPARSITY_LAB_CONFIG_DIR")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "configs"
+    if not (path / "config.yaml").is_file():
+        raise FileNotFoundError(
+            f"no Hydra config tree at {path}; install the package in editable mode from the "
+            "repository (make setup) or set SPARSITY_LAB_CONFIG_DIR"
+        )
+    return path
+
+
+def new_run_id() -> str:
+    """A timestamp plus a random suffix: distinct even for two runs started in the same second."""
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def register_resolvers() -> None:
+    # use_cache: a run id is drawn once per config; Hydra copies the cache into each job's config
+    OmegaConf.register_new_resolver("sl_run_id", new_run_id, use_cache=True, replace=True)
+    OmegaConf.register_new_resolver("sl_pad", lambda num: f"{int(num):04d}", replace=True)
+
+
+register_resolvers()
+
+
+# ------------------------------------------------------------------ provenance
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+            text=True, timeout=5, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"sparsity-lab": __version__, "python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_dir_of(config: DictConfig) -> Path:
+    return Path(str(config.results_dir)) / str(config.study) / str(config.run_id)
+
+
+def job_key(cfg: DictConfig) -> str:
+    """What makes a job's result reusable: its resolved config (without where it is written)
+    and the package version."""
+    content = OmegaConf.to_container(cfg, resolve=True)
+    for key in ("run_id", "results_dir", "hydra"):
+        content.pop(key, None)
+    blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ the Hydra side
+class CollectCallback(Callback):
+    """Writes run.json when a run starts, and collects the run-level tables when it ends."""
+
+    def _start(self, config: DictConfig) -> None:
+        run_dir = run_dir_of(config)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path = run_dir / results.RUN_FILE
+        now = datetime.now().isoformat(timespec="seconds")
+        if path.exists():  # same run_id again: a resume
+            info = results.read_json(path)
+            results.update_run_json(run_dir, resumed=[*info.get("resumed", []), now])
+            return
+        results.write_json(
+            {
+                "study": str(config.study),
+                "run_id": str(config.run_id),
+                "command": ["sparsity-lab", *sys.argv[1:]],
+                "overrides": list(config.hydra.overrides.task),
+                "cwd": str(Path.cwd()),
+                "git_commit": git_commit(),
+                "versions": package_versions(),
+                "start": now,
+            },
+            path,
+        )
+
+    def _end(self, config: DictConfig) -> None:
+        run_dir = run_dir_of(config)
+        fits, _ = results.collect(run_dir)
+        results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
+        print_summary(fits)
+        print(f"results: {run_dir}", flush=True)
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        self._start(config)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        self._start(config)
+
+    def on_run_end(self, config: DictConfig, **kwargs) -> None:
+        self._end(config)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        self._end(config)
+
+
+def hydra_task(cfg: DictConfig) -> None:
+    """One Hydra job: fit, then write the job's tables into its Hydra output dir."""
+    from sparsity_lab.runner import run_job  # heavy imports only in jobs
+
+    hc = HydraConfig.get()
+    job_dir = Path(hc.runtime.output_dir)
+    key = job_key(cfg)
+    if results.job_is_complete(job_dir, key):
+        log.info("job %s complete already, skipped", job_dir.name)
+        return
+    start = time.perf_counter()
+    try:
+        tables = run_job(cfg, model_name=hc.runtime.choices.get("model", "model"))
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    results.write_job(
+        job_dir,
+        tables.fits,
+        tables.coefs,
+        {
+            "key": key,
+            "overrides": list(hc.overrides.task),
+            "seconds": round(time.perf_counter() - start, 3),
+        },
+    )
+
+
+def print_summary(fits: pd.DataFrame) -> None:
+    """Exact zeros per dataset and model at a few alpha ratios (nearest grid point)."""
+    if fits.empty:
+        print("no fits were collected")
+        return
+    rows = []
+    for (dataset, model), g in fits.groupby(["dataset", "model"], sort=False):
+        row = {"dataset": dataset, "model": model, "p": int(g["n_features"].iloc[0])}
+        for r in SUMMARY_RATIOS:
+            nearest = (g["alpha_ratio"] - r).abs().idxmin()
+            row[f"{r:g}"] = int(g.loc[nearest, "n_zero"])
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    print("\nexact zeros (coef == 0.0) of p coefficients, at alpha / alpha_max =")
+    print(table.to_string(index=False))
+    bad = fits[fits["status"] != "ok"]
+    if len(bad):
+        counts = bad.groupby("status").size().to_dict()
+        print("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+def run_hydra(overrides: list[str]) -> int:
+    """`sparsity-lab run ...`: Hydra's command line, with the quickstart study as default."""
+    import hydra
+
+    if not overrides:
+        overrides = ["experiment=quickstart"]
+    main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
+        hydra_task
+    )
+    saved = sys.argv
+    sys.argv = ["sparsity-lab run", *overrides]
+    try:
+        main()
+    finally:
+        sys.argv = saved
+    return 0
+
+
+# ------------------------------------------------------------------ other verbs
+def collect_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sparsity-lab collect",
+        description="Rebuild a run's fits.parquet and coefs.parquet from its job dirs.",
+    )
+    parser.add_argument("run", type=Path, help="run dir (results/<study>/<run id>)")
+    args = parser.parse_args(argv)
+    if not results.job_dirs(args.run):
+        raise results.ResultsError(f"{args.run}: not a run dir (no jobs/ inside)")
+    fits, coefs = results.collect(args.run)
+    print(f"collected {len(fits)} fits, {len(coefs)} coefficients")
+    print(f"results: {args.run}")
+    return 0
+
+
+def models_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sparsity-lab models", description="Models that can be named as model=<name>."
+    )
+    parser.parse_args(argv)
+    rows = []
+    for file in sorted((config_dir() / "model").glob("*.yaml")):
+        node = OmegaConf.load(file)
+        params = {k: v for k, v in node.items() if k != "_target_"}
+        rows.append(
+            {
+                "name": file.stem,
+                "class": node.get("_target_"),
+                "defaults": ", ".join(f"{k}={v}" for k, v in params.items()),
+            }
+        )
+    print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def datasets_main(argv: list[str]) -> int:
+    from sparsity_lab.datasets.catalog import cli_main
+
+    return cli_main(argv)
+
+
+def compare_main(argv: list[str]) -> int:
+    from sparsity_lab.compare import cli_main
+
+    return cli_main(argv)
+
+
+def figures_main(argv: list[str]) -> int:
+    from sparsity_lab.figures import cli_main
+
+    return cli_main(argv)
+
+
+VERBS = {
+    "run": ("run a job or a Hydra multirun (default: the quickstart study)", run_hydra),
+    "collect": ("rebuild a run's tables from its job dirs", collect_main),
+    "compare": ("compare two result tables", compare_main),
+    "figures": ("regenerate the figures a run supports", figures_main),
+    "datasets": ("list the datasets a config can name", datasets_main),
+    "models": ("list the models a config can name", models_main),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        width = max(map(len, VERBS))
+        print("usage: sparsity-lab <verb> [args...]\n\nverbs:")
+        for verb, (text, _) in VERBS.items():
+            print(f"  {verb:<{width}}  {text}")
+        print("\n`sparsity-lab <verb> --help` for one verb; `sparsity-lab run --help` is Hydra's.")
+        return 0 if argv else 2
+    verb, rest = argv[0], argv[1:]
+    if verb not in VERBS:
+        print(f"error: unknown verb {verb!r}; allowed: {', '.join(VERBS)}", file=sys.stderr)
+        return 2
+    try:
+        return VERBS[verb][1](rest)
+    except USER_ERRORS as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

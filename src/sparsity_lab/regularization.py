@@ -1,0 +1,270 @@
+"""alpha_max, relative grids and warm-started path fitting in the shared objective scale.
+
+Every model of a dataset is fitted along the same grid of ``alpha_ratio * alpha_max`` values
+(the elastic net relative to its own alpha_max), from the largest alpha down, each fit starting
+from the previous solution as glmnet does.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from functools import singledispatch
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet, enet_path
+from sklearn.linear_model import Ridge as SklearnRidge
+
+from sparsity_lab.models.adapters import Ridge
+
+
+class GridError(ValueError):
+    """A grid with no points or alphas outside what is allowed."""
+
+
+@dataclass
+class TrainingData:
+    """Standardised, centred training data with the products every path reuses.
+
+    ``gram`` (X^T X) is computed only when n > p, where it is cheaper than touching X again.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    Xty: np.ndarray = field(init=False)
+    yty: float = field(init=False)
+    gram: np.ndarray | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.X = np.asarray(self.X, dtype=np.float64, order="F")
+        self.y = np.asarray(self.y, dtype=np.float64)
+        self.Xty = self.X.T @ self.y
+        self.yty = float(self.y @ self.y)
+        n, p = self.X.shape
+        self.gram = self.X.T @ self.X if n > p else None
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    def residual_products(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X^T r and ||r||^2 for r = y - X w, for every row w of W (shape (K, p)).
+
+        Uses the Gram matrix when there is one (p^2 K flops instead of n p K).
+        """
+        W = np.asarray(W, dtype=np.float64)
+        if self.gram is not None:
+            GW = W @ self.gram  # gram is symmetric
+            XtR = self.Xty[None, :] - GW
+            rss = self.yty - 2.0 * (W @ self.Xty) + np.einsum("kp,kp->k", W, GW)
+            return XtR, np.maximum(rss, 0.0)
+        R = self.y[:, None] - self.X @ W.T
+        return (self.X.T @ R).T, np.einsum("nk,nk->k", R, R)
+
+
+def alpha_max(X: np.ndarray, y: np.ndarray, l1_ratio: float = 1.0) -> float:
+    """Smallest alpha at which the L1 (or elastic-net) solution is all zeros.
+
+    ``max_j |Xc_j^T yc| / (n * l1_ratio)`` on centred data (Xc, yc).
+    """
+    Xc = X - X.mean(axis=0)
+    yc = y - y.mean()
+    return float(np.max(np.abs(Xc.T @ yc)) / (X.shape[0] * l1_ratio))
+
+
+def log_grid_ratios(num: int, min_ratio: float) -> np.ndarray:
+    """``num`` ratios log-spaced from 1 down to ``min_ratio`` (largest first)."""
+    if isinstance(num, bool) or not isinstance(num, int | np.integer) or num < 1:
+        raise GridError(f"grid.num={num!r}: allowed values are integers >= 1")
+    if not 0.0 < min_ratio < 1.0:
+        raise GridError(f"grid.min_ratio={min_ratio!r}: allowed values are 0 < min_ratio < 1")
+    return np.logspace(0.0, np.log10(min_ratio), num)
+
+
+def check_alphas(values) -> np.ndarray:
+    """Explicit alphas: finite numbers >= 0, at least one; returned largest first."""
+    try:
+        alphas = np.asarray(list(values), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise GridError(
+            f"grid.values={values!r}: allowed values are a list of numbers >= 0"
+        ) from None
+    if alphas.size == 0:
+        raise GridError("grid.values=[]: the grid has no points; give at least one alpha >= 0")
+    if not np.isfinite(alphas).all() or (alphas < 0).any():
+        raise GridError(f"grid.values={values!r}: every alpha must be a finite number >= 0")
+    return np.sort(alphas)[::-1]
+
+
+def objective_l1_ratio(estimator) -> float:
+    """The l1_ratio of the estimator's penalty in Omega = l1_ratio ||w||_1 + (1-l1_ratio)/2 ||w||^2.
+
+    1 for L1 models, 0 for L2 models; NaN when the estimator does not say.
+    """
+    ratio = getattr(estimator, "penalty_l1_ratio", None)
+    if ratio is None and isinstance(estimator, ElasticNet):
+        ratio = estimator.l1_ratio  # Lasso sets l1_ratio = 1.0
+    return float("nan") if ratio is None else float(ratio)
+
+
+def model_alpha_max(alpha_max_l1: float, l1_ratio: float) -> float:
+    """alpha_max of a model: the L1 value divided by its l1_ratio (elastic net); the L1 value
+    for L2 and unknown penalties, so their grids match the Lasso's."""
+    if np.isfinite(l1_ratio) and l1_ratio > 0:
+        return alpha_max_l1 / l1_ratio
+    return alpha_max_l1
+
+
+@dataclass
+class PathResult:
+    """Fits along a grid, largest alpha first. Intercepts are those of the centred problem."""
+
+    alphas: np.ndarray
+    coefs: np.ndarray  # (K, p)
+    n_iter: np.ndarray  # (K,)
+    converged: np.ndarray  # (K,) bool
+    fit_seconds: np.ndarray  # (K,)
+    status: list[str]
+    message: list[str]
+
+
+def _new_path(alphas: np.ndarray, p: int) -> PathResult:
+    K = len(alphas)
+    return PathResult(
+        alphas=alphas,
+        coefs=np.zeros((K, p)),
+        n_iter=np.full(K, -1, dtype=np.int64),
+        converged=np.zeros(K, dtype=bool),
+        fit_seconds=np.zeros(K),
+        status=["ok"] * K,
+        message=[""] * K,
+    )
+
+
+@singledispatch
+def fit_path(estimator, data: TrainingData, alphas: np.ndarray) -> PathResult:
+    """Fit ``estimator`` at every alpha (largest first), warm-starting each fit.
+
+    The generic route clones the estimator once, sets ``warm_start=True`` when it has that
+    parameter and refits with ``set_params(alpha=...)``. Estimators may report ``converged_``,
+    ``status_`` and ``message_``; an exception becomes a ``failed`` fit, never a crashed sweep.
+    """
+    est = clone(estimator)
+    params = est.get_params()
+    if "warm_start" in params:
+        est.set_params(warm_start=True)
+    if "fit_intercept" in params:
+        est.set_params(fit_intercept=False)  # data are centred
+    out = _new_path(alphas, data.n_features)
+    X = np.ascontiguousarray(data.X)
+    for k, alpha in enumerate(alphas):
+        est.set_params(alpha=float(alpha))
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                est.fit(X, data.y)
+        except Exception as exc:  # any estimator error is a result, not a crash
+            out.fit_seconds[k] = time.perf_counter() - start
+            out.coefs[k] = np.nan
+            out.status[k], out.message[k] = "failed", f"{type(exc).__name__}: {exc}"
+            est = clone(estimator)  # do not warm-start from a broken state
+            if "warm_start" in params:
+                est.set_params(warm_start=True)
+            continue
+        out.fit_seconds[k] = time.perf_counter() - start
+        out.coefs[k] = np.ravel(est.coef_)
+        out.n_iter[k] = int(np.max(getattr(est, "n_iter_", -1) or -1))
+        conv_warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        out.converged[k] = bool(getattr(est, "converged_", not conv_warned))
+        status = getattr(est, "status_", None)
+        if status is None:
+            status = "ok" if out.converged[k] else "not_converged"
+        if not np.isfinite(out.coefs[k]).all():
+            status = "diverged"
+        out.status[k] = status
+        out.message[k] = getattr(est, "message_", "") or (
+            str(caught[-1].message).splitlines()[0] if conv_warned else ""
+        )
+    return out
+
+
+@fit_path.register
+def _(estimator: ElasticNet, data: TrainingData, alphas: np.ndarray) -> PathResult:
+    """Lasso and ElasticNet: scikit-learn's coordinate descent, one alpha per call with the
+    previous solution as start and the Gram matrix computed once (as ``lasso_path`` does)."""
+    p = estimator.get_params()
+    l1_ratio = float(getattr(estimator, "l1_ratio", 1.0))
+    out = _new_path(alphas, data.n_features)
+    precompute = data.gram if data.gram is not None else False
+    coef = np.zeros(data.n_features)
+    for k, alpha in enumerate(alphas):
+        start = time.perf_counter()
+        _, coefs, _, n_iters = enet_path(
+            data.X,
+            data.y,
+            l1_ratio=l1_ratio,
+            alphas=[float(alpha)],
+            precompute=precompute,
+            Xy=data.Xty,
+            coef_init=coef,
+            tol=p["tol"],
+            max_iter=p["max_iter"],
+            selection=p["selection"],
+            random_state=p["random_state"],
+            positive=p["positive"],
+            check_input=False,
+            return_n_iter=True,
+        )
+        out.fit_seconds[k] = time.perf_counter() - start
+        coef = np.ascontiguousarray(coefs[:, 0])
+        out.coefs[k] = coef
+        out.n_iter[k] = int(n_iters[0])
+        out.converged[k] = n_iters[0] < p["max_iter"]
+        if not out.converged[k]:
+            out.status[k] = "not_converged"
+            out.message[k] = f"max_iter={p['max_iter']} reached at tol={p['tol']}"
+    return out
+
+
+@fit_path.register
+def _(estimator: Ridge, data: TrainingData, alphas: np.ndarray) -> PathResult:
+    """Ridge at every alpha from one eigendecomposition of X^T X (n > p) or one thin SVD of X.
+
+    w(alpha) = V diag(1 / (s^2 + n alpha)) V^T X^T y, exact for every alpha of the grid.
+    """
+    start = time.perf_counter()
+    n = data.n_samples
+    if data.gram is not None:
+        evals, V = np.linalg.eigh(data.gram)
+        s2 = np.clip(evals, 0.0, None)
+    else:
+        _, s, Vt = np.linalg.svd(data.X, full_matrices=False)
+        s2, V = s**2, Vt.T
+    Vty = V.T @ data.Xty
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = 1.0 / (s2[None, :] + n * np.asarray(alphas)[:, None])
+    coefs = (shrink * Vty[None, :]) @ V.T
+    out = _new_path(alphas, data.n_features)
+    out.coefs[:] = coefs
+    out.n_iter[:] = 0
+    out.converged[:] = np.isfinite(coefs).all(axis=1)
+    for k in np.flatnonzero(~out.converged):
+        out.status[k], out.message[k] = "failed", "singular system (alpha = 0 on rank-deficient X)"
+    out.fit_seconds[:] = (time.perf_counter() - start) / len(alphas)
+    return out
+
+
+@fit_path.register
+def _(estimator: SklearnRidge, data: TrainingData, alphas: np.ndarray) -> PathResult:
+    raise ValueError(
+        "model: sklearn.linear_model.Ridge uses another objective scale (a = n * alpha); "
+        "use sparsity_lab.models.Ridge (config model=ridge)"
+    )

@@ -1,0 +1,44 @@
+"""Shared fixtures: composing the real config tree, running the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from sparsity_lab.cli import config_dir
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def compose_cfg():
+    """compose_cfg(overrides) -> the composed config (with its hydra node)."""
+
+    def _compose(overrides=(), **kw):
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            return compose("config", overrides=list(overrides), return_hydra_config=True, **kw)
+
+    return _compose
+
+
+def run_cli(args, cwd: Path, check: bool = True, timeout: float = 300):
+    """Run `sparsity-lab ARGS` in a fresh process; returns the CompletedProcess."""
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sparsity_lab.cli", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,
+    )  # fmt: skip
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def results_line(stdout: str) -> Path:
+    last = stdout.strip().splitlines()[-1]
+    assert last.startswith("results: "), last
+    return Path(last.removeprefix("results: "))

@@ -1,0 +1,79 @@
+"""End to end through the `sparsity-lab` command, in a temporary working directory."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import results_line, run_cli
+from sparsity_lab import results
+
+SMALL = ["dataset.n_samples=120", "dataset.n_features=15", "dataset.n_informative=3", "grid.num=6"]
+
+
+def test_multirun_collects_every_job_into_one_run_dir(tmp_path):
+    sweep = ["dataset=diabetes,synthetic", "model=lasso,ridge", "seed=0,1"]
+    proc = run_cli(["run", "-m", *sweep, "grid.num=5", "dataset.test_size=0.2"], cwd=tmp_path)
+    run_dir = tmp_path / results_line(proc.stdout)
+    assert run_dir.parent.name == "adhoc" and run_dir.parent.parent.name == "results"
+    fits = pd.read_parquet(run_dir / results.FITS_FILE)
+    assert tuple(fits.columns) == results.FITS_COLUMNS
+    assert len(fits) == 2 * 2 * 2 * 5
+    assert not fits.duplicated(list(results.FIT_KEY)).any()
+    assert [d.name for d in results.job_dirs(run_dir)] == [f"{i:04d}" for i in range(8)]
+    coefs = pd.read_parquet(run_dir / results.COEFS_FILE)
+    assert len(coefs) == 2 * 2 * 5 * 10 + 2 * 2 * 5 * 100
+    info = json.loads((run_dir / results.RUN_FILE).read_text())
+    assert {"command", "overrides", "git_commit", "versions", "start", "end"} <= set(info)
+    assert "exact zeros" in proc.stdout
+
+
+def test_single_run_and_resume_with_the_same_run_id(tmp_path):
+    args = ["run", "model=lasso", "run_id=fixed", *SMALL]
+    first = run_cli(args, cwd=tmp_path)
+    run_dir = tmp_path / results_line(first.stdout)
+    assert run_dir == tmp_path / "results" / "adhoc" / "fixed"
+    job = run_dir / "jobs" / "0000"
+    stamp = (job / results.FITS_FILE).stat().st_mtime_ns
+    again = run_cli(args, cwd=tmp_path)
+    assert "complete already, skipped" in again.stdout + again.stderr
+    assert (job / results.FITS_FILE).stat().st_mtime_ns == stamp
+    changed = run_cli([*args, "grid.num=7"], cwd=tmp_path)  # another config: recomputed
+    assert len(pd.read_parquet(tmp_path / results_line(changed.stdout) / "fits.parquet")) == 7
+
+
+def test_explicit_alpha_values(tmp_path):
+    proc = run_cli(["run", "grid=values", "grid.values=[0.5,0.05]", *SMALL[:3]], cwd=tmp_path)
+    fits = pd.read_parquet(tmp_path / results_line(proc.stdout) / "fits.parquet")
+    assert fits["alpha"].tolist() == [0.5, 0.05]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "grid.num=0"], "grid.num"),
+        (["run", "grid=values", "grid.values=[-1]"], "grid.values"),
+        (["run", "dataset.test_size=1.5"], "test_size"),
+        (["run", "dataset.n_informative=500"], "n_informative"),
+        (["nosuchverb"], "unknown verb"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
+    proc = run_cli(args, cwd=tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_models_verb_lists_the_configs(tmp_path):
+    out = run_cli(["models"], cwd=tmp_path).stdout
+    for name in ("lasso", "ridge", "elasticnet"):
+        assert name in out
+
+
+def test_collect_rebuilds_the_run_tables(tmp_path):
+    run_dir = tmp_path / results_line(run_cli(["run", *SMALL], cwd=tmp_path).stdout)
+    before = pd.read_parquet(run_dir / "fits.parquet")
+    (run_dir / "fits.parquet").unlink()
+    run_cli(["collect", str(run_dir)], cwd=tmp_path)
+    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "fits.parquet"), before)

@@ -1,0 +1,87 @@
+"""Metrics on hand-made coefficient vectors and on optima known from scikit-learn."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.linear_model import ElasticNet, Lasso
+
+from sparsity_lab import metrics
+from sparsity_lab.datasets import make_synthetic, prepare
+from sparsity_lab.regularization import TrainingData
+
+
+def test_exact_zeros_count_negative_zero_but_not_nan_or_tiny():
+    W = np.array([[0.0, -0.0, 1e-300, np.nan, 2.0]])
+    assert_array_equal(metrics.count_exact_zeros(W), [2])
+    assert_array_equal(metrics.count_nonzero(W), [3])
+    assert_array_equal(metrics.count_tiny(W, 1e-8), [1])
+    assert_array_equal(metrics.count_tiny(W, 0.0), [0])
+
+
+def test_tiny_bound_is_inclusive():
+    assert_array_equal(metrics.count_tiny(np.array([1e-8, -1e-8, 1.1e-8]), 1e-8), [2])
+
+
+def test_support_scores_by_hand():
+    truth = np.array([1.0, 0.0, -2.0, 0.0])
+    W = np.array([[1.0, 0.5, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [3.0, 0.0, 1.0, 0.0]])
+    precision, recall, f1 = metrics.support_scores(W, truth)
+    assert_allclose(precision, [0.5, 1.0, 1.0])
+    assert_allclose(recall, [0.5, 0.0, 1.0])
+    assert_allclose(f1, [0.5, 0.0, 1.0])
+
+
+def test_support_scores_are_nan_without_truth():
+    out = metrics.support_scores(np.ones((2, 3)), None)
+    assert all(np.isnan(v).all() for v in out)
+
+
+def test_mse_r2_and_empty_test_set():
+    y = np.array([1.0, 2.0, 3.0])
+    Y = np.column_stack([y, np.full(3, 2.0)])
+    assert_allclose(metrics.mse(y, Y), [0.0, 2 / 3])
+    assert_allclose(metrics.r2(y, Y), [1.0, 0.0])
+    assert np.isnan(metrics.mse(np.empty(0), np.empty((0, 2)))).all()
+
+
+@pytest.fixture(scope="module")
+def data():
+    prep = prepare(make_synthetic(150, 40, 5, random_state=3), test_size=0.0)
+    return TrainingData(prep.X_train, prep.y_train)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_certificates_vanish_at_the_optimum_and_not_elsewhere(data, l1_ratio):
+    alpha = 0.05
+    est = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-12, max_iter=100_000)
+    w = est.fit(data.X, data.y).coef_
+    W = np.vstack([w, w * 0.5])
+    XtR, rss = data.residual_products(W)
+    alphas = np.full(2, alpha)
+    n = data.n_samples
+    gap = metrics.duality_gap(W, XtR, rss, data.Xty, data.yty, alphas, l1_ratio, n)
+    kkt = metrics.kkt_violation(W, XtR, alphas, l1_ratio, n)
+    assert gap[0] < 1e-9 and kkt[0] < 1e-6
+    assert gap[1] > 1e-3 and kkt[1] > 1e-3
+    obj = metrics.objective(rss, W, alphas, l1_ratio, n)
+    assert obj[0] < obj[1]
+    # the gap bounds the suboptimality: P(w) - P(w*) <= gap
+    assert obj[1] - obj[0] <= gap[1] + 1e-12
+
+
+def test_lasso_objective_matches_the_formula(data):
+    w = Lasso(alpha=0.1).fit(data.X, data.y).coef_
+    _, rss = data.residual_products(w[None, :])
+    direct = np.sum((data.y - data.X @ w) ** 2) / (2 * data.n_samples) + 0.1 * np.abs(w).sum()
+    assert_allclose(metrics.objective(rss, w[None, :], [0.1], 1.0, data.n_samples), [direct])
+
+
+def test_ridge_gap_is_zero_at_the_closed_form_and_positive_elsewhere(data):
+    n, p, alpha = data.n_samples, data.n_features, 0.2
+    w = np.linalg.solve(data.X.T @ data.X / n + alpha * np.eye(p), data.Xty / n)
+    W = np.vstack([w, 1.1 * w])
+    XtR, rss = data.residual_products(W)
+    gap = metrics.duality_gap(W, XtR, rss, data.Xty, data.yty, [alpha, alpha], 0.0, n)
+    assert gap[0] < 1e-12 and gap[1] > 1e-6
+    kkt = metrics.kkt_violation(W, XtR, np.array([alpha, alpha]), 0.0, n)
+    assert kkt[0] < 1e-10 and kkt[1] > 1e-4
