@@ -76,7 +76,7 @@ def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) 
             ax.axhline(0, color="0.6", lw=0.8, zorder=0)
             n_zero_paths = part.groupby("feature")["coef"].apply(lambda c: (c == 0).any()).sum()
             ax.set_title(f"{model} ({n_zero_paths}/{part['feature'].nunique()} reach 0.0)")
-        axes[0].set_ylabel("coefficient (units of y per standardised feature)")
+        axes[0].set_ylabel("coefficient (y units per std. feature)")
         handles = [
             Line2D([], [], color="0.3", lw=1.4, label="reaches 0.0 exactly"),
             Line2D([], [], color="0.3", lw=0.9, ls=":", label="never exactly 0.0"),
@@ -126,7 +126,7 @@ def plot_coef_histogram(
     width = edges[1] - edges[0]
     # Exact zeros have no place on a log axis: their bar stands apart, left of every bin.
     zero_width = max(2 * width, 0.05 * (hi - lo))
-    zero_x = lo - 1.5 * zero_width
+    zero_x = lo - 2 * zero_width
     step = max(1, int(np.ceil((hi - lo) / 5)))
     ticks = np.arange(np.ceil(lo / step) * step, hi + 0.5, step)
     models = ordered_models(coefs["model"].unique())
