@@ -1,0 +1,510 @@
+"""Compare two fits tables: align rows on their keys, show A, B and B - A, check tolerances.
+
+``sparsity-lab compare A B`` reads only the results contract (``results.read_fits``), never
+re-fits. Rows are aligned on ``(dataset, model, alpha_ratio, seed)`` by default; float keys are
+rounded to 12 significant digits first, so the same relative grid matches even when its values
+were computed along slightly different floating-point routes. Rows present on one side only are
+always listed. With several seeds per ``(dataset, model, alpha_ratio)`` the display shows the mean
+over seeds and the half-width of a 95% Student-t interval over seeds; ``--check`` always compares
+the individual rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sparsity_lab.results import read_fits
+
+DEFAULT_KEYS: tuple[str, ...] = ("dataset", "model", "alpha_ratio", "seed")
+DEFAULT_METRICS: tuple[str, ...] = ("n_zero", "n_nonzero", "test_mse")
+#: Counts compare exactly under ``--check``, whatever the tolerances.
+INTEGER_METRICS: frozenset[str] = frozenset(
+    {"n_zero", "n_nonzero", "n_tiny", "n_samples", "n_features", "n_iter"}
+)
+FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "latex")
+KEY_SIGNIFICANT_DIGITS = 12
+CONFIDENCE = 0.95
+PRESENT_BOTH, PRESENT_A, PRESENT_B = "both", "only A", "only B"
+
+
+@dataclass
+class Comparison:
+    """Two fits tables aligned on their keys.
+
+    Attributes
+    ----------
+    keys : tuple of str
+        Columns the rows were aligned on.
+    metrics : tuple of str
+        Compared columns.
+    rows : DataFrame, shape (n_rows, len(keys) + 1 + 3 * len(metrics))
+        One row per key present in A or B (outer join): the keys (floats rounded), ``present``
+        (``both``, ``only A``, ``only B``), and per metric ``<m>_A``, ``<m>_B``, ``<m>_diff``
+        (B - A).
+    """
+
+    keys: tuple[str, ...]
+    metrics: tuple[str, ...]
+    rows: pd.DataFrame
+
+    @property
+    def common(self) -> pd.DataFrame:
+        return self.rows[self.rows["present"] == PRESENT_BOTH]
+
+    @property
+    def only_a(self) -> pd.DataFrame:
+        return self.rows[self.rows["present"] == PRESENT_A]
+
+    @property
+    def only_b(self) -> pd.DataFrame:
+        return self.rows[self.rows["present"] == PRESENT_B]
+
+
+# ---------------------------------------------------------------------------- aligning
+def _round_significant(values: pd.Series, digits: int = KEY_SIGNIFICANT_DIGITS) -> pd.Series:
+    """Round floats to ``digits`` significant digits (0, NaN and inf are kept as they are)."""
+    x = values.to_numpy(dtype=np.float64)
+    finite = np.isfinite(x) & (x != 0)
+    out = x.copy()
+    exponent = np.floor(np.log10(np.abs(x[finite])))
+    scale = 10.0 ** (digits - 1 - exponent)
+    out[finite] = np.round(x[finite] * scale) / scale
+    return pd.Series(out, index=values.index, name=values.name)
+
+
+def _normalise_keys(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str]):
+    """Give each key column one comparable dtype on both sides."""
+    a, b = a.copy(), b.copy()
+    for key in keys:
+        numeric = pd.api.types.is_numeric_dtype(a[key]) and pd.api.types.is_numeric_dtype(b[key])
+        if not numeric:
+            a[key], b[key] = a[key].astype(str), b[key].astype(str)
+        elif pd.api.types.is_float_dtype(a[key]) or pd.api.types.is_float_dtype(b[key]):
+            a[key], b[key] = _round_significant(a[key]), _round_significant(b[key])
+    return a, b
+
+
+def _check_columns(df: pd.DataFrame, columns: Sequence[str], side: str, option: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{option}: {', '.join(missing)} not a column of {side} "
+            f"(columns: {', '.join(map(str, df.columns))})"
+        )
+
+
+def _check_unique(df: pd.DataFrame, keys: Sequence[str], side: str) -> None:
+    duplicated = df.duplicated(list(keys), keep=False)
+    if duplicated.any():
+        example = df.loc[duplicated, list(keys)].iloc[0].to_dict()
+        raise ValueError(
+            f"--on: keys ({', '.join(keys)}) do not identify the rows of {side} uniquely "
+            f"({int(duplicated.sum())} rows share a key, e.g. {example}); add keys with --on"
+        )
+
+
+def align(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    on: Sequence[str] = DEFAULT_KEYS,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+) -> Comparison:
+    """Align two fits tables on ``on`` and put their ``metrics`` side by side.
+
+    Parameters
+    ----------
+    a, b : DataFrame, shape (n_fits_a, n_columns), (n_fits_b, n_columns)
+        Fits tables (``sparsity_lab.results.FITS_COLUMNS``; extra columns allowed).
+    on : sequence of str
+        Key columns; together they must identify each row of either table.
+    metrics : sequence of str
+        Numeric columns to compare.
+
+    Returns
+    -------
+    Comparison
+        The outer join, with rows present on one side only marked, never dropped.
+
+    Raises
+    ------
+    ValueError
+        A key or metric is not a column, a metric is not numeric, the keys are not unique, or the
+        tables share no key.
+    """
+    keys, metrics = tuple(on), tuple(dict.fromkeys(metrics))
+    if not keys:
+        raise ValueError("--on: name at least one key column")
+    for df, side in ((a, "A"), (b, "B")):
+        _check_columns(df, keys, side, "--on")
+        _check_columns(df, metrics, side, "--metrics")
+        for m in metrics:
+            if not (pd.api.types.is_numeric_dtype(df[m]) or pd.api.types.is_bool_dtype(df[m])):
+                raise ValueError(f"--metrics: {m} is not numeric in {side} (dtype {df[m].dtype})")
+    a, b = _normalise_keys(a, b, keys)
+    _check_unique(a, keys, "A")
+    _check_unique(b, keys, "B")
+    left = a[list(keys + metrics)].rename(columns={m: f"{m}_A" for m in metrics})
+    right = b[list(keys + metrics)].rename(columns={m: f"{m}_B" for m in metrics})
+    rows = left.merge(right, on=list(keys), how="outer", indicator="present", sort=True)
+    if not (rows["present"] == "both").any():
+        raise ValueError(
+            f"A and B share no rows on keys ({', '.join(keys)}): "
+            f"A has {len(a)} rows, B has {len(b)}; check the keys with --on"
+        )
+    rows["present"] = (
+        rows["present"]
+        .astype(str)
+        .map({"both": PRESENT_BOTH, "left_only": PRESENT_A, "right_only": PRESENT_B})
+    )
+    columns = [*keys, "present"]
+    for m in metrics:
+        rows[f"{m}_A"] = rows[f"{m}_A"].astype(np.float64)
+        rows[f"{m}_B"] = rows[f"{m}_B"].astype(np.float64)
+        rows[f"{m}_diff"] = rows[f"{m}_B"] - rows[f"{m}_A"]
+        columns += [f"{m}_A", f"{m}_B", f"{m}_diff"]
+    return Comparison(keys=keys, metrics=metrics, rows=rows[columns].reset_index(drop=True))
+
+
+# ---------------------------------------------------------------------------- seeds
+def t_half_width(values: np.ndarray, confidence: float = CONFIDENCE) -> float:
+    """Half-width of the Student-t confidence interval of the mean (NaN below two values)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    n = values.size
+    if n < 2:
+        return math.nan
+    sem = values.std(ddof=1) / math.sqrt(n)
+    return float(stats.t.ppf(0.5 + confidence / 2, df=n - 1) * sem)
+
+
+def summarise_over_seeds(comparison: Comparison, seed: str = "seed") -> pd.DataFrame:
+    """Mean and 95% t-interval half-width over seeds of the rows present on both sides.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        Must be keyed on ``seed`` among other keys.
+    seed : str
+        The key aggregated over.
+
+    Returns
+    -------
+    DataFrame, shape (n_groups, n_keys - 1 + 1 + 6 * n_metrics)
+        Group keys, ``n_seeds``, and per metric ``<m>_A``, ``<m>_A_ci95``, ``<m>_B``,
+        ``<m>_B_ci95``, ``<m>_diff``, ``<m>_diff_ci95`` (the diff interval is the paired one,
+        over the per-seed differences B - A).
+    """
+    group_keys = [k for k in comparison.keys if k != seed]
+    records = []
+    for key, group in comparison.common.groupby(group_keys, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        record = dict(zip(group_keys, key, strict=True))
+        record["n_seeds"] = len(group)
+        for m in comparison.metrics:
+            for side in ("A", "B", "diff"):
+                values = group[f"{m}_{side}"].to_numpy()
+                record[f"{m}_{side}"] = np.nanmean(values) if np.isfinite(values).any() else np.nan
+                record[f"{m}_{side}_ci95"] = t_half_width(values)
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def has_several_seeds(comparison: Comparison, seed: str = "seed") -> bool:
+    if seed not in comparison.keys or len(comparison.keys) < 2:
+        return False
+    group_keys = [k for k in comparison.keys if k != seed]
+    return bool((comparison.common.groupby(group_keys, dropna=False).size() > 1).any())
+
+
+# ---------------------------------------------------------------------------- checking
+def find_differences(
+    comparison: Comparison, rtol: float = 1e-6, atol: float = 1e-12
+) -> pd.DataFrame:
+    """Every compared value that differs beyond tolerance, and every row on one side only.
+
+    Counts (``INTEGER_METRICS``) must be equal exactly; other metrics within
+    ``|B - A| <= atol + rtol * |A|`` (``numpy.isclose``). NaN equals NaN; NaN against a number
+    differs.
+
+    Returns
+    -------
+    DataFrame, shape (n_differences, n_keys + 5)
+        Keys, ``metric`` (or ``row`` for a row on one side only), ``A``, ``B``, ``diff``,
+        ``present``.
+    """
+    keys = list(comparison.keys)
+    parts = []
+    common = comparison.common
+    for m in comparison.metrics:
+        a, b = common[f"{m}_A"].to_numpy(), common[f"{m}_B"].to_numpy()
+        if m in INTEGER_METRICS:
+            same = (a == b) | (np.isnan(a) & np.isnan(b))
+        else:
+            same = np.isclose(b, a, rtol=rtol, atol=atol, equal_nan=True)
+        bad = common.loc[~same, keys].copy()
+        bad["metric"], bad["A"], bad["B"] = m, a[~same], b[~same]
+        bad["diff"] = b[~same] - a[~same]
+        parts.append(bad)
+    one_side = pd.concat([comparison.only_a, comparison.only_b])[[*keys, "present"]].copy()
+    one_side["metric"] = "row"
+    parts.append(one_side)
+    out = pd.concat(parts, ignore_index=True)
+    out["present"] = out["present"].fillna(PRESENT_BOTH)
+    return out[[*keys, "metric", "A", "B", "diff", "present"]]
+
+
+# ---------------------------------------------------------------------------- rendering
+def _format_number(value, integer: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NaN" if value is not None else ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if integer and float(value).is_integer():
+            return str(int(value))
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+def display_frame(comparison: Comparison, aggregate: bool, pm: str = "±") -> pd.DataFrame:
+    """The human-facing table: one string cell per value, ``mean ± half-width`` when aggregated."""
+    if not aggregate:
+        frame = comparison.common.drop(columns="present")
+        out = frame[list(comparison.keys)].map(_format_number)
+        for m in comparison.metrics:
+            for side in ("A", "B", "diff"):
+                out[f"{m} {side}"] = [
+                    _format_number(v, m in INTEGER_METRICS) for v in frame[f"{m}_{side}"]
+                ]
+        return out.reset_index(drop=True)
+    summary = summarise_over_seeds(comparison)
+    group_keys = [k for k in comparison.keys if k != "seed"]
+    out = summary[[*group_keys, "n_seeds"]].map(_format_number)
+    for m in comparison.metrics:
+        for side in ("A", "B", "diff"):
+            means, widths = summary[f"{m}_{side}"], summary[f"{m}_{side}_ci95"]
+            out[f"{m} {side}"] = [
+                _format_number(mu) if math.isnan(w) else f"{mu:.4g} {pm} {w:.2g}"
+                for mu, w in zip(means, widths, strict=True)
+            ]
+    return out
+
+
+def _text_table(frame: pd.DataFrame) -> str:
+    header = list(map(str, frame.columns))
+    cells = frame.astype(str).to_numpy().tolist()
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
+    numeric = [all(_looks_numeric(r[i]) for r in cells) for i in range(len(header))]
+
+    def line(values):
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, cells)])
+
+
+def _looks_numeric(text: str) -> bool:
+    head = text.split(" ")[0]
+    try:
+        float(head)
+    except ValueError:
+        return False
+    return True
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def row(values):
+        return "| " + " | ".join(str(v).replace("|", "\\|") for v in values) + " |"
+
+    cells = frame.astype(str).to_numpy().tolist()
+    return "\n".join([row(frame.columns), row(["---"] * frame.shape[1]), *map(row, cells)])
+
+
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}"}  # fmt: skip
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def _latex_table(frame: pd.DataFrame, caption: str) -> str:
+    """A booktabs tabular (needs ``\\usepackage{booktabs}``); ``±`` becomes ``$\\pm$``."""
+
+    def cell(text):
+        return _latex_escape(text).replace("±", r"$\pm$")
+
+    align_spec = "".join(
+        "r" if all(_looks_numeric(str(v)) for v in frame[c]) else "l" for c in frame.columns
+    )
+    lines = [
+        f"% {caption}",
+        rf"\begin{{tabular}}{{{align_spec}}}",
+        r"\toprule",
+        " & ".join(cell(c) for c in frame.columns) + r" \\",
+        r"\midrule",
+        *(" & ".join(cell(v) for v in row) + r" \\" for row in frame.astype(str).to_numpy()),
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
+    return "\n".join(lines)
+
+
+def _one_side_frame(comparison: Comparison, present: str) -> pd.DataFrame:
+    rows = comparison.rows[comparison.rows["present"] == present]
+    side = "A" if present == PRESENT_A else "B"
+    out = rows[list(comparison.keys)].map(_format_number)
+    for m in comparison.metrics:
+        out[m] = [_format_number(v, m in INTEGER_METRICS) for v in rows[f"{m}_{side}"]]
+    return out.reset_index(drop=True)
+
+
+def _csv_frame(comparison: Comparison, aggregate: bool) -> pd.DataFrame:
+    """Numbers only, one header: compared rows (``present=both``) then one-side rows."""
+    if aggregate:
+        main = summarise_over_seeds(comparison)
+    else:
+        main = comparison.common.drop(columns="present")
+    main.insert(0, "present", PRESENT_BOTH)
+    one_side = pd.concat([comparison.only_a, comparison.only_b])
+    one_side = one_side[[c for c in one_side.columns if not c.endswith("_diff")]]
+    return pd.concat([main, one_side], ignore_index=True)
+
+
+def describe(aggregate: bool) -> str:
+    what = "diff = B - A"
+    if aggregate:
+        what += "; mean ± half-width of the 95% Student-t interval over seeds (paired for diff)"
+    return what
+
+
+def render(comparison: Comparison, fmt: str = "table", aggregate: bool | None = None) -> str:
+    """Render a comparison as a terminal table, markdown, csv or LaTeX (booktabs).
+
+    Parameters
+    ----------
+    comparison : Comparison
+    fmt : {"table", "markdown", "csv", "latex"}
+    aggregate : bool, optional
+        Summarise over seeds; default: when some (dataset, model, alpha_ratio) has several seeds.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if aggregate is None:
+        aggregate = has_several_seeds(comparison)
+    if fmt == "csv":
+        return _csv_frame(comparison, aggregate).to_csv(index=False)
+    pm = r"±"
+    main = display_frame(comparison, aggregate, pm=pm)
+    sections = [(f"rows in both ({len(comparison.common)}); {describe(aggregate)}", main)]
+    for present in (PRESENT_A, PRESENT_B):
+        frame = _one_side_frame(comparison, present)
+        if len(frame):
+            sections.append((f"rows {present} ({len(frame)})", frame))
+    blocks = []
+    for title, frame in sections:
+        if fmt == "table":
+            blocks.append(f"{title}:\n{_text_table(frame)}")
+        elif fmt == "markdown":
+            blocks.append(f"**{title}**\n\n{_markdown_table(frame)}")
+        else:
+            blocks.append(_latex_table(frame, title))
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_differences(differences: pd.DataFrame, rtol: float, atol: float) -> str:
+    if differences.empty:
+        return f"check: OK (integer counts exact, others within rtol={rtol:g}, atol={atol:g})"
+    shown = differences.copy()
+    whole_row = shown["metric"] == "row"
+    for c in ("A", "B", "diff"):
+        shown[c] = [
+            "" if row else _format_number(v) for v, row in zip(shown[c], whole_row, strict=True)
+        ]
+    shown = shown.map(_format_number)
+    return (
+        f"check: FAILED, {len(differences)} differences beyond tolerance "
+        f"(integer counts exact, others rtol={rtol:g}, atol={atol:g}; metric 'row' = a row on one "
+        f"side only):\n{_text_table(shown)}"
+    )
+
+
+# ---------------------------------------------------------------------------- command line
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sparsity-lab compare",
+        description=(
+            "Compare two fits tables (run dirs or .parquet/.csv files) row by row. "
+            "Shows A, B and B - A per key; rows on one side only are listed. With several seeds "
+            "per (dataset, model, alpha_ratio), shows mean ± 95%% Student-t half-width over seeds."
+        ),
+    )
+    parser.add_argument("a", metavar="A", help="run dir or fits table (.parquet, .csv)")
+    parser.add_argument("b", metavar="B", help="run dir or fits table (.parquet, .csv)")
+    parser.add_argument(
+        "--on",
+        type=_split,
+        default=list(DEFAULT_KEYS),
+        help="comma-separated key columns (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics",
+        type=_split,
+        default=[],
+        help="extra comma-separated numeric columns to compare (always: "
+        + ", ".join(DEFAULT_METRICS)
+        + ")",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
+    parser.add_argument(
+        "--per-seed", action="store_true", help="show every row instead of the mean over seeds"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 and list differences beyond tolerance (counts exactly), else exit 0",
+    )
+    parser.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (%(default)s)")
+    parser.add_argument(
+        "--atol", type=float, default=1e-12, help="absolute tolerance (%(default)s)"
+    )
+    return parser
+
+
+def cli_main(argv: list[str]) -> int:
+    """``sparsity-lab compare A B [...]``: returns 0, 1 (``--check`` found differences) or 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.rtol < 0 or args.atol < 0:
+            raise ValueError("--rtol/--atol: tolerances must be >= 0")
+        a, b = read_fits(args.a), read_fits(args.b)
+        comparison = align(a, b, on=args.on, metrics=[*DEFAULT_METRICS, *args.metrics])
+        aggregate = False if args.per_seed else None
+        sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+    except ValueError as exc:  # ResultsError included: one line, exit 2
+        print(f"sparsity-lab compare: error: {exc}", file=sys.stderr)
+        return 2
+    if not args.check:
+        return 0
+    differences = find_differences(comparison, rtol=args.rtol, atol=args.atol)
+    # With --format csv stdout must stay one parseable table, so the verdict goes to stderr.
+    stream = sys.stderr if args.fmt == "csv" else sys.stdout
+    print(render_differences(differences, args.rtol, args.atol), file=stream)
+    return 1 if len(differences) else 0

@@ -1,0 +1,32 @@
+"""Paper-style figures: one function per figure, tidy DataFrame -> matplotlib Figure.
+
+Every function draws with the suite's one theme and fixed model colours (``style``), on an
+Agg-rendered Figure (no display needed), and raises ``NotSupported`` with a one-line reason when
+its table cannot support it. ``make_figures`` renders every figure of a run into files.
+"""
+
+from sparsity_lab.figures._common import NotSupported
+from sparsity_lab.figures.cli import cli_main
+from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
+from sparsity_lab.figures.make import make_figures
+from sparsity_lab.figures.penalties import penalty_table, plot_penalties
+from sparsity_lab.figures.sweeps import (
+    plot_error_vs_nonzeros,
+    plot_support_recovery,
+    plot_zero_fraction,
+)
+from sparsity_lab.figures.trajectories import plot_trajectories
+
+__all__ = [
+    "NotSupported",
+    "cli_main",
+    "make_figures",
+    "penalty_table",
+    "plot_coef_histogram",
+    "plot_coef_paths",
+    "plot_error_vs_nonzeros",
+    "plot_penalties",
+    "plot_support_recovery",
+    "plot_trajectories",
+    "plot_zero_fraction",
+]

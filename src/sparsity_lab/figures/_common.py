@@ -1,0 +1,105 @@
+"""Helpers shared by the figure functions: panels, seed bands, axes, legends."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from sparsity_lab.figures.style import PANEL_ASPECT, PANEL_WIDTH
+
+ALPHA_LABEL = r"$\alpha / \alpha_{\max}$ (dimensionless)"
+#: A quantity spanning at least this ratio gets a log axis.
+DECADE_SPAN = 10.0
+
+
+class NotSupported(ValueError):
+    """The table given cannot support this figure (the message says why, in one line)."""
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise NotSupported(f"{table} has no column {', '.join(missing)}")
+    if df.empty:
+        raise NotSupported(f"{table} is empty")
+
+
+def new_figure(
+    n_panels: int, ncols: int | None = None, sharex: bool = False, sharey: bool = False
+) -> tuple[Figure, list[Axes]]:
+    """A figure with exactly ``n_panels`` axes on a grid, rendered by Agg (no display needed)."""
+    ncols = min(n_panels, ncols or 3)
+    nrows = math.ceil(n_panels / ncols)
+    fig = Figure(
+        figsize=(PANEL_WIDTH * ncols + 0.6, PANEL_WIDTH * PANEL_ASPECT * nrows + 0.6),
+        layout="constrained",
+    )
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False).ravel()
+    for ax in axes[n_panels:]:
+        fig.delaxes(ax)
+    return fig, list(axes[:n_panels])
+
+
+def spans_decades(values) -> bool:
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values) & (values > 0)]
+    return values.size > 1 and values.max() / values.min() >= DECADE_SPAN
+
+
+def set_alpha_axis(ax: Axes, alpha_ratios) -> None:
+    """x = alpha / alpha_max, log-scaled when the grid spans a decade or more."""
+    if spans_decades(alpha_ratios):
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{ALPHA_LABEL}, log scale")
+    else:
+        ax.set_xlabel(ALPHA_LABEL)
+
+
+def seed_band(df: pd.DataFrame, by: Sequence[str], y: str) -> pd.DataFrame:
+    """Mean, min and max of ``y`` over seeds, per ``by`` (NaN values ignored).
+
+    Returns
+    -------
+    DataFrame, shape (n_groups, len(by) + 4)
+        ``by`` columns, ``mean``, ``low``, ``high``, ``n_seeds``.
+    """
+    grouped = df.dropna(subset=[y]).groupby(list(by), sort=True)[y]
+    out = grouped.agg(mean="mean", low="min", high="max", n_seeds="count")
+    return out.reset_index()
+
+
+def band_note(df: pd.DataFrame) -> str:
+    n = df["seed"].nunique() if "seed" in df.columns else 1
+    return f"line: mean, band: min-max over {n} seeds" if n > 1 else "one seed"
+
+
+def legend_outside(
+    fig: Figure, axes: Sequence[Axes], title: str | None = None, below: bool = False
+) -> None:
+    """One legend for the whole figure, right of (or below) the panels: it never covers data."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if not label.startswith("_"):
+                seen.setdefault(label, handle)
+    if seen:
+        fig.legend(
+            list(seen.values()),
+            list(seen.keys()),
+            loc="outside lower center" if below else "outside right center",
+            ncols=2 if below else 1,
+            title=title,
+        )
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a dataset or model name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-") or "unnamed"

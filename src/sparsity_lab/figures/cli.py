@@ -1,0 +1,39 @@
+"""``sparsity-lab figures RUN [--out DIR] [--formats png,pdf]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sparsity_lab.figures.make import DEFAULT_FORMATS, make_figures
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sparsity-lab figures",
+        description=(
+            "Regenerate every figure a run's tables support (reads fits/coefs/trajectories "
+            "tables, never re-fits). Figures the tables cannot support are skipped with a reason."
+        ),
+    )
+    parser.add_argument("run", metavar="RUN", help="run dir, e.g. results/quickstart/<run id>")
+    parser.add_argument("--out", default=None, help="output folder (default: RUN/figures)")
+    parser.add_argument(
+        "--formats",
+        default=",".join(DEFAULT_FORMATS),
+        help="comma-separated file formats (default: %(default)s)",
+    )
+    return parser
+
+
+def cli_main(argv: list[str]) -> int:
+    """Returns 0 when the figures were written, 2 on bad input (one line on stderr)."""
+    args = build_parser().parse_args(argv)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    try:
+        written = make_figures(args.run, out=args.out, formats=formats)
+    except ValueError as exc:  # ResultsError included
+        print(f"sparsity-lab figures: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(written)} files written")
+    return 0

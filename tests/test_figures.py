@@ -1,0 +1,304 @@
+"""Figures: each function draws the expected panels/lines/bars; make_figures writes real files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.image import imread
+
+from sparsity_lab import figures
+from sparsity_lab.figures import style
+from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, write_table
+
+MODELS = ("lasso", "ridge", "sgd_prox")
+RATIOS = np.logspace(-3, 0, 5)
+SEEDS = (0, 1)
+N_FEATURES = 6
+TRUE_COEF = np.array([3.0, -2.0, 1.0, 0.0, 0.0, 0.0])
+
+
+def coefficient(model: str, ratio: float, seed: int) -> np.ndarray:
+    """Closed-form-like coefficients: soft-thresholding for the L1 models, shrinkage for ridge."""
+    b = TRUE_COEF + 0.05 * (seed + 1) * np.array([1, -1, 1, 1, -1, 0.5])
+    if model == "ridge":
+        return b / (1 + 10 * ratio)
+    threshold = ratio * np.abs(b).max() * (1.0 if model == "lasso" else 0.9)
+    return np.sign(b) * np.maximum(np.abs(b) - threshold, 0.0)
+
+
+def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    fits, coefs = [], []
+    for dataset in ("synthetic", "diabetes"):
+        known = dataset == "synthetic"
+        for model in MODELS:
+            for ratio in RATIOS:
+                for seed in SEEDS:
+                    w = coefficient(model, ratio, seed)
+                    n_zero = int((w == 0).sum())
+                    support, truth = w != 0, TRUE_COEF != 0
+                    tp = int((support & truth).sum())
+                    fits.append(
+                        {
+                            "study": "test", "dataset": dataset, "model": model,
+                            "alpha": ratio * 2.0, "alpha_ratio": ratio, "seed": seed,
+                            "n_samples": 50, "n_features": N_FEATURES, "n_zero": n_zero,
+                            "n_nonzero": N_FEATURES - n_zero, "n_tiny": 0, "zero_tol": 1e-10,
+                            "support_precision": tp / max(support.sum(), 1) if known else np.nan,
+                            "support_recall": tp / truth.sum() if known else np.nan,
+                            "support_f1": np.nan, "train_mse": 1.0,
+                            "test_mse": 1.0 + 5 * ratio + 0.1 * seed, "test_r2": 0.5,
+                            "objective": 1.0, "duality_gap": 0.0, "kkt_violation": 0.0,
+                            "n_iter": 5, "converged": True, "fit_seconds": 0.01,
+                            "status": "ok", "message": "",
+                        }
+                    )  # fmt: skip
+                    for j, value in enumerate(w):
+                        coefs.append(
+                            {
+                                "study": "test", "dataset": dataset, "model": model,
+                                "alpha": ratio * 2.0, "alpha_ratio": ratio, "seed": seed,
+                                "feature": f"x{j}", "coef": value,
+                                "true_coef": TRUE_COEF[j] if known else np.nan,
+                            }
+                        )  # fmt: skip
+    fits, coefs = pd.DataFrame(fits), pd.DataFrame(coefs)
+    assert tuple(fits.columns) == FITS_COLUMNS and tuple(coefs.columns) == COEFS_COLUMNS
+    return fits, coefs
+
+
+UPDATES = {
+    "l1": lambda w: w - 0.5 * np.sign(w),
+    "l2": lambda w: w - 0.5 * w,  # as the note writes it
+    "l2_scaled": lambda w: w * 0.5,  # the same rule in exact arithmetic, not in float64
+}
+
+
+def seed_trajectories(n_steps: int, rules=("l1", "l2")) -> pd.DataFrame:
+    """The note's 1-D example, w0 = 5, eta = 1/2, computed here in float64."""
+    rows = []
+    for rule in rules:
+        w = 5.0
+        for step in range(n_steps + 1):
+            rows.append({"rule": rule, "step": step, "w": w})
+            w = UPDATES[rule](w)
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return make_tables()
+
+
+def n_bands(ax) -> int:
+    return sum(isinstance(c, PolyCollection) for c in ax.collections)
+
+
+# ---------------------------------------------------------------------------- style
+def test_model_colours_fixed_and_distinct():
+    known = [style.model_color(m) for m in style.MODEL_COLORS]
+    assert len(set(known)) == len(known)
+    assert style.model_color("some_new_model") == style.model_color("some_new_model")
+    assert style.ordered_models(["zeta", "ridge", "lasso"]) == ["lasso", "ridge", "zeta"]
+
+
+# ---------------------------------------------------------------------------- figure functions
+def test_penalties_panels_and_lines():
+    table = figures.penalty_table()
+    l1 = table[table["penalty"] == "l1"]
+    assert np.isnan(l1.loc[l1["w"] == 0, "gradient"]).all()  # a set there, not a number
+    fig = figures.plot_penalties(table)
+    assert len(fig.axes) == 2
+    l1_ax, l2_ax = fig.axes
+    assert len(l1_ax.get_lines()) == 4  # |w|, sign(w), [-1, 1] at 0, y = 0
+    assert len(l2_ax.get_lines()) == 3
+    subdifferential = l1_ax.get_lines()[2]
+    assert list(subdifferential.get_xdata()) == [0, 0]
+    assert list(subdifferential.get_ydata()) == [-1, 1]
+
+
+@pytest.mark.parametrize("n_steps", [30, 1100])
+def test_trajectories_mark_exact_zeros(n_steps):
+    traj = seed_trajectories(n_steps, rules=("l1", "l2", "l2_scaled"))
+    first_zero = {
+        rule: figures.trajectories.first_exact_zero(part["step"].to_numpy(), part["w"].to_numpy())
+        for rule, part in traj.groupby("rule")
+    }
+    # Measured in float64: L1 lands on 0.0 at step 10. w - w/2 sticks at the smallest subnormal
+    # 5e-324 (half of it rounds back to it), while w * 0.5 underflows to 0.0 at step 1077.
+    assert first_zero["l1"] == 10
+    assert first_zero["l2"] is None
+    assert first_zero["l2_scaled"] == (1077 if n_steps == 1100 else None)
+    n_hits = sum(hit is not None for hit in first_zero.values())
+    fig = figures.plot_trajectories(traj)
+    lin, log = fig.axes
+    assert log.get_ylabel().startswith("log10 |w|")
+    l2_min = traj.loc[traj["rule"] == "l2", "w"].abs().min()
+    assert (l2_min == 5e-324) == (n_steps == 1100)
+    assert np.log10(l2_min) in {np.min(line.get_ydata()) for line in log.get_lines()}
+    assert len(log.get_lines()) == 3 + n_hits  # three trajectories + one vertical line per hit
+    assert lin.get_xlim()[1] < 25  # zoomed on the first 20 steps, where L1 lands
+    assert len(lin.get_lines()) == 3 + 1 + 1  # + the L1 hit marker + the y = 0 line
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "l1: 0.0 exactly from step 10" in labels
+    assert any(t.startswith(f"l2: never exactly 0 in {n_steps} steps") for t in labels)
+
+
+def test_trajectories_with_dtype_column():
+    traj = pd.concat(
+        [seed_trajectories(20).assign(dtype=d) for d in ("float32", "float64")], ignore_index=True
+    )
+    fig = figures.plot_trajectories(traj)
+    styles = {line.get_linestyle() for line in fig.axes[1].get_lines()}
+    assert {"-", "--"} <= styles  # one line style per dtype
+
+
+def test_zero_fraction_one_panel_per_dataset_line_and_band_per_model(tables):
+    fits, _ = tables
+    fig = figures.plot_zero_fraction(fits)
+    assert [ax.get_title().split(" ")[0] for ax in fig.axes] == ["diabetes", "synthetic"]
+    for ax in fig.axes:
+        assert len(ax.get_lines()) == len(MODELS)
+        assert n_bands(ax) == len(MODELS)
+        assert ax.get_xscale() == "log"
+        lasso = ax.get_lines()[0]
+        expected = fits[(fits["dataset"] == "synthetic") & (fits["model"] == "lasso")]
+        expected = (expected["n_zero"] / N_FEATURES).groupby(expected["alpha_ratio"]).mean()
+        np.testing.assert_allclose(lasso.get_ydata(), expected.to_numpy())
+    assert {line.get_color() for line in fig.axes[0].get_lines()} == {
+        style.model_color(m) for m in MODELS
+    }
+
+
+def test_zero_fraction_single_seed_draws_no_band(tables):
+    fits, _ = tables
+    fig = figures.plot_zero_fraction(fits[fits["seed"] == 0])
+    assert all(n_bands(ax) == 0 for ax in fig.axes)
+
+
+def test_error_vs_nonzeros(tables):
+    fits, _ = tables
+    fig = figures.plot_error_vs_nonzeros(fits)
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        assert len(ax.get_lines()) == len(MODELS)
+        assert all(len(line.get_xdata()) == len(RATIOS) for line in ax.get_lines())
+
+
+def test_support_recovery_only_known_support(tables):
+    fits, _ = tables
+    fig = figures.plot_support_recovery(fits)
+    assert [ax.get_title() for ax in fig.axes] == ["synthetic: precision", "synthetic: recall"]
+    assert all(len(ax.get_lines()) == len(MODELS) for ax in fig.axes)
+    with pytest.raises(figures.NotSupported, match="known true support"):
+        figures.plot_support_recovery(fits[fits["dataset"] == "diabetes"])
+
+
+def test_coef_paths_exact_zero_lines_are_distinct(tables):
+    _, coefs = tables
+    synthetic = coefs[coefs["dataset"] == "synthetic"]
+    fig = figures.plot_coef_paths(synthetic)
+    assert len(fig.axes) == len(MODELS)
+    for ax, model in zip(fig.axes, MODELS, strict=True):
+        paths = [line for line in ax.get_lines() if len(line.get_xdata()) == len(RATIOS)]
+        assert len(paths) == N_FEATURES
+        first = synthetic[(synthetic["model"] == model) & (synthetic["seed"] == 0)]
+        reaches = first.groupby("feature")["coef"].apply(lambda c: (c == 0).any())
+        solid = [line for line in paths if line.get_linestyle() == "-"]
+        assert len(solid) == reaches.sum()  # ridge: none; lasso: every feature at alpha_max
+        n_dots = sum(len(c.get_offsets()) for c in ax.collections)
+        assert n_dots == (first["coef"] == 0).sum()
+    with pytest.raises(figures.NotSupported, match="one dataset"):
+        figures.plot_coef_paths(coefs)
+
+
+def test_coef_paths_limit_features(tables):
+    _, coefs = tables
+    fig = figures.plot_coef_paths(coefs[coefs["dataset"] == "diabetes"], max_features=2)
+    for ax in fig.axes:
+        assert len([line for line in ax.get_lines() if len(line.get_xdata()) > 2]) == 2
+
+
+def test_histogram_separate_exact_zero_bar(tables):
+    _, coefs = tables
+    synthetic = coefs[coefs["dataset"] == "synthetic"]
+    fig = figures.plot_coef_histogram(synthetic, zero_tol=1e-10, bins=12)
+    assert len(fig.axes) == len(MODELS)
+    for ax, model in zip(fig.axes, MODELS, strict=True):
+        bars = ax.patches
+        assert len(bars) == 12 + 1
+        c = synthetic.loc[synthetic["model"] == model, "coef"]
+        zero_bar = bars[-1]
+        assert zero_bar.get_height() == (c == 0).sum()
+        assert sum(b.get_height() for b in bars[:-1]) == (c != 0).sum()
+        assert zero_bar.get_x() + zero_bar.get_width() < bars[0].get_x()  # left of every bin
+
+
+# ---------------------------------------------------------------------------- files
+@pytest.fixture
+def run_dir(tmp_path, tables):
+    fits, coefs = tables
+    run = tmp_path / "run"
+    write_table(fits, run / "fits.parquet")
+    write_table(coefs, run / "coefs.parquet")
+    write_table(seed_trajectories(30), run / "trajectories.parquet")
+    return run
+
+
+def test_make_figures_writes_non_blank_files(run_dir, capsys):
+    written = figures.make_figures(run_dir, formats=("png", "pdf"))
+    names = {p.name for p in written}
+    stems = [
+        "penalties_l1_l2_with_subgradients",
+        "trajectories_1d_gd_l1_vs_l2",
+        "exact_zero_fraction_vs_alpha",
+        "test_error_vs_nonzero_count",
+        "support_precision_recall_vs_alpha",
+        "coef_paths_synthetic",
+        "coef_paths_diabetes",
+        "coef_log10abs_histogram_synthetic",
+        "coef_log10abs_histogram_diabetes",
+    ]
+    assert names == {f"{s}.{f}" for s in stems for f in ("png", "pdf")}
+    for path in written:
+        assert path.parent == run_dir / "figures"
+        if path.suffix == ".png":
+            pixels = imread(path)
+            assert pixels.var() > 0.001  # not blank
+        else:
+            assert path.read_bytes().startswith(b"%PDF")
+    assert "skipped" not in capsys.readouterr().out
+
+
+def test_make_figures_skips_with_reasons(tmp_path, tables, capsys):
+    fits, _ = tables
+    run = tmp_path / "run"
+    write_table(fits[fits["dataset"] == "diabetes"], run / "fits.parquet")
+    written = figures.make_figures(run, out=tmp_path / "elsewhere", formats=("png",))
+    assert {p.parent for p in written} == {tmp_path / "elsewhere"}
+    lines = capsys.readouterr().out.splitlines()
+    skipped = {line.split(":")[0]: line for line in lines if line.startswith("skipped")}
+    assert set(skipped) == {
+        "skipped trajectories_1d_gd_l1_vs_l2",
+        "skipped support_precision_recall_vs_alpha",
+        "skipped coef_paths_<dataset>",
+        "skipped coef_log10abs_histogram_<dataset>",
+    }
+    assert "no trajectories.parquet" in skipped["skipped trajectories_1d_gd_l1_vs_l2"]
+    assert "known true support" in skipped["skipped support_precision_recall_vs_alpha"]
+    assert len(written) == 3  # penalties, zeros, error vs nonzeros
+
+
+def test_cli_errors_are_one_line(tmp_path, run_dir, capsys):
+    assert figures.cli_main([str(tmp_path / "nope")]) == 2
+    assert "no such directory" in capsys.readouterr().err.strip()
+    (tmp_path / "empty").mkdir()
+    assert figures.cli_main([str(tmp_path / "empty")]) == 2
+    assert "not a run dir" in capsys.readouterr().err
+    assert figures.cli_main([str(run_dir), "--formats", "png,bmpx"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bmpx" in err[0]
+    code = figures.cli_main([str(run_dir), "--formats", "svg", "--out", str(tmp_path / "o")])
+    assert code == 0
+    assert len(list((tmp_path / "o").glob("*.svg"))) == 9
