@@ -77,3 +77,15 @@ def test_collect_rebuilds_the_run_tables(tmp_path):
     (run_dir / "fits.parquet").unlink()
     run_cli(["collect", str(run_dir)], cwd=tmp_path)
     pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "fits.parquet"), before)
+
+
+def test_seed_toy_writes_trajectories_and_reports_the_zero_steps(tmp_path):
+    proc = run_cli(["run", "experiment=seed_toy", "toy.dtypes=[float64]"], cwd=tmp_path)
+    run_dir = tmp_path / results_line(proc.stdout)
+    traj = pd.read_parquet(run_dir / "trajectories.parquet")
+    assert {"rule", "step", "w", "dtype"} <= set(traj.columns)
+    l1 = traj[traj["rule"] == "l1"].set_index("step")["w"]
+    # the note's arithmetic, independent of the suite: 5 - 10 * 0.5 == 0 and sign(0) == 0
+    assert l1.loc[10] == 0.0 and (l1.loc[10:] == 0.0).all() and (l1.loc[:9] > 0).all()
+    assert "l1           step 10" in proc.stdout
+    assert pd.read_parquet(run_dir / "fits.parquet").empty

@@ -131,9 +131,9 @@ class CollectCallback(Callback):
 
     def _end(self, config: DictConfig) -> None:
         run_dir = run_dir_of(config)
-        fits = results.collect(run_dir)["fits"]
+        tables = results.collect(run_dir)
         results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
-        print_summary(fits)
+        print_summary(tables)
         print(f"results: {run_dir}", flush=True)
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
@@ -176,25 +176,40 @@ def hydra_task(cfg: DictConfig) -> None:
     )
 
 
-def print_summary(fits: pd.DataFrame) -> None:
-    """Exact zeros per dataset and model at a few alpha ratios (nearest grid point)."""
-    if fits.empty:
+def print_summary(tables: dict[str, pd.DataFrame]) -> None:
+    """What a user wants to see first: exact zeros per dataset and model at a few alpha ratios
+    (nearest grid point), and for 1-D trajectories the first step at exactly 0.0."""
+    fits = tables["fits"]
+    if len(fits):
+        rows = []
+        for (dataset, model), g in fits.groupby(["dataset", "model"], sort=False):
+            row = {"dataset": dataset, "model": model, "p": int(g["n_features"].iloc[0])}
+            for r in SUMMARY_RATIOS:
+                nearest = (g["alpha_ratio"] - r).abs().idxmin()
+                row[f"{r:g}"] = int(g.loc[nearest, "n_zero"])
+            rows.append(row)
+        print("\nexact zeros (coef == 0.0) of p coefficients, at alpha / alpha_max =")
+        print(pd.DataFrame(rows).to_string(index=False))
+        bad = fits[fits["status"] != "ok"]
+        if len(bad):
+            counts = bad.groupby("status").size().to_dict()
+            print("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if "trajectories" in tables:
+        from sparsity_lab.toy import first_exact_zero
+
+        print("\nfirst step at which w is exactly 0.0:")
+        for (dtype, w0, eta), g in tables["trajectories"].groupby(["dtype", "w0", "eta"]):
+            n_steps = int(g["step"].max())
+            for rule, step in first_exact_zero(g).items():
+                smallest = g.loc[g["rule"] == rule, "w"].abs().min()
+                what = (
+                    f"step {step}"
+                    if step is not None
+                    else (f"never in {n_steps} steps (smallest |w| {smallest:.3g})")
+                )
+                print(f"  {dtype:<8} w0={w0:g} eta={eta:g}  {rule:<12} {what}")
+    if not len(fits) and "trajectories" not in tables:
         print("no fits were collected")
-        return
-    rows = []
-    for (dataset, model), g in fits.groupby(["dataset", "model"], sort=False):
-        row = {"dataset": dataset, "model": model, "p": int(g["n_features"].iloc[0])}
-        for r in SUMMARY_RATIOS:
-            nearest = (g["alpha_ratio"] - r).abs().idxmin()
-            row[f"{r:g}"] = int(g.loc[nearest, "n_zero"])
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    print("\nexact zeros (coef == 0.0) of p coefficients, at alpha / alpha_max =")
-    print(table.to_string(index=False))
-    bad = fits[fits["status"] != "ok"]
-    if len(bad):
-        counts = bad.groupby("status").size().to_dict()
-        print("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
 def run_hydra(overrides: list[str]) -> int:
@@ -232,22 +247,28 @@ def collect_main(argv: list[str]) -> int:
 
 
 def models_main(argv: list[str]) -> int:
+    from sparsity_lab.datasets.catalog import format_catalog
+
     parser = argparse.ArgumentParser(
         prog="sparsity-lab models", description="Models that can be named as model=<name>."
     )
     parser.parse_args(argv)
     rows = []
     for file in sorted((config_dir() / "model").glob("*.yaml")):
-        node = OmegaConf.load(file)
-        params = {k: v for k, v in node.items() if k != "_target_"}
+        node = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
+        comment = next(
+            (ln.lstrip("# ").strip() for ln in file.read_text().splitlines() if ln.startswith("#")),
+            "",
+        )
         rows.append(
             {
                 "name": file.stem,
-                "class": node.get("_target_"),
-                "defaults": ", ".join(f"{k}={v}" for k, v in params.items()),
+                "class": str(node.pop("_target_", "")).rsplit(".", 1)[-1],
+                "what": comment,
             }
         )
-    print(pd.DataFrame(rows).to_string(index=False))
+    print(format_catalog(pd.DataFrame(rows)))
+    print("\nparameters: sparsity-lab run model=<name> --cfg job (or configs/model/<name>.yaml)")
     return 0
 
 

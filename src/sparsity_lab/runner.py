@@ -193,5 +193,25 @@ def path_coefs_table(
     return coefs[list(COEFS_COLUMNS)]
 
 
+def run_toy_job(
+    cfg: DictConfig, model_name: str, study: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """The seed note's 1-D example: trajectories of the L1 and L2 rules in every dtype asked.
+
+    No dataset and no model: the fits and coefs tables are empty.
+    """
+    from sparsity_lab.toy import trajectories
+
+    toy = cfg.toy
+    dtypes = [toy.dtypes] if isinstance(toy.dtypes, str) else list(toy.dtypes)
+    table = pd.concat(
+        [trajectories(toy.w0, toy.eta, toy.n_steps, dtype) for dtype in dtypes], ignore_index=True
+    )
+    table.insert(0, "study", study or cfg.study)
+    empty = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in
+             (("fits", FITS_COLUMNS), ("coefs", COEFS_COLUMNS))}  # fmt: skip
+    return {**empty, "trajectories": table}
+
+
 #: What a job can be (config key ``task``).
-TASKS = {"path": run_path_job}
+TASKS = {"path": run_path_job, "seed_toy": run_toy_job}
