@@ -39,11 +39,12 @@ class TrainingData:
     gram: np.ndarray | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.X = np.asarray(self.X, dtype=np.float64, order="F")
+        n, p = np.shape(self.X)
+        # Without a Gram matrix, coordinate descent walks the columns of X: give it F order.
+        self.X = np.asarray(self.X, dtype=np.float64, order="F" if n <= p else None)
         self.y = np.asarray(self.y, dtype=np.float64)
         self.Xty = self.X.T @ self.y
         self.yty = float(self.y @ self.y)
-        n, p = self.X.shape
         self.gram = self.X.T @ self.X if n > p else None
 
     @property

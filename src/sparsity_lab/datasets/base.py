@@ -155,32 +155,35 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
         test = np.setdiff1d(np.arange(n), train)
     else:
         train, test = split_indices(n, test_size, seed)
+    # Fancy indexing copies, so the training block can be standardised in place: at n = 20000,
+    # p = 1000 every avoided temporary is a 160 MB pass.
     X_tr, X_te = dataset.X[train], dataset.X[test]
     y_tr, y_te = dataset.y[train], dataset.y[test]
 
     notes = list(dataset.notes)
-    x_mean = X_tr.mean(axis=0)
-    x_scale = X_tr.std(axis=0)
-    keep = x_scale > 0
     names = dataset.feature_names
     true_coef = dataset.true_coef
+    # Exactly constant, whatever rounding the mean would show (a std of 1e-17 is not a feature).
+    keep = ~(X_tr == X_tr[:1]).all(axis=0)
     if not keep.all():
         dropped = [names[j] for j in np.flatnonzero(~keep)]
         shown = ", ".join(dropped[:5]) + (" ..." if len(dropped) > 5 else "")
         notes.append(f"dropped {len(dropped)} constant column(s) on the training rows: {shown}")
         X_tr, X_te = X_tr[:, keep], X_te[:, keep]
-        x_mean, x_scale = x_mean[keep], x_scale[keep]
         names = [nm for nm, k in zip(names, keep, strict=True) if k]
         if true_coef is not None:
             true_coef = true_coef[keep]
     if X_tr.shape[1] == 0:
         raise DataError(f"dataset {dataset.name}: every feature is constant on the training rows")
 
+    x_mean = X_tr.mean(axis=0)
+    X_tr -= x_mean
+    x_scale = np.sqrt(np.einsum("ij,ij->j", X_tr, X_tr) / X_tr.shape[0])  # population std
+    X_tr /= x_scale
     y_offset = float(y_tr.mean())
-    X_train = (X_tr - x_mean) / x_scale
     X_test = (X_te - x_mean) / x_scale
     return PreparedData(
-        X_train=np.ascontiguousarray(X_train),
+        X_train=np.ascontiguousarray(X_tr),
         y_train=y_tr - y_offset,
         X_test=np.ascontiguousarray(X_test),
         y_test=y_te,

@@ -1,6 +1,18 @@
-"""Estimators in the shared objective scale: adapters for scikit-learn and the SGD family."""
+"""Estimators in the shared objective scale: adapters for scikit-learn and the SGD family.
+
+The SGD family loads on first use: importing numba costs about 0.3 s, which a job that fits
+only Lasso or Ridge should not pay.
+"""
 
 from sparsity_lab.models.adapters import Ridge
-from sparsity_lab.models.sgd import SGDL2, SGDCumulative, SGDProx, SGDSubgradient, SGDTruncated
 
-__all__ = ["SGDL2", "Ridge", "SGDCumulative", "SGDProx", "SGDSubgradient", "SGDTruncated"]
+_SGD = ("SGDL2", "SGDCumulative", "SGDProx", "SGDSubgradient", "SGDTruncated")
+__all__ = ["Ridge", *_SGD]
+
+
+def __getattr__(name: str):
+    if name in _SGD:
+        from sparsity_lab.models import sgd
+
+        return getattr(sgd, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
