@@ -453,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Compare two fits tables (run dirs or .parquet/.csv files) row by row. "
             "Shows A, B and B - A per key; rows on one side only are listed. With several seeds "
-            "per (dataset, model, alpha_ratio), shows mean ± 95%% Student-t half-width over seeds."
+            "per (dataset, model, alpha_ratio), shows mean ± 95% Student-t half-width over seeds."
         ),
     )
     parser.add_argument("a", metavar="A", help="run dir or fits table (.parquet, .csv)")
