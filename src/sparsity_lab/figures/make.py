@@ -59,10 +59,11 @@ def _figures(
         yield "trajectories_1d_gd_l1_vs_l2", None, missing["trajectories"]
     else:
         yield "trajectories_1d_gd_l1_vs_l2", lambda: plot_trajectories(trajectories), None
-    if phase is None:
-        yield "phase_diagram_l1_recovery", None, missing.get("phase", f"run has no {PHASE_FILE}")
-    else:
+    # Only phase_transition runs have a phase table; other runs do not list this figure.
+    if phase is not None:
         yield "phase_diagram_l1_recovery", lambda: plot_phase_diagram(phase, phase_curve), None
+    elif missing.get("phase") != f"run has no {PHASE_FILE}":
+        yield "phase_diagram_l1_recovery", None, missing.get("phase")
     for stem, plot in (
         ("exact_zero_fraction_vs_alpha", plot_zero_fraction),
         ("test_error_vs_nonzero_count", plot_error_vs_nonzeros),
