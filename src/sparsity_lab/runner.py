@@ -215,3 +215,13 @@ def run_toy_job(
 
 #: What a job can be (config key ``task``).
 TASKS = {"path": run_path_job, "seed_toy": run_toy_job}
+
+
+def run_phase_job(cfg: DictConfig, model_name: str, study: str | None = None):
+    """The phase_transition study (``sparsity_lab.phase``, imported only when it runs)."""
+    from sparsity_lab.phase import run_phase_job as run
+
+    return run(cfg, model_name, study)
+
+
+TASKS["phase_transition"] = run_phase_job

@@ -10,6 +10,7 @@ from sparsity_lab.figures.cli import cli_main
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.make import make_figures
 from sparsity_lab.figures.penalties import penalty_table, plot_penalties
+from sparsity_lab.figures.phase import plot_phase_diagram
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
     plot_support_recovery,
@@ -26,6 +27,7 @@ __all__ = [
     "plot_coef_paths",
     "plot_error_vs_nonzeros",
     "plot_penalties",
+    "plot_phase_diagram",
     "plot_support_recovery",
     "plot_trajectories",
     "plot_zero_fraction",

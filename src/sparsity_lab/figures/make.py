@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from sparsity_lab.figures._common import NotSupported, slug
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.penalties import penalty_table, plot_penalties
+from sparsity_lab.figures.phase import plot_phase_diagram
 from sparsity_lab.figures.style import theme
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
@@ -28,6 +29,8 @@ from sparsity_lab.results import (
 )
 
 TRAJECTORIES_FILE = "trajectories.parquet"
+PHASE_FILE = "phase.parquet"
+PHASE_CURVE_FILE = "phase_curve.parquet"
 FIGURES_DIR = "figures"
 DEFAULT_FORMATS: tuple[str, ...] = ("png", "pdf")
 
@@ -47,6 +50,8 @@ def _figures(
     coefs: pd.DataFrame | None,
     trajectories: pd.DataFrame | None,
     missing: dict[str, str],
+    phase: pd.DataFrame | None = None,
+    phase_curve: pd.DataFrame | None = None,
 ) -> Iterator[tuple[str, Callable[[], Figure] | None, str | None]]:
     """(file stem, a thunk drawing the figure or None, reason when None) for every figure."""
     yield "penalties_l1_l2_with_subgradients", lambda: plot_penalties(penalty_table()), None
@@ -54,6 +59,11 @@ def _figures(
         yield "trajectories_1d_gd_l1_vs_l2", None, missing["trajectories"]
     else:
         yield "trajectories_1d_gd_l1_vs_l2", lambda: plot_trajectories(trajectories), None
+    # Only phase_transition runs have a phase table; other runs do not list this figure.
+    if phase is not None:
+        yield "phase_diagram_l1_recovery", lambda: plot_phase_diagram(phase, phase_curve), None
+    elif missing.get("phase") != f"run has no {PHASE_FILE}":
+        yield "phase_diagram_l1_recovery", None, missing.get("phase")
     for stem, plot in (
         ("exact_zero_fraction_vs_alpha", plot_zero_fraction),
         ("test_error_vs_nonzero_count", plot_error_vs_nonzeros),
@@ -88,7 +98,8 @@ def make_figures(
 ) -> list[Path]:
     """Render every figure that the run's tables support.
 
-    Reads ``fits.parquet``, ``coefs.parquet`` and ``trajectories.parquet`` where present (never
+    Reads ``fits.parquet``, ``coefs.parquet``, ``trajectories.parquet`` and ``phase.parquet``
+    (with ``phase_curve.parquet``) where present (never
     re-fits). Each figure that cannot be drawn is reported through ``log`` as one line saying
     why; the penalty figure needs no data and is always drawn.
 
@@ -131,14 +142,19 @@ def make_figures(
     trajectories, traj_why = _read_optional(
         lambda d: read_table(d, TRAJECTORIES_FILE), run_dir, TRAJECTORIES_FILE
     )
-    if fits is None and coefs is None and trajectories is None:
+    phase, phase_why = _read_optional(lambda d: read_table(d, PHASE_FILE), run_dir, PHASE_FILE)
+    phase_curve, _ = _read_optional(
+        lambda d: read_table(d, PHASE_CURVE_FILE), run_dir, PHASE_CURVE_FILE
+    )
+    if fits is None and coefs is None and trajectories is None and phase is None:
         raise ResultsError(
-            f"{run_dir}: not a run dir (none of {FITS_FILE}, {COEFS_FILE}, {TRAJECTORIES_FILE})"
+            f"{run_dir}: not a run dir (none of {FITS_FILE}, {COEFS_FILE}, {TRAJECTORIES_FILE}, "
+            f"{PHASE_FILE})"
         )
-    missing = {"fits": fits_why, "coefs": coefs_why, "trajectories": traj_why}
+    missing = {"fits": fits_why, "coefs": coefs_why, "trajectories": traj_why, "phase": phase_why}
     out = Path(out) if out is not None else run_dir / FIGURES_DIR
     written: list[Path] = []
-    for stem, draw, reason in _figures(fits, coefs, trajectories, missing):
+    for stem, draw, reason in _figures(fits, coefs, trajectories, missing, phase, phase_curve):
         if draw is not None:
             try:
                 fig = draw()
