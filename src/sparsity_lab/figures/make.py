@@ -74,7 +74,7 @@ def _figures(
         else:
             yield stem, (lambda plot=plot: plot(fits)), None
     if coefs is None or coefs.empty:
-        reason = missing.get("coefs", "coefs table is empty")
+        reason = missing.get("coefs") or "coefs table is empty"
         yield "coef_paths_<dataset>", None, reason
         yield "coef_log10abs_histogram_<dataset>", None, reason
         return
