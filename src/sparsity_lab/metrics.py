@@ -191,6 +191,42 @@ def count_certified_zeros(W: np.ndarray, certified: np.ndarray) -> np.ndarray:
     return np.sum((np.atleast_2d(W) == 0.0) & certified, axis=1)
 
 
+def entry_alphas(W: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """Largest alpha at which each coefficient is nonzero along a path (NaN if never).
+
+    Parameters
+    ----------
+    W : ndarray of shape (K, p)
+        Coefficients along the path, one row per alpha.
+    alphas : ndarray of shape (K,)
+
+    Returns
+    -------
+    ndarray of shape (p,)
+    """
+    W = np.atleast_2d(W)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    active = W != 0.0
+    return np.array([alphas[a].max() if a.any() else np.nan for a in active.T])
+
+
+def entry_ranks(first_alphas: np.ndarray) -> np.ndarray:
+    """1 for the coefficient that enters the path first (largest entry alpha), 2 next, ...;
+    ties share the smaller rank, never-entering coefficients get 0."""
+    first = np.asarray(first_alphas, dtype=np.float64)
+    entered = np.isfinite(first)
+    ranks = np.zeros(first.shape, dtype=np.int64)
+    for j in np.flatnonzero(entered):
+        ranks[j] = 1 + int(np.sum(first[entered] > first[j]))
+    return ranks
+
+
+def count_exits(W: np.ndarray) -> np.ndarray:
+    """Times each coefficient goes from nonzero back to exactly zero along the rows of W."""
+    active = np.atleast_2d(W) != 0.0
+    return np.sum(active[:-1] & ~active[1:], axis=0)
+
+
 def mse(y: np.ndarray, Y_pred: np.ndarray) -> np.ndarray:
     """Mean squared error of each column of Y_pred (n, K) against y (n,); NaN when n = 0."""
     if y.shape[0] == 0:
