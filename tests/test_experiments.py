@@ -164,7 +164,9 @@ def test_l1_vs_l2_small_scale(tmp_path):
     frozen[frozen["dataset"].isin(SMALL_DATASETS)].to_csv(subset, index=False)
     sweep = f"dataset={','.join(SMALL_DATASETS)}"  # the command line wins over the sweep
     run_dir = run_study(tmp_path, "l1_vs_l2", sweep, "grid.num=4")  # the decades only
-    check(tmp_path, subset, run_dir, "--table", "summary", "--metrics", "n_zero_certified")
+    # exact zeros only: the certified count depends on the gap each fit reaches, which moves
+    # with the warm-start path (the full test, on the study's own grid, compares it too)
+    check(tmp_path, subset, run_dir, "--table", "summary")
 
 
 @pytest.mark.slow
