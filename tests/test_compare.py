@@ -32,6 +32,7 @@ def make_fits(seeds=(0, 1), datasets=("synthetic", "diabetes"), n_features=10) -
                             "study": "test", "dataset": dataset, "model": model,
                             "alpha": ratio * 3.0, "alpha_ratio": ratio, "seed": seed,
                             "n_samples": 100, "n_features": n_features, "n_zero": n_zero,
+                            "n_zero_certified": n_zero,
                             "n_nonzero": n_features - n_zero, "n_tiny": 0, "zero_tol": 1e-12,
                             "support_precision": 0.5 + 0.1 * i if known else np.nan,
                             "support_recall": 1.0 - 0.1 * i if known else np.nan,

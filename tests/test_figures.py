@@ -44,6 +44,7 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                             "study": "test", "dataset": dataset, "model": model,
                             "alpha": ratio * 2.0, "alpha_ratio": ratio, "seed": seed,
                             "n_samples": 50, "n_features": N_FEATURES, "n_zero": n_zero,
+                            "n_zero_certified": n_zero,
                             "n_nonzero": N_FEATURES - n_zero, "n_tiny": 0, "zero_tol": 1e-10,
                             "support_precision": tp / max(support.sum(), 1) if known else np.nan,
                             "support_recall": tp / truth.sum() if known else np.nan,

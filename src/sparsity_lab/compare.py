@@ -1,7 +1,9 @@
 """Compare two fits tables: align rows on their keys, show A, B and B - A, check tolerances.
 
-``sparsity-lab compare A B`` reads only the results contract (``results.read_fits``), never
-re-fits. Rows are aligned on ``(dataset, model, alpha_ratio, seed)`` by default; float keys are
+``sparsity-lab compare A B`` reads only result tables, never re-fits. Besides fits tables it
+accepts any table that has the key columns and the compared metrics (``--table`` picks another
+table of a run dir, e.g. ``entry_order``): the small frozen summaries of ``experiments/``.
+Rows are aligned on ``(dataset, model, alpha_ratio, seed)`` by default; float keys are
 rounded to 12 significant digits first, so the same relative grid matches even when its values
 were computed along slightly different floating-point routes. Rows present on one side only are
 always listed. With several seeds per ``(dataset, model, alpha_ratio)`` the display shows the mean
@@ -21,13 +23,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sparsity_lab.results import read_fits
+from sparsity_lab.results import FITS_COLUMNS, ResultsError, read_table
 
 DEFAULT_KEYS: tuple[str, ...] = ("dataset", "model", "alpha_ratio", "seed")
 DEFAULT_METRICS: tuple[str, ...] = ("n_zero", "n_nonzero", "test_mse")
 #: Counts compare exactly under ``--check``, whatever the tolerances.
 INTEGER_METRICS: frozenset[str] = frozenset(
-    {"n_zero", "n_nonzero", "n_tiny", "n_samples", "n_features", "n_iter"}
+    {"n_zero", "n_zero_certified", "n_nonzero", "n_tiny", "n_samples", "n_features", "n_iter"}
 )
 FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "latex")
 KEY_SIGNIFICANT_DIGITS = 12
@@ -442,6 +444,33 @@ def render_differences(differences: pd.DataFrame, rtol: float, atol: float) -> s
     )
 
 
+# ---------------------------------------------------------------------------- reading
+def read_comparable(path, table: str, keys: Sequence[str]) -> pd.DataFrame:
+    """A run dir's ``<table>.parquet`` or a table file, with at least the key columns.
+
+    A fits table need not carry every contract column: a summary with the keys and the compared
+    metrics is enough.
+    """
+    df = read_table(path, f"{table}.parquet")
+    missing = [k for k in keys if k not in df.columns]
+    if missing and table == "fits" and tuple(keys) == DEFAULT_KEYS:
+        absent = [c for c in FITS_COLUMNS if c not in df.columns]
+        raise ResultsError(f"{path} is not a fits table: missing columns {', '.join(absent)}")
+    return df
+
+
+def compared_metrics(a: pd.DataFrame, b: pd.DataFrame, extra: Sequence[str]) -> list[str]:
+    """The default metrics both tables have, then the ones asked for (checked by ``align``)."""
+    defaults = [m for m in DEFAULT_METRICS if m in a.columns and m in b.columns]
+    metrics = list(dict.fromkeys([*defaults, *extra]))
+    if not metrics:
+        raise ValueError(
+            f"--metrics: the tables share none of {', '.join(DEFAULT_METRICS)}; name the columns "
+            "to compare"
+        )
+    return metrics
+
+
 # ---------------------------------------------------------------------------- command line
 def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
@@ -468,9 +497,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         type=_split,
         default=[],
-        help="extra comma-separated numeric columns to compare (always: "
-        + ", ".join(DEFAULT_METRICS)
-        + ")",
+        help="extra comma-separated numeric columns to compare (always, where both tables "
+        "have them: " + ", ".join(DEFAULT_METRICS) + ")",
+    )
+    parser.add_argument(
+        "--table",
+        default="fits",
+        help="which table of a run dir: <table>.parquet (default: %(default)s); files are read "
+        "as they are",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
     parser.add_argument(
@@ -494,8 +528,9 @@ def cli_main(argv: list[str]) -> int:
     try:
         if args.rtol < 0 or args.atol < 0:
             raise ValueError("--rtol/--atol: tolerances must be >= 0")
-        a, b = read_fits(args.a), read_fits(args.b)
-        comparison = align(a, b, on=args.on, metrics=[*DEFAULT_METRICS, *args.metrics])
+        a = read_comparable(args.a, args.table, args.on)
+        b = read_comparable(args.b, args.table, args.on)
+        comparison = align(a, b, on=args.on, metrics=compared_metrics(a, b, args.metrics))
         aggregate = False if args.per_seed else None
         sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
     except ValueError as exc:  # ResultsError included: one line, exit 2

@@ -119,7 +119,69 @@ def run_path_job(
     ident = {"study": study, "dataset": dataset_name, "model": model_name, "seed": int(cfg.seed)}
     fits = path_fits_table(path, ratios, data, prep, l1_ratio, float(cfg.zero_tol), ident)
     coefs = path_coefs_table(path, ratios, prep, ident)
-    return {"fits": fits, "coefs": coefs}
+    tables = {"fits": fits, "coefs": coefs}
+    if cfg.get("summary_ratios") is not None:  # studies freeze a few grid points of the path
+        tables["summary"] = summary_table(fits, list(cfg.summary_ratios))
+    return tables
+
+
+#: Columns of a study's ``summary`` table: the keys and the counts it freezes.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "study", "dataset", "model", "alpha_ratio", "seed", "n_features", "n_zero",
+    "n_zero_certified", "n_nonzero", "duality_gap", "status",
+)  # fmt: skip
+
+
+def summary_table(fits: pd.DataFrame, ratios: list[float]) -> pd.DataFrame:
+    """The fits rows at the grid points nearest to ``ratios`` (alpha / alpha_max), with the
+    asked ratio as ``alpha_ratio`` so that runs on different grids line up.
+
+    Parameters
+    ----------
+    fits : DataFrame
+        One job's fits table (one dataset, model and seed).
+    ratios : list of float
+        Ratios to keep; each must lie within 1% (relative) of a grid point.
+    """
+    rows = []
+    grid = fits["alpha_ratio"].to_numpy(dtype=np.float64)
+    for ratio in ratios:
+        k = int(np.argmin(np.abs(grid - ratio)))
+        if not np.isclose(grid[k], ratio, rtol=1e-2, atol=0.0):
+            raise ConfigError(
+                f"summary_ratios: {ratio} is not on the grid (nearest {grid[k]:.4g}); use a log "
+                "grid that contains it, e.g. grid.num=31 grid.min_ratio=1e-3 for the decades"
+            )
+        rows.append(fits.iloc[k].to_dict() | {"alpha_ratio": float(ratio)})
+    return pd.DataFrame(rows, columns=fits.columns)[list(SUMMARY_COLUMNS)]
+
+
+def run_entry_order_job(
+    cfg: DictConfig, model_name: str, study: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """The path job plus ``entry_order``: the order in which the features become nonzero as
+    alpha decreases along the grid (rank 1 first; ties share a rank, so the grid must be fine
+    enough to separate the entries), and how often each leaves the active set again."""
+    tables = run_path_job(cfg, model_name, study)
+    coefs = tables["coefs"]
+    alphas = coefs["alpha"].unique()
+    features = list(dict.fromkeys(coefs["feature"]))
+    W = coefs.pivot(index="alpha", columns="feature", values="coef").loc[alphas, features]
+    first = metrics.entry_alphas(W.to_numpy(), alphas)
+    amax = float(coefs["alpha"].iloc[0] / coefs["alpha_ratio"].iloc[0])
+    tables["entry_order"] = pd.DataFrame(
+        {
+            "study": coefs["study"].iloc[0],
+            "dataset": coefs["dataset"].iloc[0],
+            "model": model_name,
+            "feature": features,
+            "feature_index": np.arange(1, len(features) + 1),
+            "entry_rank": metrics.entry_ranks(first),
+            "entry_alpha_ratio": first / amax,
+            "n_exits": metrics.count_exits(W.to_numpy()),
+        }
+    )
+    return tables
 
 
 def path_fits_table(
@@ -141,8 +203,11 @@ def path_fits_table(
         obj = metrics.objective(rss, W, alphas, l1_ratio, n)
         gap = metrics.duality_gap(W, XtR, rss, data.Xty, data.yty, alphas, l1_ratio, n)
         kkt = metrics.kkt_violation(W, XtR, alphas, l1_ratio, n)
-    else:
-        obj = gap = kkt = np.full(len(alphas), np.nan)
+        col_sq_norms = np.einsum("ij,ij->j", data.X, data.X)
+        safe = metrics.gap_safe_zeros(W, XtR, gap, col_sq_norms, alphas, l1_ratio, n)
+        certified = metrics.count_certified_zeros(W, safe).astype(np.float64)
+    else:  # a penalty the suite does not know: no certificate
+        obj = gap = kkt = certified = np.full(len(alphas), np.nan)
     nan_where_broken = lambda v: np.where(finite, v, np.nan)  # noqa: E731
     fits = pd.DataFrame(
         {
@@ -152,6 +217,7 @@ def path_fits_table(
             "n_samples": n,
             "n_features": data.n_features,
             "n_zero": metrics.count_exact_zeros(W),
+            "n_zero_certified": nan_where_broken(certified),
             "n_nonzero": metrics.count_nonzero(W),
             "n_tiny": metrics.count_tiny(W, zero_tol),
             "zero_tol": zero_tol,
@@ -200,21 +266,49 @@ def run_toy_job(
 
     No dataset and no model: the fits and coefs tables are empty.
     """
-    from sparsity_lab.toy import trajectories
+    from sparsity_lab.toy import first_exact_zero, trajectories
 
     toy = cfg.toy
     dtypes = [toy.dtypes] if isinstance(toy.dtypes, str) else list(toy.dtypes)
-    table = pd.concat(
-        [trajectories(toy.w0, toy.eta, toy.n_steps, dtype) for dtype in dtypes], ignore_index=True
-    )
-    table.insert(0, "study", study or cfg.study)
+    parts = [trajectories(toy.w0, toy.eta, toy.n_steps, dtype) for dtype in dtypes]
+    # one row per (dtype, rule): the first step at exactly 0.0 (-1: never) and the last iterate
+    first_zero = pd.DataFrame(
+        [
+            {"dtype": dtype, "rule": rule, "first_zero_step": -1 if step is None else step,
+             "final_w": float(part.loc[part["rule"] == rule, "w"].iloc[-1])}
+            for dtype, part in zip(dtypes, parts, strict=True)
+            for rule, step in first_exact_zero(part).items()
+        ]
+    )  # fmt: skip
+    table = pd.concat(parts, ignore_index=True)
+    for frame in (table, first_zero):
+        frame.insert(0, "study", study or cfg.study)
     empty = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in
              (("fits", FITS_COLUMNS), ("coefs", COEFS_COLUMNS))}  # fmt: skip
-    return {**empty, "trajectories": table}
+    return {**empty, "trajectories": table, "first_zero": first_zero}
 
 
-#: What a job can be (config key ``task``).
-TASKS = {"path": run_path_job, "seed_toy": run_toy_job}
+def run_esl_table_job(
+    cfg: DictConfig, model_name: str, study: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """ESL Table 3.3's least-squares and lasso columns on the prostate data (the book's split).
+
+    See :mod:`sparsity_lab.esl`. No path: the fits and coefs tables are empty.
+    """
+    from sparsity_lab.esl import esl_lasso_cv, esl_table
+
+    check_config(cfg)
+    params = OmegaConf.to_container(cfg.dataset, resolve=True)
+    params.pop("test_size", None)
+    dataset = build("dataset", params)
+    esl = cfg.esl
+    table = esl_table(dataset, shrinkage=esl.shrinkage)
+    cv = esl_lasso_cv(dataset, n_folds=int(esl.n_folds), seed=int(cfg.seed))
+    for frame in (table, cv):
+        frame.insert(0, "study", study or cfg.study)
+    empty = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in
+             (("fits", FITS_COLUMNS), ("coefs", COEFS_COLUMNS))}  # fmt: skip
+    return {**empty, "esl_table_3_3": table, "esl_lasso_cv": cv}
 
 
 def run_phase_job(cfg: DictConfig, model_name: str, study: str | None = None):
@@ -224,4 +318,11 @@ def run_phase_job(cfg: DictConfig, model_name: str, study: str | None = None):
     return run(cfg, model_name, study)
 
 
-TASKS["phase_transition"] = run_phase_job
+#: What a job can be (config key ``task``).
+TASKS = {
+    "path": run_path_job,
+    "seed_toy": run_toy_job,
+    "entry_order": run_entry_order_job,
+    "esl_table": run_esl_table_job,
+    "phase_transition": run_phase_job,
+}
