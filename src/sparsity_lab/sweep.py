@@ -142,12 +142,11 @@ def _job_configs(primary: DictConfig, jobs: list[list[str]], loader):
         parsed = parser.parse_overrides(job)
         groups, values = [], []
         for o in parsed:
+            is_group = loader.repository.group_exists(o.key_or_group)
             is_value = (
                 o.package is None
-                and not o.is_add()
-                and not o.is_delete()
-                and not o.is_force_add()
-                and (isinstance(o.value(), dict) or not loader.repository.group_exists(o.key_or_group))
+                and not (o.is_add() or o.is_delete() or o.is_force_add())
+                and (isinstance(o.value(), dict) or not is_group)
             )
             (values if is_value else groups).append(o)
         key = tuple(o.input_line for o in groups)
@@ -326,7 +325,7 @@ def limited_threads():
 
 # ------------------------------------------------------------------ progress
 def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
