@@ -160,6 +160,7 @@ def hydra_task(cfg: DictConfig) -> str:
     start = time.perf_counter()
     try:
         with sweep.limited_threads():
+            meta["blas_threads"] = sweep.threads_in_use()
             tables = run_job(cfg, model_name=hc.runtime.choices.get("model", "model"))
     except Exception as exc:
         line = one_line(exc)

@@ -323,6 +323,14 @@ def limited_threads():
         yield
 
 
+def threads_in_use() -> int | None:
+    """The largest thread count among this process's BLAS/OpenMP pools (None if none)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [pool["num_threads"] for pool in threadpool_info()]
+    return max(counts) if counts else None
+
+
 # ------------------------------------------------------------------ progress
 def _clock(seconds: float) -> str:
     seconds = round(seconds)
