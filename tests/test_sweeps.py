@@ -72,6 +72,11 @@ def test_kill_9_mid_sweep_then_rerun_computes_only_the_rest(tmp_path):
     deadline = time.time() + 120
     while len(_record_mtimes(run_dir)) < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    # collect while the sweep is still running: complete jobs only, each once
+    live = results.collect(run_dir)["fits"]
+    assert proc.poll() is None, "the sweep ended before the kill"
+    assert len(live) >= 2 * 50 and len(live) % 50 == 0
+    assert not live.duplicated(list(results.FIT_KEY)).any()
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = _record_mtimes(run_dir)
