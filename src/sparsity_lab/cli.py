@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -11,6 +12,7 @@ import secrets
 import subprocess
 import sys
 import time
+import traceback
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import __version__, results
+from sparsity_lab import __version__, results, sweep
 
 log = logging.getLogger("sparsity_lab")
 
@@ -104,11 +106,13 @@ def job_key(cfg: DictConfig) -> str:
 
 # ------------------------------------------------------------------ the Hydra side
 class CollectCallback(Callback):
-    """Writes run.json when a run starts, and collects the run-level tables when it ends."""
+    """Writes run.json when a run starts. Collecting happens in `run_hydra` once Hydra returns
+    or raises, since Hydra 1.3 skips ``on_multirun_end`` when any job failed."""
 
     def _start(self, config: DictConfig) -> None:
         run_dir = run_dir_of(config)
         run_dir.mkdir(parents=True, exist_ok=True)
+        sweep.STARTED_RUNS.append(run_dir)
         path = run_dir / results.RUN_FILE
         now = datetime.now().isoformat(timespec="seconds")
         if path.exists():  # same run_id again: a resume
@@ -129,28 +133,20 @@ class CollectCallback(Callback):
             path,
         )
 
-    def _end(self, config: DictConfig) -> None:
-        run_dir = run_dir_of(config)
-        tables = results.collect(run_dir)
-        results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
-        print_summary(tables)
-        print(f"results: {run_dir}", flush=True)
-
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         self._start(config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self._start(config)
 
-    def on_run_end(self, config: DictConfig, **kwargs) -> None:
-        self._end(config)
 
-    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        self._end(config)
+def hydra_task(cfg: DictConfig) -> str:
+    """One Hydra job: fit, then write the job's tables into its Hydra output dir.
 
-
-def hydra_task(cfg: DictConfig) -> None:
-    """One Hydra job: fit, then write the job's tables into its Hydra output dir."""
+    A job that raises is recorded as failed in its job.json (one-line error and traceback) and
+    returns normally, so the other jobs of the sweep go on; `run_hydra` reports it. Returns the
+    job's status: complete | skipped | failed.
+    """
     from sparsity_lab.runner import run_job  # heavy imports only in jobs
 
     hc = HydraConfig.get()
@@ -158,22 +154,33 @@ def hydra_task(cfg: DictConfig) -> None:
     key = job_key(cfg)
     if results.job_is_complete(job_dir, key):
         log.info("job %s complete already, skipped", job_dir.name)
-        return
+        return "skipped"
+    meta = {"key": key, "overrides": list(hc.overrides.task)}
+    results.mark_job_running(job_dir, meta)
     start = time.perf_counter()
     try:
-        tables = run_job(cfg, model_name=hc.runtime.choices.get("model", "model"))
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-    results.write_job(
-        job_dir,
-        tables,
-        {
-            "key": key,
-            "overrides": list(hc.overrides.task),
-            "seconds": round(time.perf_counter() - start, 3),
-        },
-    )
+        with sweep.limited_threads():
+            meta["blas_threads"] = sweep.threads_in_use()
+            tables = run_job(cfg, model_name=hc.runtime.choices.get("model", "model"))
+    except Exception as exc:
+        line = one_line(exc)
+        results.mark_job_failed(
+            job_dir,
+            {**meta, "user_error": isinstance(exc, USER_ERRORS)},
+            line,
+            traceback.format_exc(),
+        )
+        log.error("job %s failed: %s", job_dir.name, line)
+        return "failed"
+    results.write_job(job_dir, tables, {**meta, "seconds": round(time.perf_counter() - start, 3)})
+    return "complete"
+
+
+def one_line(exc: BaseException) -> str:
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    text = str(message).strip()
+    first = text.splitlines()[0] if text else ""
+    return first if isinstance(exc, USER_ERRORS) and first else f"{exc.__class__.__name__}: {first}"
 
 
 def print_summary(tables: dict[str, pd.DataFrame]) -> None:
@@ -213,21 +220,66 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
 
 
 def run_hydra(overrides: list[str]) -> int:
-    """`sparsity-lab run ...`: Hydra's command line, with the quickstart study as default."""
+    """`sparsity-lab run ...`: Hydra's command line, with the quickstart study as default.
+
+    Every job's config is checked before Hydra launches anything (bad input: one line, exit 2).
+    The run-level tables are collected after Hydra returns or raises; the exit code is 1 when a
+    job failed or never finished (rerun with the same run_id to retry only those).
+    """
     import hydra
 
     if not overrides:
         overrides = ["experiment=quickstart"]
+    plan = sweep.plan_run(overrides, config_dir())
     main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         hydra_task
     )
+    sweep.STARTED_RUNS.clear()
+    progress = sweep.Progress(
+        plan.n_jobs if plan else 1, lambda: sweep.STARTED_RUNS[-1] if sweep.STARTED_RUNS else None
+    )
     saved = sys.argv
     sys.argv = ["sparsity-lab run", *overrides]
+    code = 0
     try:
-        main()
+        with progress if plan and plan.multirun else contextlib.nullcontext():
+            main()
+    except SystemExit as exc:  # Hydra's own report of an error: it printed it already
+        code = exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        code = 130
     finally:
         sys.argv = saved
-    return 0
+    if not sweep.STARTED_RUNS or plan is None:
+        return code
+    return finish_run(sweep.STARTED_RUNS[-1], plan, code)
+
+
+def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
+    """Collect the run, print the summary and the `results:` line; the run's exit code."""
+    tables = results.collect(run_dir)
+    results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
+    statuses = {d.name: results.job_status(d) for d in results.job_dirs(run_dir)}
+    expected = [f"{i:04d}" for i in range(plan.n_jobs)]
+    not_done = [name for name in expected if statuses.get(name, "missing") != "complete"]
+    print_summary(tables)
+    if not_done:
+        first = results.read_json_or_empty(run_dir / results.JOBS_DIR / not_done[0] / "job.json")
+        if not plan.multirun and first.get("user_error"):
+            print(f"error: {first.get('error')}", file=sys.stderr, flush=True)
+            code = 2
+        else:
+            reason = first.get("error") or statuses.get(not_done[0], "missing")
+            print(
+                f"error: {len(not_done)} of {plan.n_jobs} job(s) not complete "
+                f"({', '.join(not_done[:10])}{', ...' if len(not_done) > 10 else ''}); "
+                f"job {not_done[0]}: {reason}; rerun with run_id={run_dir.name} to retry them",
+                file=sys.stderr,
+                flush=True,
+            )
+            code = code or 1
+    print(f"results: {run_dir}", flush=True)
+    return code
 
 
 # ------------------------------------------------------------------ other verbs
@@ -242,6 +294,9 @@ def collect_main(argv: list[str]) -> int:
         raise results.ResultsError(f"{args.run}: not a run dir (no jobs/ inside)")
     tables = results.collect(args.run)
     print(", ".join(f"{name}: {len(frame)} rows" for name, frame in tables.items()))
+    statuses = pd.Series([results.job_status(d) for d in results.job_dirs(args.run)])
+    counts = statuses.value_counts()
+    print("jobs: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
     print(f"results: {args.run}")
     return 0
 

@@ -12,10 +12,12 @@ Layout of a run (DESIGN.md)::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -84,6 +86,15 @@ def read_json(path: Path) -> dict:
         return json.load(fh)
 
 
+def read_json_or_empty(path: Path) -> dict:
+    """A JSON record, or {} when it is missing or unreadable (a truncated record)."""
+    try:
+        info = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 # ---------------------------------------------------------------------------- schema
 def check_fits_columns(df: pd.DataFrame, where: str = "table") -> None:
     missing = [c for c in FITS_COLUMNS if c not in df.columns]
@@ -101,21 +112,51 @@ def job_dirs(run_dir: Path) -> list[Path]:
     return sorted(dirs, key=lambda d: int(d.name))
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def job_is_complete(job_dir: Path, key: str | None = None) -> bool:
     """True when the job's record says complete, (if given) its key matches, and every table it
-    lists reads back with the recorded number of rows."""
+    lists reads back with the recorded number of rows (and checksum, when recorded)."""
     job_dir = Path(job_dir)
     try:
         meta = read_json(job_dir / JOB_FILE)
         if meta.get("status") != "complete" or (key is not None and meta.get("key") != key):
             return False
         tables = meta["tables"]
+        checksums = meta.get("sha256", {})
         for name, n_rows in tables.items():
-            if pq.ParquetFile(job_dir / f"{name}.parquet").metadata.num_rows != n_rows:
+            file = job_dir / f"{name}.parquet"
+            if pq.ParquetFile(file).metadata.num_rows != n_rows:
+                return False
+            # a damaged page keeps the footer (and the row count) intact: the checksum sees it
+            if name in checksums and file_sha256(file) != checksums[name]:
                 return False
     except (OSError, ValueError, KeyError, TypeError, AttributeError, pa.ArrowException):
         return False
     return {"fits", "coefs"} <= set(tables)
+
+
+def job_status(job_dir: Path) -> str:
+    """What a job's record says: complete | running | failed | missing | corrupt.
+
+    ``complete`` only when :func:`job_is_complete` agrees (tables present and intact).
+    """
+    job_dir = Path(job_dir)
+    try:
+        status = read_json(job_dir / JOB_FILE).get("status")
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError, AttributeError):
+        return "corrupt"
+    if status == "complete":
+        return "complete" if job_is_complete(job_dir) else "corrupt"
+    return status if status in ("running", "failed") else "corrupt"
 
 
 def write_job(job_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
@@ -124,8 +165,25 @@ def write_job(job_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> Non
     job_dir = Path(job_dir)
     for name, frame in tables.items():
         write_table(frame, job_dir / f"{name}.parquet")
-    record = {**meta, "status": "complete", "tables": {k: len(v) for k, v in tables.items()}}
+    record = {
+        **meta,
+        "status": "complete",
+        "tables": {k: len(v) for k, v in tables.items()},
+        "sha256": {k: file_sha256(job_dir / f"{k}.parquet") for k in tables},
+    }
     write_json(record, job_dir / JOB_FILE)
+
+
+def mark_job_running(job_dir: Path, meta: dict) -> None:
+    """Replace the job's record by a ``running`` one before it (re)computes: a collect running
+    meanwhile must not pair an old record with tables being rewritten."""
+    write_json({**meta, "status": "running", "pid": os.getpid()}, Path(job_dir) / JOB_FILE)
+
+
+def mark_job_failed(job_dir: Path, meta: dict, error: str, detail: str = "") -> None:
+    """Record a failed job (never collected, rerun on resume) with its one-line error."""
+    record = {**meta, "status": "failed", "error": error, "traceback": detail}
+    write_json(record, Path(job_dir) / JOB_FILE)
 
 
 def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
@@ -138,17 +196,30 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     parts: dict[str, list[pd.DataFrame]] = {"fits": [], "coefs": []}
     incomplete = []
     for job in job_dirs(run_dir):
-        if not job_is_complete(job):
+        frames = _read_complete_job(job)
+        if frames is None:
             incomplete.append(job.name)
             continue
-        for name in read_json(job / JOB_FILE)["tables"]:
-            parts.setdefault(name, []).append(pd.read_parquet(job / f"{name}.parquet"))
+        for name, frame in frames.items():
+            parts.setdefault(name, []).append(frame)
     columns = {"fits": FITS_COLUMNS, "coefs": COEFS_COLUMNS}
     tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
     for name, frame in tables.items():
         write_table(frame, run_dir / f"{name}.parquet")
     update_run_json(run_dir, incomplete_jobs=incomplete, n_fits=len(tables["fits"]))
     return tables
+
+
+def _read_complete_job(job: Path) -> dict[str, pd.DataFrame] | None:
+    """A complete job's tables, or None (incomplete, or unreadable although checked: a job
+    rewriting its tables while we read)."""
+    if not job_is_complete(job):
+        return None
+    try:
+        names = read_json(job / JOB_FILE)["tables"]
+        return {name: pd.read_parquet(job / f"{name}.parquet") for name in names}
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
 
 
 def _concat(parts: Iterable[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -158,11 +229,30 @@ def _concat(parts: Iterable[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataF
     return pd.concat(parts, ignore_index=True)
 
 
+@contextmanager
+def _locked(path: Path):
+    """An exclusive advisory lock on ``path`` (POSIX); elsewhere no lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def update_run_json(run_dir: Path, **fields) -> dict:
+    """Read-modify-write ``run.json`` under a lock: a sweep and a `collect` may both write it."""
     path = Path(run_dir) / RUN_FILE
-    info = read_json(path) if path.exists() else {}
-    info.update(fields)
-    write_json(info, path)
+    with _locked(Path(run_dir) / f".{RUN_FILE}.lock"):
+        info = read_json(path) if path.exists() else {}
+        info.update(fields)
+        write_json(info, path)
     return info
 
 

@@ -1,0 +1,82 @@
+"""Bad input, one table: each case stops before any work with one line naming the field and the
+allowed values and exit code 2 -- except a diverging SGD step size, which is a recorded row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import results_line, run_cli
+from sparsity_lab import cli
+
+SMALL = ["dataset=diabetes", "grid.num=2"]
+
+# (id, arguments after `run`, words the error line must contain); {nan_csv} is a user table
+# with a missing value. Expectation "row:<status>" means: exit 0, every fit has that status.
+CASES = [
+    ("unknown dataset", ["dataset=nope"], ["dataset=nope", "allowed", "synthetic", "diabetes"]),
+    ("unknown model", ["model=nope"], ["model=nope", "allowed", "lasso", "sgd_prox"]),
+    ("unknown experiment", ["experiment=nope"], ["experiment=nope", "allowed", "quickstart"]),
+    ("unknown model in a sweep", ["-m", "model=lasso,nope"], ["model=nope", "lasso"]),
+    ("unknown top-level key", ["foo=1"], ["foo", "allowed top-level keys", "seed"]),
+    ("unknown dataset key", ["dataset.nope=1"], ["dataset.nope", "n_samples"]),
+    ("alpha < 0", ["grid=values", "grid.values=[0.1,-1]"], ["grid.values", ">= 0"]),
+    ("non-numeric alphas", ["grid=values", "grid.values=[abc,1]"], ["grid.values", "numbers"]),
+    ("grid.num < 1", ["grid.num=0"], ["grid.num=0", "integers >= 1"]),
+    ("grid.num not a number", ["grid.num=ten"], ["grid.num", "integers >= 1"]),
+    ("min_ratio = 0", ["grid.min_ratio=0"], ["grid.min_ratio", "0 < min_ratio < 1"]),
+    ("min_ratio >= 1", ["grid.min_ratio=1.5"], ["grid.min_ratio", "0 < min_ratio < 1"]),
+    ("test_size = 1", ["dataset.test_size=1"], ["dataset.test_size", "0 <= test_size < 1"]),
+    ("test_size < 0", ["dataset.test_size=-0.1"], ["dataset.test_size", "0 <= test_size < 1"]),
+    (
+        "NaN in user data",
+        ["dataset=table", "dataset.path={nan_csv}", "dataset.target=t"],
+        ["column 'a'", "missing", "allowed: error, drop_rows"],
+    ),
+    ("table without a path", ["dataset=table"], ["dataset.path", "missing"]),
+    ("negative seed in one job of a sweep", ["-m", "seed=0,-1"], ["seed=-1", "integers >= 0"]),
+    (
+        "bad value inside an experiment's sweep",
+        ["experiment=quickstart", "grid.num=0"],
+        ["grid.num=0"],
+    ),
+    ("SGD step size <= 0", ["model=sgd_l2", "model.eta0=-1"], ["model.eta0", "> 0"]),
+    ("too many informative features", ["dataset.n_informative=500"], ["n_informative"]),
+    (
+        "diverging SGD step size",
+        [
+            "model=sgd_prox",
+            "model.eta0=100",
+            "model.learning_rate=constant",
+            "model.max_epochs=5",
+            *SMALL,
+        ],
+        "row:diverged",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
+    nan_csv = tmp_path / "nan.csv"
+    pd.DataFrame({"a": [1.0, None, 3.0, 4.0], "b": [1.0, 2.0, 0.0, 1.0], "t": [1, 2, 3, 4]}).to_csv(
+        nan_csv, index=False
+    )
+    args = [a.format(nan_csv=nan_csv) for a in args]
+    if isinstance(expected, str):  # a recorded row, not an exit: run the real command
+        status = expected.removeprefix("row:")
+        proc = run_cli(["run", *args], cwd=tmp_path)
+        fits = pd.read_parquet(tmp_path / results_line(proc.stdout) / "fits.parquet")
+        assert len(fits) == 2 and (fits["status"] == status).all()
+        assert fits["message"].str.contains(status).all()
+        return
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["run", *args])
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err + out
+    for word in expected:
+        assert word in lines[0], lines[0]
+    assert not (tmp_path / "results").exists(), "work started before the input was checked"

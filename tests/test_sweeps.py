@@ -1,0 +1,235 @@
+"""Sweeps that scale and survive: launchers, resume after a kill, damaged job files, failed jobs,
+progress, and the sweep expansion checked against what Hydra itself launches."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, results_line, run_cli
+from sparsity_lab import cli, results, sweep
+
+TINY = ["dataset.n_samples=150", "dataset.n_features=12", "dataset.n_informative=3", "grid.num=4"]
+# about one second of coordinate descent per job on this machine, so a kill lands mid-sweep;
+# n * p is above sweep.CHECK_MAX_ELEMENTS, so the pre-launch check does not generate it
+SLOW_JOB = ["dataset.n_samples=10000", "dataset.n_features=500", "grid.num=50"]
+
+
+def _sorted_fits(run_dir: Path) -> pd.DataFrame:
+    fits = pd.read_parquet(run_dir / results.FITS_FILE)
+    fits = fits.drop(columns=list(results.TIMING_COLUMNS))
+    return fits.sort_values(list(results.FIT_KEY)).reset_index(drop=True)
+
+
+def _record_mtimes(run_dir: Path) -> dict[str, int]:
+    return {
+        d.name: (d / results.JOB_FILE).stat().st_mtime_ns
+        for d in results.job_dirs(run_dir)
+        if results.job_status(d) == "complete"
+    }
+
+
+def test_joblib_two_workers_and_sequential_give_identical_tables(tmp_path):
+    sweep_args = ["-m", "model=lasso,ridge", "seed=0,1", *TINY]
+    seq = tmp_path / results_line(run_cli(["run", *sweep_args], cwd=tmp_path).stdout)
+    par_args = [*sweep_args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    par = tmp_path / results_line(run_cli(["run", *par_args], cwd=tmp_path).stdout)
+    assert seq != par
+    # the default run_id (a cached resolver) is the same in every worker: one run dir, all jobs
+    assert [d.name for d in results.job_dirs(par)] == ["0000", "0001", "0002", "0003"]
+    for job in results.job_dirs(par):
+        hydra_cfg = yaml.safe_load((job / ".hydra" / "hydra.yaml").read_text())
+        assert Path(hydra_cfg["hydra"]["runtime"]["output_dir"]).parent.parent == par.resolve()
+    pd.testing.assert_frame_equal(_sorted_fits(seq), _sorted_fits(par))
+    assert len(_sorted_fits(par)) == 2 * 2 * 4
+    # 2 workers: each worker's BLAS pools hold at most its share of the cores
+    share = max(1, (os.cpu_count() or 1) // 2)
+    for job in results.job_dirs(par):
+        threads = results.read_json(job / results.JOB_FILE)["blas_threads"]
+        assert threads is None or threads <= share
+
+
+def test_kill_9_mid_sweep_then_rerun_computes_only_the_rest(tmp_path):
+    args = ["run", "-m", "model=lasso", "seed=0,1,2,3,4,5", "run_id=killed", *SLOW_JOB]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sparsity_lab.cli", *args], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    run_dir = tmp_path / "results" / "adhoc" / "killed"
+    deadline = time.time() + 120
+    while len(_record_mtimes(run_dir)) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    # collect while the sweep is still running: complete jobs only, each once
+    live = results.collect(run_dir)["fits"]
+    assert proc.poll() is None, "the sweep ended before the kill"
+    assert len(live) >= 2 * 50 and len(live) % 50 == 0
+    assert not live.duplicated(list(results.FIT_KEY)).any()
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = _record_mtimes(run_dir)
+    assert 2 <= len(done_before) < 6, "the kill did not land mid-sweep"
+    # collect on the killed run: only complete jobs, each once
+    partial = results.collect(run_dir)["fits"]
+    assert sorted(partial["seed"].unique()) == sorted(int(n) for n in done_before)
+
+    rerun = run_cli(args, cwd=tmp_path)
+    assert results_line(rerun.stdout) == Path("results/adhoc/killed")
+    assert {k: v for k, v in _record_mtimes(run_dir).items() if k in done_before} == done_before
+    fits = pd.read_parquet(run_dir / results.FITS_FILE)
+    assert not fits.duplicated(list(results.FIT_KEY)).any()
+    assert sorted(fits["seed"].unique()) == [0, 1, 2, 3, 4, 5]
+    assert len(fits) == 6 * 50
+    assert rerun.stdout.count("complete already, skipped") == len(done_before)
+
+
+def test_damaged_job_files_are_detected_recomputed_and_never_collected(tmp_path):
+    args = ["run", "-m", "model=lasso", "seed=0,1,2", "run_id=r", *TINY]
+    run_dir = tmp_path / results_line(run_cli(args, cwd=tmp_path).stdout)
+    jobs = results.job_dirs(run_dir)
+    fits0 = jobs[0] / results.FITS_FILE
+    fits0.write_bytes(fits0.read_bytes()[: fits0.stat().st_size // 2])  # truncated table
+    (jobs[1] / results.JOB_FILE).write_text('{"status": "compl')  # truncated record
+    coefs2 = jobs[2] / results.COEFS_FILE  # one flipped byte inside a page: the footer survives
+    data = bytearray(coefs2.read_bytes())
+    data[40] ^= 0xFF
+    coefs2.write_bytes(bytes(data))
+    assert [results.job_status(j) for j in jobs] == ["corrupt"] * 3
+
+    out = run_cli(["collect", str(run_dir)], cwd=tmp_path).stdout
+    assert "fits: 0 rows" in out and "3 corrupt" in out
+    assert results.read_json(run_dir / results.RUN_FILE)["incomplete_jobs"] == [
+        "0000", "0001", "0002"
+    ]  # fmt: skip
+
+    rerun = run_cli(args, cwd=tmp_path)
+    assert "complete already" not in rerun.stdout
+    assert [results.job_status(j) for j in jobs] == ["complete"] * 3
+    fits = pd.read_parquet(run_dir / results.FITS_FILE)
+    assert len(fits) == 3 * 4 and not fits.duplicated(list(results.FIT_KEY)).any()
+
+
+def test_a_failed_job_still_gets_the_run_collected_and_a_nonzero_exit(tmp_path):
+    # n_informative > n_features on a dataset too large for the pre-launch check: the job fails
+    args = ["run", "-m", "dataset.n_informative=3,200", "dataset.n_samples=20001",
+            "grid.num=3", "run_id=f"]  # fmt: skip
+    first = run_cli(args, cwd=tmp_path, check=False)
+    assert first.returncode == 1
+    run_dir = tmp_path / results_line(first.stdout)
+    assert "1 of 2 job(s) not complete (0001)" in first.stderr and "n_informative" in first.stderr
+    assert "Traceback" not in first.stderr
+    fits = pd.read_parquet(run_dir / results.FITS_FILE)
+    assert len(fits) == 3 and (fits["n_features"] == 100).all()
+    record = results.read_json(run_dir / "jobs" / "0001" / results.JOB_FILE)
+    assert record["status"] == "failed" and "n_informative" in record["error"]
+    # resume: the complete job is kept, the failed one is run again
+    before = _record_mtimes(run_dir)
+    again = run_cli(args, cwd=tmp_path, check=False)
+    assert again.returncode == 1 and again.stdout.count("complete already, skipped") == 1
+    assert _record_mtimes(run_dir) == before
+
+
+def test_two_runs_started_in_the_same_second_get_distinct_run_dirs(tmp_path, monkeypatch):
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2024, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(cli, "datetime", Frozen)
+    ids = {cli.new_run_id() for _ in range(50)}
+    assert len(ids) == 50 and all(i.startswith("20240102-030405-") for i in ids)
+    monkeypatch.undo()
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, "-m", "sparsity_lab.cli", "run", "dataset=prostate", "grid.num=2"]
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]  # fmt: skip
+    dirs = {results_line(p.communicate(timeout=120)[0]) for p in procs}
+    assert len(dirs) == 2 and all((tmp_path / d / results.FITS_FILE).is_file() for d in dirs)
+
+
+def test_the_plan_is_the_sweep_hydra_launches(tmp_path):
+    # an experiment's sweeper params merge with the command line, which wins for a shared key
+    argv = ["experiment=quickstart", "model=lasso,ridge", "grid.num=3"]
+    plan = sweep.plan_run(argv, cli.config_dir())
+    assert plan.multirun and plan.n_jobs == 4
+    run_dir = tmp_path / results_line(run_cli(["run", *argv], cwd=tmp_path).stdout)
+    launched = [
+        yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
+        for job in results.job_dirs(run_dir)
+    ]
+    assert launched == plan.jobs
+    # without -m and without an experiment that sets hydra.mode, one job
+    single = sweep.plan_run(["model=ridge"], cli.config_dir())
+    assert not single.multirun and single.n_jobs == 1
+
+
+def test_hydra_flags_pass_through_unchecked():
+    assert sweep.plan_run(["--cfg", "job", "dataset=nope"], cli.config_dir()) is None
+    assert sweep.plan_run(["--help"], cli.config_dir()) is None
+
+
+def test_progress_counts_job_records_and_is_quiet_off_a_terminal(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPARSITY_LAB_PROGRESS", raising=False)
+    for name, status in [("0000", "complete"), ("0001", "failed"), ("0002", "running")]:
+        (tmp_path / "jobs" / name).mkdir(parents=True)
+        (tmp_path / "jobs" / name / results.JOB_FILE).write_text(json.dumps({"status": status}))
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    progress = sweep.Progress(4, lambda: tmp_path, stream=Terminal())
+    progress.started -= 10  # the records above count as written during this launch
+    assert progress.line().startswith("jobs 2/4 done, 1 running")
+    assert "ETA 0:00:10" in progress.line()  # 2 jobs in 10 s, 2 to go
+    monkeypatch.setenv("SPARSITY_LAB_PROGRESS", "1")
+    shown = sweep.Progress(4, lambda: tmp_path, stream=Terminal(), interval=0.01)
+    shown.started -= 10
+    with shown:
+        time.sleep(0.05)
+    assert "jobs 2/4 done" in shown.stream.getvalue()
+    monkeypatch.delenv("SPARSITY_LAB_PROGRESS")
+    quiet = sweep.Progress(4, lambda: tmp_path, stream=io.StringIO(), interval=0.01)
+    with quiet:
+        time.sleep(0.05)
+    assert quiet.stream.getvalue() == "" and not quiet.enabled
+
+
+@pytest.mark.slow
+def test_slurm_sweep_for_real(tmp_path):
+    if shutil.which("slurmctld", path="/usr/sbin:/usr/bin") is None or os.geteuid() != 0:
+        pytest.skip("needs root and the slurm-wlm and munge packages (.ci/run installs them)")
+    slurm = tmp_path / "slurm"
+    scripts = REPO / "tests" / "slurm"
+    subprocess.run(["bash", scripts / "start.sh", slurm], check=True, timeout=60)
+    try:
+        os.environ["SLURM_CONF"] = str(slurm / "slurm.conf")
+        os.environ["PATH"] = f"{slurm / 'bin'}{os.pathsep}{os.environ['PATH']}"
+        args = ["run", "-m", "hydra/launcher=slurm", "model=lasso,ridge", "seed=0,1", *TINY]
+        proc = run_cli(args, cwd=tmp_path, timeout=300)
+        run_dir = tmp_path / results_line(proc.stdout)
+        assert "Submitit 'slurm'" in proc.stdout
+        fits = pd.read_parquet(run_dir / results.FITS_FILE)
+        assert len(fits) == 2 * 2 * 4 and not fits.duplicated(list(results.FIT_KEY)).any()
+        # the jobs really went through SLURM: submitit's per-job folders carry SLURM job ids
+        assert any((run_dir / ".submitit").iterdir())
+        sequential = tmp_path / results_line(
+            run_cli(["run", "-m", "model=lasso,ridge", "seed=0,1", *TINY], cwd=tmp_path).stdout
+        )
+        pd.testing.assert_frame_equal(_sorted_fits(run_dir), _sorted_fits(sequential))
+    finally:
+        os.environ.pop("SLURM_CONF", None)
+        os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]
+        subprocess.run(["bash", scripts / "stop.sh", slurm], check=False, timeout=60)
