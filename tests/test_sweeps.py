@@ -141,6 +141,18 @@ def test_a_failed_job_still_gets_the_run_collected_and_a_nonzero_exit(tmp_path):
     assert _record_mtimes(run_dir) == before
 
 
+def test_a_smaller_sweep_into_the_same_run_id_does_not_collect_the_old_extra_jobs(tmp_path):
+    small = ["dataset.n_samples=60", "dataset.n_features=8", "dataset.n_informative=2"]
+    run_cli(["run", "-m", "seed=0,1,2", "grid.num=3", "run_id=grow", *small], cwd=tmp_path)
+    proc = run_cli(["run", "-m", "seed=1,2", "grid.num=3", "run_id=grow", *small], cwd=tmp_path)
+    run_dir = tmp_path / results_line(proc.stdout)
+    fits = pd.read_parquet(run_dir / "fits.parquet")
+    # jobs 0 and 1 now hold seeds 1 and 2; job 2 (seed 2 of the first sweep) is stale
+    assert sorted(fits["seed"].unique()) == [1, 2]
+    assert not fits.duplicated(list(results.FIT_KEY)).any() and len(fits) == 2 * 3
+    assert json.loads((run_dir / results.RUN_FILE).read_text())["stale_jobs"] == ["0002"]
+
+
 def test_two_runs_started_in_the_same_second_get_distinct_run_dirs(tmp_path, monkeypatch):
     class Frozen(datetime):
         @classmethod

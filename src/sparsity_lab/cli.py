@@ -201,22 +201,27 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
         if len(bad):
             counts = bad.groupby("status").size().to_dict()
             print("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    if "trajectories" in tables:
-        from sparsity_lab.toy import first_exact_zero
+    if "first_zero" in tables:
+        print("\nfirst step at which w is exactly 0.0 (gradient descent on the penalty alone):")
+        for row in tables["first_zero"].itertuples():
+            what = (
+                f"step {row.first_zero_step}"
+                if row.first_zero_step >= 0
+                else (f"never (stays at {row.final_w:.3g})")
+            )
+            print(f"  {row.dtype:<8} {row.rule:<12} {what}")
+    if "phase" in tables:
+        from sparsity_lab.phase import empirical_transition
 
-        print("\nfirst step at which w is exactly 0.0:")
-        for (dtype, w0, eta), g in tables["trajectories"].groupby(["dtype", "w0", "eta"]):
-            n_steps = int(g["step"].max())
-            for rule, step in first_exact_zero(g).items():
-                smallest = g.loc[g["rule"] == rule, "w"].abs().min()
-                what = (
-                    f"step {step}"
-                    if step is not None
-                    else (f"never in {n_steps} steps (smallest |w| {smallest:.3g})")
-                )
-                print(f"  {dtype:<8} w0={w0:g} eta={eta:g}  {rule:<12} {what}")
-    if not len(fits) and "trajectories" not in tables:
-        print("no fits were collected")
+        crossing = empirical_transition(tables["phase"])
+        print("\n50% recovery crossing rho = k/n per delta = n/p, against the Donoho-Tanner curve:")
+        print(crossing.round(3).to_string(index=False))
+    for name in ("entry_order", "esl_table_3_3"):
+        if name in tables and len(tables[name]) <= 40:
+            print(f"\n{name}:")
+            print(tables[name].drop(columns="study", errors="ignore").to_string(index=False))
+    if not any(len(t) for t in tables.values()):
+        print("no rows were collected")
 
 
 def run_hydra(overrides: list[str]) -> int:
@@ -257,6 +262,7 @@ def run_hydra(overrides: list[str]) -> int:
 
 def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
     """Collect the run, print the summary and the `results:` line; the run's exit code."""
+    results.update_run_json(run_dir, n_jobs=plan.n_jobs)
     tables = results.collect(run_dir)
     results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
     statuses = {d.name: results.job_status(d) for d in results.job_dirs(run_dir)}

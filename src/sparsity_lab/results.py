@@ -190,12 +190,19 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     """Concatenate every complete job's tables into the run-level tables (idempotent).
 
     Returns ``{name: frame}`` with at least ``fits`` and ``coefs``. Incomplete or unreadable jobs
-    are skipped and listed in ``run.json`` under ``incomplete_jobs``.
+    are skipped and listed in ``run.json`` under ``incomplete_jobs``. When ``run.json`` records
+    the number of jobs of the last launch (``n_jobs``), job dirs beyond it, left by an earlier,
+    larger sweep into the same run id, are not collected (``stale_jobs``): their fits would
+    repeat the keys of the jobs that replaced them.
     """
     run_dir = Path(run_dir)
     parts: dict[str, list[pd.DataFrame]] = {"fits": [], "coefs": []}
-    incomplete = []
+    incomplete, stale = [], []
+    n_jobs = read_json_or_empty(run_dir / RUN_FILE).get("n_jobs")
     for job in job_dirs(run_dir):
+        if n_jobs is not None and int(job.name) >= n_jobs:
+            stale.append(job.name)
+            continue
         frames = _read_complete_job(job)
         if frames is None:
             incomplete.append(job.name)
@@ -206,7 +213,9 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
     for name, frame in tables.items():
         write_table(frame, run_dir / f"{name}.parquet")
-    update_run_json(run_dir, incomplete_jobs=incomplete, n_fits=len(tables["fits"]))
+    update_run_json(
+        run_dir, incomplete_jobs=incomplete, stale_jobs=stale, n_fits=len(tables["fits"])
+    )
     return tables
 
 
