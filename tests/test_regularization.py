@@ -130,3 +130,22 @@ def test_bad_explicit_alphas(values):
 def test_log_grid_spans_one_to_min_ratio():
     r = log_grid_ratios(4, 1e-3)
     assert_allclose(r, [1.0, 0.1, 0.01, 0.001])
+
+
+@pytest.mark.parametrize("estimator", [Lasso(tol=1e-8), Ridge()], ids=["enet", "ridge"])
+def test_every_route_reports_its_progress(estimator):
+    calls = []
+    fit_path(estimator, _data(), np.array([0.5, 0.1, 0.01]), on_fit=lambda k, K: calls.append(k))
+    assert calls[-1] == 3 and calls == sorted(calls)
+
+
+def test_generic_route_reports_every_fit_even_failed_ones():
+    class Failing(Lasso):
+        def fit(self, X, y, **kw):
+            raise RuntimeError("no")
+
+    calls = []
+    fit_path.dispatch(object)(
+        Failing(), _data(), np.array([0.5, 0.1]), on_fit=lambda k, K: calls.append((k, K))
+    )
+    assert calls == [(1, 2), (2, 2)]

@@ -245,3 +245,14 @@ def test_slurm_sweep_for_real(tmp_path):
         os.environ.pop("SLURM_CONF", None)
         os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]
         subprocess.run(["bash", scripts / "stop.sh", slurm], check=False, timeout=60)
+
+
+def test_running_jobs_report_their_fits_to_the_progress_line(tmp_path):
+    job = tmp_path / "jobs" / "0000"
+    reporter = sweep.FitReporter(job, {"key": "k"}, interval=0.0)
+    reporter(3, 10)
+    progress = sweep.Progress(1, lambda: tmp_path, stream=io.StringIO())
+    line = progress.line()
+    assert "fits 3/10" in line and "1 running" in line
+    reporter(10, 10)  # the last fit leaves the record to the job's final write
+    assert results.read_json(job / results.JOB_FILE)["fits_done"] == 3

@@ -161,7 +161,11 @@ def hydra_task(cfg: DictConfig) -> str:
     try:
         with sweep.limited_threads():
             meta["blas_threads"] = sweep.threads_in_use()
-            tables = run_job(cfg, model_name=hc.runtime.choices.get("model", "model"))
+            tables = run_job(
+                cfg,
+                model_name=hc.runtime.choices.get("model", "model"),
+                on_fit=sweep.FitReporter(job_dir, meta),
+            )
     except Exception as exc:
         line = one_line(exc)
         results.mark_job_failed(
@@ -247,7 +251,7 @@ def run_hydra(overrides: list[str]) -> int:
     sys.argv = ["sparsity-lab run", *overrides]
     code = 0
     try:
-        with progress if plan and plan.multirun else contextlib.nullcontext():
+        with progress if plan else contextlib.nullcontext():
             main()
     except SystemExit as exc:  # Hydra's own report of an error: it printed it already
         code = exc.code if isinstance(exc.code, int) else 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import singledispatch
 
@@ -149,13 +150,20 @@ def _new_path(alphas: np.ndarray, p: int) -> PathResult:
     )
 
 
+#: Called as ``on_fit(n_done, n_total)`` after each alpha of a path (progress reporting).
+FitCallback = Callable[[int, int], None]
+
+
 @singledispatch
-def fit_path(estimator, data: TrainingData, alphas: np.ndarray) -> PathResult:
+def fit_path(
+    estimator, data: TrainingData, alphas: np.ndarray, on_fit: FitCallback | None = None
+) -> PathResult:
     """Fit ``estimator`` at every alpha (largest first), warm-starting each fit.
 
     The generic route clones the estimator once, sets ``warm_start=True`` when it has that
     parameter and refits with ``set_params(alpha=...)``. Estimators may report ``converged_``,
     ``status_`` and ``message_``; an exception becomes a ``failed`` fit, never a crashed sweep.
+    Every route calls ``on_fit(k, K)`` once fit k of K is done.
     """
     est = clone(estimator)
     params = est.get_params()
@@ -179,6 +187,7 @@ def fit_path(estimator, data: TrainingData, alphas: np.ndarray) -> PathResult:
             est = clone(estimator)  # do not warm-start from a broken state
             if "warm_start" in params:
                 est.set_params(warm_start=True)
+            _report(on_fit, k, alphas)
             continue
         out.fit_seconds[k] = time.perf_counter() - start
         out.coefs[k] = np.ravel(est.coef_)
@@ -194,11 +203,19 @@ def fit_path(estimator, data: TrainingData, alphas: np.ndarray) -> PathResult:
         out.message[k] = getattr(est, "message_", "") or (
             str(caught[-1].message).splitlines()[0] if conv_warned else ""
         )
+        _report(on_fit, k, alphas)
     return out
 
 
+def _report(on_fit: FitCallback | None, k: int, alphas: np.ndarray) -> None:
+    if on_fit is not None:
+        on_fit(k + 1, len(alphas))
+
+
 @fit_path.register
-def _(estimator: ElasticNet, data: TrainingData, alphas: np.ndarray) -> PathResult:
+def _(
+    estimator: ElasticNet, data: TrainingData, alphas: np.ndarray, on_fit: FitCallback | None = None
+) -> PathResult:
     """Lasso and ElasticNet: scikit-learn's coordinate descent, one alpha per call with the
     previous solution as start and the Gram matrix computed once (as ``lasso_path`` does)."""
     p = estimator.get_params()
@@ -232,11 +249,14 @@ def _(estimator: ElasticNet, data: TrainingData, alphas: np.ndarray) -> PathResu
         if not out.converged[k]:
             out.status[k] = "not_converged"
             out.message[k] = f"max_iter={p['max_iter']} reached at tol={p['tol']}"
+        _report(on_fit, k, alphas)
     return out
 
 
 @fit_path.register
-def _(estimator: Ridge, data: TrainingData, alphas: np.ndarray) -> PathResult:
+def _(
+    estimator: Ridge, data: TrainingData, alphas: np.ndarray, on_fit: FitCallback | None = None
+) -> PathResult:
     """Ridge at every alpha from one eigendecomposition of X^T X (n > p) or one thin SVD of X.
 
     w(alpha) = V diag(1 / (s^2 + n alpha)) V^T X^T y, exact for every alpha of the grid.
@@ -260,11 +280,17 @@ def _(estimator: Ridge, data: TrainingData, alphas: np.ndarray) -> PathResult:
     for k in np.flatnonzero(~out.converged):
         out.status[k], out.message[k] = "failed", "singular system (alpha = 0 on rank-deficient X)"
     out.fit_seconds[:] = (time.perf_counter() - start) / len(alphas)
+    _report(on_fit, len(alphas) - 1, alphas)
     return out
 
 
 @fit_path.register
-def _(estimator: SklearnRidge, data: TrainingData, alphas: np.ndarray) -> PathResult:
+def _(
+    estimator: SklearnRidge,
+    data: TrainingData,
+    alphas: np.ndarray,
+    on_fit: FitCallback | None = None,
+) -> PathResult:
     raise ValueError(
         "model: sklearn.linear_model.Ridge uses another objective scale (a = n * alpha); "
         "use sparsity_lab.models.Ridge (config model=ridge)"

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from sparsity_lab import metrics
 from sparsity_lab.datasets import DataError, PreparedData, prepare
 from sparsity_lab.regularization import (
+    FitCallback,
     GridError,
     PathResult,
     TrainingData,
@@ -81,16 +82,24 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"zero_tol={zero_tol!r}: allowed values are numbers >= 0")
 
 
-def run_job(cfg: DictConfig, model_name: str, study: str | None = None) -> dict[str, pd.DataFrame]:
-    """Run the job the config names (``task``, default ``path``) and return its tables."""
+def run_job(
+    cfg: DictConfig,
+    model_name: str,
+    study: str | None = None,
+    on_fit: FitCallback | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Run the job the config names (``task``, default ``path``) and return its tables.
+
+    ``on_fit(k, K)`` is called after each fit along a grid (tasks without a grid ignore it).
+    """
     task = cfg.get("task", "path")
     if task not in TASKS:
         raise ConfigError(f"task={task!r}: allowed values are {', '.join(TASKS)}")
-    return TASKS[task](cfg, model_name, study)
+    return TASKS[task](cfg, model_name, study, on_fit=on_fit)
 
 
 def run_path_job(
-    cfg: DictConfig, model_name: str, study: str | None = None
+    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
 ) -> dict[str, pd.DataFrame]:
     """Fit one (dataset, model, seed) along the whole grid and return its tidy tables.
 
@@ -115,7 +124,7 @@ def run_path_job(
         "%s / %s: n=%d p=%d, %d alphas from %.4g", dataset_name, model_name,
         data.n_samples, data.n_features, len(alphas), alphas[0],
     )  # fmt: skip
-    path = fit_path(estimator, data, alphas)
+    path = fit_path(estimator, data, alphas, on_fit=on_fit)
     ident = {"study": study, "dataset": dataset_name, "model": model_name, "seed": int(cfg.seed)}
     fits = path_fits_table(path, ratios, data, prep, l1_ratio, float(cfg.zero_tol), ident)
     coefs = path_coefs_table(path, ratios, prep, ident)
@@ -157,12 +166,12 @@ def summary_table(fits: pd.DataFrame, ratios: list[float]) -> pd.DataFrame:
 
 
 def run_entry_order_job(
-    cfg: DictConfig, model_name: str, study: str | None = None
+    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
 ) -> dict[str, pd.DataFrame]:
     """The path job plus ``entry_order``: the order in which the features become nonzero as
     alpha decreases along the grid (rank 1 first; ties share a rank, so the grid must be fine
     enough to separate the entries), and how often each leaves the active set again."""
-    tables = run_path_job(cfg, model_name, study)
+    tables = run_path_job(cfg, model_name, study, on_fit=on_fit)
     coefs = tables["coefs"]
     alphas = coefs["alpha"].unique()
     features = list(dict.fromkeys(coefs["feature"]))
@@ -260,7 +269,7 @@ def path_coefs_table(
 
 
 def run_toy_job(
-    cfg: DictConfig, model_name: str, study: str | None = None
+    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
 ) -> dict[str, pd.DataFrame]:
     """The seed note's 1-D example: trajectories of the L1 and L2 rules in every dtype asked.
 
@@ -289,7 +298,7 @@ def run_toy_job(
 
 
 def run_esl_table_job(
-    cfg: DictConfig, model_name: str, study: str | None = None
+    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
 ) -> dict[str, pd.DataFrame]:
     """ESL Table 3.3's least-squares and lasso columns on the prostate data (the book's split).
 
@@ -311,7 +320,9 @@ def run_esl_table_job(
     return {**empty, "esl_table_3_3": table, "esl_lasso_cv": cv}
 
 
-def run_phase_job(cfg: DictConfig, model_name: str, study: str | None = None):
+def run_phase_job(
+    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
+):
     """The phase_transition study (``sparsity_lab.phase``, imported only when it runs)."""
     from sparsity_lab.phase import run_phase_job as run
 

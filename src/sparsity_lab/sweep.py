@@ -347,6 +347,26 @@ def progress_enabled(stream) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+class FitReporter:
+    """Records fits done / total of a running job in its ``job.json``, at most once a second,
+    so that `Progress` can show it whichever process or node runs the job."""
+
+    def __init__(self, job_dir: Path, meta: dict, interval: float = 1.0) -> None:
+        self.job_dir = Path(job_dir)
+        self.meta = meta
+        self.interval = interval
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval or done == total:
+            return  # the job's final record follows right after the last fit
+        self._last = now
+        results.mark_job_running(
+            self.job_dir, {**self.meta, "fits_done": done, "fits_total": total}
+        )
+
+
 class Progress:
     """Jobs done / total of a run, with an ETA, redrawn on one terminal line.
 
@@ -377,9 +397,11 @@ class Progress:
         self._best = 0
 
     def counts(self) -> tuple[int, int, int]:
-        """(done, done in this launch, running) among the run's job records."""
+        """(done, done in this launch, running) among the run's job records; the fits done /
+        total of running jobs go to ``self.fits``."""
         run_dir = self.run_dir()
         done = fresh = running = 0
+        self.fits: list[str] = []
         if run_dir is None:
             return 0, 0, 0
         for job in results.job_dirs(run_dir):
@@ -392,6 +414,8 @@ class Progress:
             status = info.get("status")
             if status == "running":
                 running += 1
+                if "fits_total" in info:
+                    self.fits.append(f"{info['fits_done']}/{info['fits_total']}")
             elif status == "complete" or (status == "failed" and recent):
                 done += 1
                 fresh += recent
@@ -403,8 +427,13 @@ class Progress:
         elapsed = time.time() - self.started
         left = self.total - done
         eta = _clock(elapsed / fresh * left) if fresh and left else ("0:00:00" if not left else "?")
+        if self.total == 1 and self.fits and not done:  # one job: its fits tell the ETA
+            fits_done, fits_total = map(int, self.fits[0].split("/"))
+            if fits_done:
+                eta = _clock(elapsed * (fits_total - fits_done) / fits_done)
+        fits = f" (fits {', '.join(self.fits[:4])})" if self.fits else ""
         return (
-            f"jobs {done}/{self.total} done, {running} running, "
+            f"jobs {done}/{self.total} done, {running} running{fits}, "
             f"{_clock(elapsed)} elapsed, ETA {eta}"
         )
 
