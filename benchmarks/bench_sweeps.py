@@ -16,13 +16,17 @@ from benchmarks._timing import met, verdict
 from sparsity_lab.datasets import make_synthetic, prepare
 from sparsity_lab.regularization import log_grid_ratios
 
-# one job: several seconds, so that starting 2 worker processes (imports, ~4 s on a loaded
-# 2-core machine) is paid back; BLAS single-threaded in every process (the suite's joblib
-# workers get that anyway), so the ratio measures the launcher, not BLAS threading
-N, P, NUM, MIN_RATIO, TOL = 5_000, 2_000, 80, 1e-4, 1e-6
+# one job: a few seconds, so that starting 2 worker processes (imports, 2 to 4 s on a 2-core
+# machine) is paid back, and compute-bound: coordinate descent on a 1000 x 1000 Gram matrix
+# (correlated design, 150 alphas down to 1e-5) scales 1.93x bare on 2 processes where the
+# first choice, a 5000 x 2000 design with 80 alphas (memory-bound Gram products), scaled 1.78x.
+# BLAS single-threaded in every process (the suite's joblib workers get that anyway), so the
+# ratio measures the launcher, not BLAS threading.
+N, P, RHO, NUM, MIN_RATIO, TOL = 5_000, 1_000, 0.95, 150, 1e-5, 1e-6
 ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 JOB = [
-    "model=lasso", f"dataset.n_samples={N}", f"dataset.n_features={P}", "dataset.test_size=0",
+    "model=lasso", f"dataset.n_samples={N}", f"dataset.n_features={P}", f"dataset.rho={RHO}",
+    "dataset.test_size=0",
     f"grid.num={NUM}", f"grid.min_ratio={MIN_RATIO}", "hydra/job_logging=none",
     "hydra/hydra_logging=none",
 ]  # fmt: skip
@@ -72,7 +76,9 @@ def bare_fit_seconds(seed: int) -> float:
 
     with threadpool_limits(limits=1):
         start = time.perf_counter()
-        prep = prepare(make_synthetic(N, P, 10, random_state=seed), test_size=0.0, seed=seed)
+        prep = prepare(
+            make_synthetic(N, P, 10, rho=RHO, random_state=seed), test_size=0.0, seed=seed
+        )
         X, y = prep.X_train, prep.y_train
         Xy = X.T @ y
         alphas = log_grid_ratios(NUM, MIN_RATIO) * np.max(np.abs(Xy)) / N
