@@ -366,7 +366,7 @@ def run_phase_job(
     ``n_features``, ``deltas``, ``rhos``, ``n_trials``, ``coef``, ``rel_tol``, ``support_tol``,
     ``n_jobs``; the run's ``seed`` seeds the draws.
     """
-    from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS
+    from sparsity_lab.results import empty_fit_tables
 
     ph = cfg.phase
     phase = phase_diagram(
@@ -375,6 +375,4 @@ def run_phase_job(
         support_tol=float(ph.support_tol), n_jobs=ph.get("n_jobs", 1),
     )  # fmt: skip
     phase.insert(0, "study", study or cfg.study)
-    empty = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in
-             (("fits", FITS_COLUMNS), ("coefs", COEFS_COLUMNS))}  # fmt: skip
-    return {**empty, "phase": phase, "phase_curve": curve_table()}
+    return {**empty_fit_tables(), "phase": phase, "phase_curve": curve_table()}

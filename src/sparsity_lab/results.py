@@ -50,6 +50,14 @@ class ResultsError(ValueError):
     """A path that is not a run dir or results table."""
 
 
+def empty_fit_tables() -> dict[str, pd.DataFrame]:
+    """Empty fits and coefs tables with the contract's columns, for jobs that fit no path."""
+    return {
+        "fits": pd.DataFrame({c: [] for c in FITS_COLUMNS}),
+        "coefs": pd.DataFrame({c: [] for c in COEFS_COLUMNS}),
+    }
+
+
 # ---------------------------------------------------------------------------- atomic writes
 def _atomic(path: Path, write) -> Path:
     path = Path(path)

@@ -23,7 +23,7 @@ from sparsity_lab.regularization import (
     model_alpha_max,
     objective_l1_ratio,
 )
-from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS
+from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, empty_fit_tables
 
 log = logging.getLogger(__name__)
 
@@ -292,9 +292,7 @@ def run_toy_job(
     table = pd.concat(parts, ignore_index=True)
     for frame in (table, first_zero):
         frame.insert(0, "study", study or cfg.study)
-    empty = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in
-             (("fits", FITS_COLUMNS), ("coefs", COEFS_COLUMNS))}  # fmt: skip
-    return {**empty, "trajectories": table, "first_zero": first_zero}
+    return {**empty_fit_tables(), "trajectories": table, "first_zero": first_zero}
 
 
 def run_esl_table_job(
@@ -315,9 +313,7 @@ def run_esl_table_job(
     cv = esl_lasso_cv(dataset, n_folds=int(esl.n_folds), seed=int(cfg.seed))
     for frame in (table, cv):
         frame.insert(0, "study", study or cfg.study)
-    empty = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in
-             (("fits", FITS_COLUMNS), ("coefs", COEFS_COLUMNS))}  # fmt: skip
-    return {**empty, "esl_table_3_3": table, "esl_lasso_cv": cv}
+    return {**empty_fit_tables(), "esl_table_3_3": table, "esl_lasso_cv": cv}
 
 
 def run_phase_job(

@@ -24,6 +24,12 @@ def toeplitz_design(n_samples: int, n_features: int, rho: float, rng: np.random.
     return np.ascontiguousarray(Z.T)
 
 
+def feature_names(n_features: int) -> list[str]:
+    """x0, x1, ... zero-padded so that they sort in column order."""
+    width = len(str(n_features - 1))
+    return [f"x{j:0{width}d}" for j in range(n_features)]
+
+
 def make_synthetic(
     n_samples: int = 500,
     n_features: int = 100,
@@ -57,12 +63,11 @@ def make_synthetic(
     support = rng.choice(n_features, size=n_informative, replace=False)
     beta[support] = rng.choice([-1.0, 1.0], size=n_informative)
     y = X @ beta + noise * rng.standard_normal(n_samples)
-    width = len(str(n_features - 1))
     return Dataset(
         name=name,
         X=X,
         y=y,
-        feature_names=[f"x{j:0{width}d}" for j in range(n_features)],
+        feature_names=feature_names(n_features),
         true_coef=beta,
         target="y",
         source="generated (make_synthetic, Toeplitz design)",
@@ -183,12 +188,11 @@ def make_sparse_regression(
     signal = X @ beta
     sigma = float(np.std(signal) / np.sqrt(snr)) if snr is not None else float(noise)
     y = signal + sigma * _unit_noise(noise_distribution, df, n_samples, rng)
-    width = len(str(n_features - 1))
     return Dataset(
         name=name,
         X=X,
         y=y,
-        feature_names=[f"x{j:0{width}d}" for j in range(n_features)],
+        feature_names=feature_names(n_features),
         true_coef=beta,
         target="y",
         notes=[f"{name}: design={design}, noise sd={sigma:.6g} ({noise_distribution})"],
