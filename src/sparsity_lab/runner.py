@@ -298,13 +298,14 @@ def run_toy_job(
 def run_esl_table_job(
     cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
 ) -> dict[str, pd.DataFrame]:
-    """ESL Table 3.3's least-squares and lasso columns on the prostate data (the book's split).
+    """ESL Table 3.3's least-squares and lasso columns on the prostate data (the book's split),
+    beside the model's path on the same split (so the run's figures show the prostate path).
 
-    See :mod:`sparsity_lab.esl`. No path: the fits and coefs tables are empty.
+    See :mod:`sparsity_lab.esl`.
     """
     from sparsity_lab.esl import esl_lasso_cv, esl_table
 
-    check_config(cfg)
+    tables = run_path_job(cfg, model_name, study, on_fit=on_fit)
     params = OmegaConf.to_container(cfg.dataset, resolve=True)
     params.pop("test_size", None)
     dataset = build("dataset", params)
@@ -313,7 +314,7 @@ def run_esl_table_job(
     cv = esl_lasso_cv(dataset, n_folds=int(esl.n_folds), seed=int(cfg.seed))
     for frame in (table, cv):
         frame.insert(0, "study", study or cfg.study)
-    return {**empty_fit_tables(), "esl_table_3_3": table, "esl_lasso_cv": cv}
+    return {**tables, "esl_table_3_3": table, "esl_lasso_cv": cv}
 
 
 def run_phase_job(
