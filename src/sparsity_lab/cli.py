@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import secrets
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import __version__, results, sweep
+from sparsity_lab.paths import config_dir
 
 log = logging.getLogger("sparsity_lab")
 
@@ -42,18 +42,6 @@ PACKAGES = (
 
 
 # ------------------------------------------------------------------ config location, resolvers
-def config_dir() -> Path:
-    """The Hydra config tree: $SPARSITY_LAB_CONFIG_DIR, else the repository's configs/."""
-    env = os.environ.get("SPARSITY_LAB_CONFIG_DIR")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "configs"
-    if not (path / "config.yaml").is_file():
-        raise FileNotFoundError(
-            f"no Hydra config tree at {path}; install the package in editable mode from the "
-            "repository (make setup) or set SPARSITY_LAB_CONFIG_DIR"
-        )
-    return path
-
-
 def new_run_id() -> str:
     """A timestamp plus a random suffix: distinct even for two runs started in the same second."""
     return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"

@@ -16,9 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from sparsity_lab.datasets.base import DataError, Dataset
+from sparsity_lab.paths import config_dir as default_config_dir
 
 # src/sparsity_lab/datasets/catalog.py -> the repository root holding configs/
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
 CATALOG_COLUMNS = ("name", "n", "p", "target", "source", "licence")
 
 # Loaders whose data depends on what the user names: listed, not loaded.
@@ -44,7 +44,7 @@ def dataset_configs(config_dir: str | Path | None = None) -> dict[str, DictConfi
     config_dir : path or None
         The ``configs`` folder; None uses the repository's.
     """
-    folder = Path(config_dir if config_dir is not None else DEFAULT_CONFIG_DIR) / "dataset"
+    folder = Path(config_dir if config_dir is not None else default_config_dir()) / "dataset"
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise DataError(f"no dataset configs in {folder}; pass the configs folder (--config-dir)")
