@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from sparsity_lab.cli import config_dir
+from sparsity_lab.paths import config_dir, register_resolvers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,6 +24,7 @@ def compose_cfg():
     """compose_cfg(overrides) -> the composed config (with its hydra node)."""
 
     def _compose(overrides=(), **kw):
+        register_resolvers()  # what `sparsity-lab run` does before composing
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
             return compose("config", overrides=list(overrides), return_hydra_config=True, **kw)
 

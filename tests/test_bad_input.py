@@ -80,3 +80,89 @@ def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
     for word in expected:
         assert word in lines[0], lines[0]
     assert not (tmp_path / "results").exists(), "work started before the input was checked"
+
+
+# ------------------------------------------------------------------ user errors against bugs
+def _user_error_classes():
+    from sparsity_lab.compare import CompareError
+    from sparsity_lab.datasets import DataError
+    from sparsity_lab.errors import ConfigError, UserError
+    from sparsity_lab.regularization import GridError
+    from sparsity_lab.results import ResultsError
+    from sparsity_lab.sweep import SweepConfigError
+
+    return [UserError, ConfigError, DataError, GridError, ResultsError, SweepConfigError,
+            CompareError]  # fmt: skip
+
+
+@pytest.mark.parametrize("error", _user_error_classes(), ids=lambda c: c.__name__)
+def test_each_user_error_class_is_one_line_and_exit_2(monkeypatch, capsys, error):
+    def verb(argv):
+        raise error("thing=3: allowed values are 1, 2")
+
+    monkeypatch.setitem(cli.VERBS, "models", ("list models", verb))
+    assert issubclass(error, ValueError)  # callers that catch ValueError keep working
+    assert cli.main(["models"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: thing=3: allowed values are 1, 2\n"
+
+
+@pytest.mark.parametrize("error", [KeyError, ValueError, IndexError], ids=lambda c: c.__name__)
+def test_a_bug_in_a_verb_is_not_reported_as_bad_input(monkeypatch, error):
+    def verb(argv):
+        raise error("n_zero")
+
+    monkeypatch.setitem(cli.VERBS, "models", ("list models", verb))
+    with pytest.raises(error):  # the interpreter prints its traceback and exits 1
+        cli.main(["models"])
+
+
+def test_a_bug_deep_inside_a_job_shows_its_traceback_and_exit_1(tmp_path, monkeypatch, capsys):
+    from sparsity_lab import metrics, results
+
+    def broken(W):
+        return {}["n_zero"]  # a pandas-style KeyError deep inside the job
+
+    monkeypatch.setattr(metrics, "count_exact_zeros", broken)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["run", *SMALL, "run_id=bug"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Traceback" in err and "count_exact_zeros" not in err.splitlines()[-1]
+    assert "KeyError: 'n_zero'" in err and "in broken" in err
+    job = results.read_json(tmp_path / "results" / "adhoc" / "bug" / "jobs" / "0000" / "job.json")
+    assert job["status"] == "failed" and job["user_error"] is False
+    assert job["error"] == "KeyError: 'n_zero'" and "in broken" in job["traceback"]
+
+
+def test_a_user_error_inside_a_job_is_one_line_exit_2_and_recorded(tmp_path, monkeypatch, capsys):
+    from sparsity_lab import results, runner
+    from sparsity_lab.datasets import DataError
+
+    def bad_data(*args, **kwargs):  # what the pre-launch check cannot see (a large dataset)
+        raise DataError("dataset.path=x.csv: no such file")
+
+    monkeypatch.setattr(runner, "fit_path", bad_data)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["run", *SMALL, "run_id=user"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "error: dataset.path=x.csv: no such file" in err.splitlines()
+    job = results.read_json(tmp_path / "results" / "adhoc" / "user" / "jobs" / "0000" / "job.json")
+    assert job["status"] == "failed" and job["user_error"] is True
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["compare", "nope_a", "nope_b"], "nope_a: no such file"),
+        (["collect", "nope"], "not a run dir"),
+        (["figures", ".", "--formats", "nope"], "--formats: nope"),
+    ],
+)
+def test_verbs_bad_input_one_line_exit_2(tmp_path, monkeypatch, capsys, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fits.parquet").write_bytes(b"")
+    code = cli.main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and needle in err[0], err

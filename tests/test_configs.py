@@ -9,8 +9,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from sklearn.base import clone
 
-from sparsity_lab.cli import config_dir
 from sparsity_lab.datasets import Dataset
+from sparsity_lab.paths import config_dir
 from sparsity_lab.runner import grid_alphas
 
 REPO = Path(__file__).resolve().parents[1]

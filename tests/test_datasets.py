@@ -370,3 +370,24 @@ def test_bad_test_size(test_size):
         prepare(data, test_size=test_size)
     with pytest.raises(DataError, match="test_size"):
         prepare(ds.load_prostate(), test_size=test_size)  # checked even with a fixed split
+
+
+def test_data_notes_reach_job_json_job_log_and_the_summary(tmp_path, monkeypatch, capsys):
+    from sparsity_lab import cli, results
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    frame["flat"] = 2.5  # constant: prepare drops it and says so
+    frame["t"] = frame["a"] - frame["b"] + rng.normal(size=40)
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    args = ["dataset=table", "dataset.path=data.csv", "dataset.target=t", "grid.num=3"]
+    assert cli.main(["run", *args, "run_id=notes"]) == 0
+    out = capsys.readouterr().out
+    note = "dropped 1 constant column(s) on the training rows: flat"
+    assert f"  table: {note}" in out.splitlines()
+    job = tmp_path / "results" / "adhoc" / "notes" / "jobs" / "0000"
+    assert results.read_json(job / results.JOB_FILE)["notes"] == [note]
+    assert any(note in log.read_text() for log in job.glob("*.log"))
+    notes = pd.read_parquet(job.parents[1] / "notes.parquet")
+    assert notes[["dataset", "note"]].values.tolist() == [["table", note]]

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from conftest import REPO, results_line, run_cli
-from sparsity_lab import cli, results, sweep
+from sparsity_lab import cli, paths, results, sweep
 
 TINY = ["dataset.n_samples=150", "dataset.n_features=12", "dataset.n_informative=3", "grid.num=4"]
 # about one second of coordinate descent per job on this machine, so a kill lands mid-sweep;
@@ -159,8 +159,8 @@ def test_two_runs_started_in_the_same_second_get_distinct_run_dirs(tmp_path, mon
         def now(cls, tz=None):
             return datetime(2024, 1, 2, 3, 4, 5)
 
-    monkeypatch.setattr(cli, "datetime", Frozen)
-    ids = {cli.new_run_id() for _ in range(50)}
+    monkeypatch.setattr(paths, "datetime", Frozen)
+    ids = {paths.new_run_id() for _ in range(50)}
     assert len(ids) == 50 and all(i.startswith("20240102-030405-") for i in ids)
     monkeypatch.undo()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}

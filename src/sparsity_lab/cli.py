@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import secrets
 import subprocess
 import sys
 import time
@@ -22,12 +21,11 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import __version__, results, sweep
-from sparsity_lab.paths import config_dir
+from sparsity_lab.errors import UserError
+from sparsity_lab.paths import config_dir, register_resolvers
 
 log = logging.getLogger("sparsity_lab")
 
-#: Exceptions that mean "bad input": printed as one line, exit code 2.
-USER_ERRORS: tuple[type[Exception], ...] = (ValueError, KeyError, FileNotFoundError)
 SUMMARY_RATIOS = (1.0, 0.1, 0.01, 0.001)
 PACKAGES = (
     "numpy",
@@ -39,21 +37,6 @@ PACKAGES = (
     "hydra-core",
     "omegaconf",
 )
-
-
-# ------------------------------------------------------------------ config location, resolvers
-def new_run_id() -> str:
-    """A timestamp plus a random suffix: distinct even for two runs started in the same second."""
-    return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-def register_resolvers() -> None:
-    # use_cache: a run id is drawn once per config; Hydra copies the cache into each job's config
-    OmegaConf.register_new_resolver("sl_run_id", new_run_id, use_cache=True, replace=True)
-    OmegaConf.register_new_resolver("sl_pad", lambda num: f"{int(num):04d}", replace=True)
-
-
-register_resolvers()
 
 
 # ------------------------------------------------------------------ provenance
@@ -158,21 +141,23 @@ def hydra_task(cfg: DictConfig) -> str:
         line = one_line(exc)
         results.mark_job_failed(
             job_dir,
-            {**meta, "user_error": isinstance(exc, USER_ERRORS)},
+            {**meta, "user_error": isinstance(exc, UserError)},
             line,
             traceback.format_exc(),
         )
         log.error("job %s failed: %s", job_dir.name, line)
         return "failed"
+    if "notes" in tables:
+        meta["notes"] = list(dict.fromkeys(tables["notes"]["note"]))
     results.write_job(job_dir, tables, {**meta, "seconds": round(time.perf_counter() - start, 3)})
     return "complete"
 
 
 def one_line(exc: BaseException) -> str:
-    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-    text = str(message).strip()
+    """A user error's message; for any other exception (a bug) its class and first line."""
+    text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
-    return first if isinstance(exc, USER_ERRORS) and first else f"{exc.__class__.__name__}: {first}"
+    return first if isinstance(exc, UserError) and first else f"{exc.__class__.__name__}: {first}"
 
 
 def print_summary(tables: dict[str, pd.DataFrame]) -> None:
@@ -199,8 +184,23 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
         if study.owns(tables):
             for line in study.summary(tables):
                 print(line)
+    for line in note_lines(tables.get("notes")):
+        print(line)
     if not any(len(t) for t in tables.values()):
         print("no rows were collected")
+
+
+def note_lines(notes: pd.DataFrame | None, max_lines: int = 20) -> list[str]:
+    """One line per distinct data note (what the loader and preprocessing did), with its
+    dataset's name."""
+    if notes is None or notes.empty:
+        return []
+    lines = []
+    for dataset, note in notes[["dataset", "note"]].drop_duplicates().itertuples(index=False):
+        named = str(note).startswith(f"{dataset}:")  # loaders often name their dataset already
+        lines.append(f"  {note}" if named else f"  {dataset}: {note}")
+    more = len(lines) - max_lines
+    return ["data notes:", *lines[:max_lines], *([f"  ... {more} more"] if more > 0 else [])]
 
 
 def run_hydra(overrides: list[str]) -> int:
@@ -214,6 +214,7 @@ def run_hydra(overrides: list[str]) -> int:
 
     if not overrides:
         overrides = ["experiment=quickstart"]
+    register_resolvers()
     plan = sweep.plan_run(overrides, config_dir())
     main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         hydra_task
@@ -254,6 +255,8 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
             print(f"error: {first.get('error')}", file=sys.stderr, flush=True)
             code = 2
         else:
+            if not plan.multirun and first.get("traceback"):  # a bug: show where it happened
+                print(first["traceback"].rstrip(), file=sys.stderr, flush=True)
             reason = first.get("error") or statuses.get(not_done[0], "missing")
             print(
                 f"error: {len(not_done)} of {plan.n_jobs} job(s) not complete "
@@ -355,10 +358,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return VERBS[verb][1](rest)
-    except USER_ERRORS as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {message}", file=sys.stderr)
+    except UserError as exc:  # anything else is a bug: its traceback shows, exit code 1
+        print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # argparse's own exits (--help: 0, bad arguments: 2)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sparsity_lab.errors import UserError
 from sparsity_lab.results import FITS_COLUMNS, ResultsError, read_table
 
 DEFAULT_KEYS: tuple[str, ...] = ("dataset", "model", "alpha_ratio", "seed")
@@ -35,6 +36,10 @@ FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "latex")
 KEY_SIGNIFICANT_DIGITS = 12
 CONFIDENCE = 0.95
 PRESENT_BOTH, PRESENT_A, PRESENT_B = "both", "only A", "only B"
+
+
+class CompareError(UserError):
+    """Arguments of `compare` that the two tables cannot satisfy (keys, metrics, format)."""
 
 
 @dataclass
@@ -97,7 +102,7 @@ def _normalise_keys(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str]):
 def _check_columns(df: pd.DataFrame, columns: Sequence[str], side: str, option: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(
+        raise CompareError(
             f"{option}: {', '.join(missing)} not a column of {side} "
             f"(columns: {', '.join(map(str, df.columns))})"
         )
@@ -107,7 +112,7 @@ def _check_unique(df: pd.DataFrame, keys: Sequence[str], side: str) -> None:
     duplicated = df.duplicated(list(keys), keep=False)
     if duplicated.any():
         example = df.loc[duplicated, list(keys)].iloc[0].to_dict()
-        raise ValueError(
+        raise CompareError(
             f"--on: keys ({', '.join(keys)}) do not identify the rows of {side} uniquely "
             f"({int(duplicated.sum())} rows share a key, e.g. {example}); add keys with --on"
         )
@@ -137,19 +142,19 @@ def align(
 
     Raises
     ------
-    ValueError
+    CompareError
         A key or metric is not a column, a metric is not numeric, the keys are not unique, or the
         tables share no key.
     """
     keys, metrics = tuple(on), tuple(dict.fromkeys(metrics))
     if not keys:
-        raise ValueError("--on: name at least one key column")
+        raise CompareError("--on: name at least one key column")
     for df, side in ((a, "A"), (b, "B")):
         _check_columns(df, keys, side, "--on")
         _check_columns(df, metrics, side, "--metrics")
         for m in metrics:
             if not (pd.api.types.is_numeric_dtype(df[m]) or pd.api.types.is_bool_dtype(df[m])):
-                raise ValueError(f"--metrics: {m} is not numeric in {side} (dtype {df[m].dtype})")
+                raise CompareError(f"--metrics: {m} is not numeric in {side} (dtype {df[m].dtype})")
     a, b = _normalise_keys(a, b, keys)
     _check_unique(a, keys, "A")
     _check_unique(b, keys, "B")
@@ -157,7 +162,7 @@ def align(
     right = b[list(keys + metrics)].rename(columns={m: f"{m}_B" for m in metrics})
     rows = left.merge(right, on=list(keys), how="outer", indicator="present", sort=True)
     if not (rows["present"] == "both").any():
-        raise ValueError(
+        raise CompareError(
             f"A and B share no rows on keys ({', '.join(keys)}): "
             f"A has {len(a)} rows, B has {len(b)}; check the keys with --on"
         )
@@ -404,7 +409,7 @@ def render(comparison: Comparison, fmt: str = "table", aggregate: bool | None = 
         Summarise over seeds; default: when some (dataset, model, alpha_ratio) has several seeds.
     """
     if fmt not in FORMATS:
-        raise ValueError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise CompareError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if aggregate is None:
         aggregate = has_several_seeds(comparison)
     if fmt == "csv":
@@ -464,7 +469,7 @@ def compared_metrics(a: pd.DataFrame, b: pd.DataFrame, extra: Sequence[str]) -> 
     defaults = [m for m in DEFAULT_METRICS if m in a.columns and m in b.columns]
     metrics = list(dict.fromkeys([*defaults, *extra]))
     if not metrics:
-        raise ValueError(
+        raise CompareError(
             f"--metrics: the tables share none of {', '.join(DEFAULT_METRICS)}; name the columns "
             "to compare"
         )
@@ -527,13 +532,13 @@ def cli_main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.rtol < 0 or args.atol < 0:
-            raise ValueError("--rtol/--atol: tolerances must be >= 0")
+            raise CompareError("--rtol/--atol: tolerances must be >= 0")
         a = read_comparable(args.a, args.table, args.on)
         b = read_comparable(args.b, args.table, args.on)
         comparison = align(a, b, on=args.on, metrics=compared_metrics(a, b, args.metrics))
         aggregate = False if args.per_seed else None
         sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
-    except ValueError as exc:  # ResultsError included: one line, exit 2
+    except UserError as exc:  # ResultsError included: one line, exit 2
         print(f"sparsity-lab compare: error: {exc}", file=sys.stderr)
         return 2
     if not args.check:

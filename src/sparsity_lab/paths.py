@@ -1,9 +1,15 @@
-"""Where the Hydra config tree is, for every module that reads it."""
+"""The Hydra config tree: where it is, and the resolvers its files use."""
 
 from __future__ import annotations
 
 import os
+import secrets
+from datetime import datetime
 from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from sparsity_lab.errors import ConfigError
 
 
 def config_dir() -> Path:
@@ -11,8 +17,23 @@ def config_dir() -> Path:
     env = os.environ.get("SPARSITY_LAB_CONFIG_DIR")
     path = Path(env) if env else Path(__file__).resolve().parents[2] / "configs"
     if not (path / "config.yaml").is_file():
-        raise FileNotFoundError(
+        raise ConfigError(
             f"no Hydra config tree at {path}; install the package in editable mode from the "
             "repository (make setup) or set SPARSITY_LAB_CONFIG_DIR"
         )
     return path
+
+
+def new_run_id() -> str:
+    """A timestamp plus a random suffix: distinct even for two runs started in the same second."""
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def register_resolvers() -> None:
+    """Register the resolvers ``configs/config.yaml`` uses (``sl_run_id``, ``sl_pad``).
+
+    Call it before composing or resolving a config of the tree (idempotent).
+    """
+    # use_cache: a run id is drawn once per config; Hydra copies the cache into each job's config
+    OmegaConf.register_new_resolver("sl_run_id", new_run_id, use_cache=True, replace=True)
+    OmegaConf.register_new_resolver("sl_pad", lambda num: f"{int(num):04d}", replace=True)

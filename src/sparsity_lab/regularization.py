@@ -19,10 +19,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, enet_path
 from sklearn.linear_model import Ridge as SklearnRidge
 
+from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.models.adapters import Ridge
 
 
-class GridError(ValueError):
+class GridError(UserError):
     """A grid with no points or alphas outside what is allowed."""
 
 
@@ -291,7 +292,7 @@ def _(
     alphas: np.ndarray,
     on_fit: FitCallback | None = None,
 ) -> PathResult:
-    raise ValueError(
+    raise ConfigError(
         "model: sklearn.linear_model.Ridge uses another objective scale (a = n * alpha); "
         "use sparsity_lab.models.Ridge (config model=ridge)"
     )

@@ -24,6 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sparsity_lab.errors import UserError
+
 FITS_COLUMNS: tuple[str, ...] = (
     "study", "dataset", "model", "alpha", "alpha_ratio", "seed", "n_samples", "n_features",
     "n_zero", "n_zero_certified", "n_nonzero", "n_tiny", "zero_tol", "support_precision",
@@ -33,6 +35,8 @@ FITS_COLUMNS: tuple[str, ...] = (
 COEFS_COLUMNS: tuple[str, ...] = (
     "study", "dataset", "model", "alpha", "alpha_ratio", "seed", "feature", "coef", "true_coef",
 )  # fmt: skip
+#: What the loader and the preprocessing did to a job's data, one row per note.
+NOTES_COLUMNS: tuple[str, ...] = ("study", "dataset", "note")
 #: Columns that identify a fit; the rest are measurements.
 FIT_KEY: tuple[str, ...] = ("dataset", "model", "alpha", "seed")
 #: Columns that legitimately differ between two runs of the same config.
@@ -46,7 +50,7 @@ JOB_FILE = "job.json"
 JOBS_DIR = "jobs"
 
 
-class ResultsError(ValueError):
+class ResultsError(UserError):
     """A path that is not a run dir or results table."""
 
 
@@ -132,21 +136,22 @@ def job_is_complete(job_dir: Path, key: str | None = None) -> bool:
     """True when the job's record says complete, (if given) its key matches, and every table it
     lists reads back with the recorded number of rows (and checksum, when recorded)."""
     job_dir = Path(job_dir)
-    try:
-        meta = read_json(job_dir / JOB_FILE)
-        if meta.get("status") != "complete" or (key is not None and meta.get("key") != key):
-            return False
-        tables = meta["tables"]
-        checksums = meta.get("sha256", {})
-        for name, n_rows in tables.items():
-            file = job_dir / f"{name}.parquet"
+    meta = read_json_or_empty(job_dir / JOB_FILE)
+    tables, checksums = meta.get("tables"), meta.get("sha256") or {}
+    if meta.get("status") != "complete" or (key is not None and meta.get("key") != key):
+        return False
+    if not isinstance(tables, dict) or not isinstance(checksums, dict):
+        return False
+    for name, n_rows in tables.items():
+        file = job_dir / f"{name}.parquet"
+        try:
             if pq.ParquetFile(file).metadata.num_rows != n_rows:
                 return False
             # a damaged page keeps the footer (and the row count) intact: the checksum sees it
             if name in checksums and file_sha256(file) != checksums[name]:
                 return False
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, pa.ArrowException):
-        return False
+        except (OSError, pa.ArrowException):  # missing, unreadable or not parquet
+            return False
     return {"fits", "coefs"} <= set(tables)
 
 
@@ -156,12 +161,9 @@ def job_status(job_dir: Path) -> str:
     ``complete`` only when :func:`job_is_complete` agrees (tables present and intact).
     """
     job_dir = Path(job_dir)
-    try:
-        status = read_json(job_dir / JOB_FILE).get("status")
-    except FileNotFoundError:
+    if not (job_dir / JOB_FILE).exists():
         return "missing"
-    except (OSError, ValueError, AttributeError):
-        return "corrupt"
+    status = read_json_or_empty(job_dir / JOB_FILE).get("status")
     if status == "complete":
         return "complete" if job_is_complete(job_dir) else "corrupt"
     return status if status in ("running", "failed") else "corrupt"
@@ -217,7 +219,7 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
             continue
         for name, frame in frames.items():
             parts.setdefault(name, []).append(frame)
-    columns = {"fits": FITS_COLUMNS, "coefs": COEFS_COLUMNS}
+    columns = {"fits": FITS_COLUMNS, "coefs": COEFS_COLUMNS, "notes": NOTES_COLUMNS}
     tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
     for name, frame in tables.items():
         write_table(frame, run_dir / f"{name}.parquet")
@@ -232,10 +234,12 @@ def _read_complete_job(job: Path) -> dict[str, pd.DataFrame] | None:
     rewriting its tables while we read)."""
     if not job_is_complete(job):
         return None
+    names = read_json_or_empty(job / JOB_FILE).get("tables")
+    if not isinstance(names, dict):
+        return None
     try:
-        names = read_json(job / JOB_FILE)["tables"]
         return {name: pd.read_parquet(job / f"{name}.parquet") for name in names}
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+    except (OSError, pa.ArrowException):
         return None
 
 

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import metrics, studies
 from sparsity_lab.datasets import DataError, Dataset, PreparedData, prepare
-from sparsity_lab.errors import ConfigError
+from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.regularization import (
     FitCallback,
     GridError,
@@ -24,19 +24,27 @@ from sparsity_lab.regularization import (
     model_alpha_max,
     objective_l1_ratio,
 )
-from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS
+from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, NOTES_COLUMNS
 
 log = logging.getLogger(__name__)
 
 
 def build(group: str, node):
-    """instantiate() with the loader's or estimator's own error as the message."""
+    """instantiate() with the loader's or estimator's own error as the message.
+
+    The suite's user errors (DataError, ...) pass unchanged; a wrong target, wrong arguments
+    (TypeError) or a parameter value the class rejects (ValueError, scikit-learn's convention)
+    become a ConfigError naming the group; any other exception is a bug and propagates.
+    """
     try:
         return instantiate(node, _convert_="all")
     except InstantiationException as exc:
-        if isinstance(exc.__cause__, ValueError):  # DataError and friends: already one line
-            raise exc.__cause__ from None
-        cause = exc.__cause__ or exc
+        cause = exc.__cause__
+        if isinstance(cause, UserError):  # already one line
+            raise cause from None
+        if cause is not None and not isinstance(cause, TypeError | ValueError | ImportError):
+            raise cause from exc  # a bug in the loader or estimator: its traceback shows
+        cause = cause or exc
         first = str(cause).strip().splitlines()[-1] if str(cause).strip() else repr(cause)
         raise ConfigError(f"{group}: {first}") from None
 
@@ -127,14 +135,24 @@ def run_path_job(
         "%s / %s: n=%d p=%d, %d alphas from %.4g", name, model_name,
         data.n_samples, data.n_features, len(alphas), alphas[0],
     )  # fmt: skip
+    for note in prep.notes:
+        log.info("%s: %s", name, note)
     path = fit_path(estimator, data, alphas, on_fit=on_fit)
     ident = {"study": cfg.study, "dataset": name, "model": model_name, "seed": int(cfg.seed)}
     fits = path_fits_table(path, ratios, data, prep, l1_ratio, float(cfg.zero_tol), ident)
     coefs = path_coefs_table(path, ratios, prep, ident)
-    tables = {"fits": fits, "coefs": coefs}
+    tables = {"fits": fits, "coefs": coefs, "notes": notes_table(cfg.study, name, prep.notes)}
     if cfg.get("summary_ratios") is not None:  # studies freeze a few grid points of the path
         tables["summary"] = summary_table(fits, list(cfg.summary_ratios))
     return tables
+
+
+def notes_table(study: str, dataset: str, notes: list[str]) -> pd.DataFrame:
+    """What the loader and the preprocessing did to the data (``Dataset.notes`` and
+    ``PreparedData.notes``), one row per note."""
+    return pd.DataFrame(
+        {"study": study, "dataset": dataset, "note": list(notes)}, columns=list(NOTES_COLUMNS)
+    )
 
 
 #: Columns of a study's ``summary`` table: the keys and the counts it freezes.

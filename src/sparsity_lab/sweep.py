@@ -33,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sparsity_lab import results
+from sparsity_lab.errors import UserError
 
 #: Datasets up to this many entries in X are loaded and prepared by the pre-launch check.
 CHECK_MAX_ELEMENTS = 2_000_000
@@ -43,7 +44,7 @@ _NON_RUN_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "expe
 STARTED_RUNS: list[Path] = []
 
 
-class SweepConfigError(ValueError):
+class SweepConfigError(UserError):
     """A command line or config that no job of the sweep may start with."""
 
 
@@ -175,6 +176,9 @@ def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
     from hydra.errors import HydraException
     from hydra.types import RunMode
 
+    from sparsity_lab.paths import register_resolvers
+
+    register_resolvers()  # configs/config.yaml uses them
     args = get_args_parser().parse_args(argv)
     if any(getattr(args, flag, None) for flag in _NON_RUN_FLAGS):
         return None

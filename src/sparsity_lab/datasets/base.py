@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sparsity_lab.errors import UserError
 
-class DataError(ValueError):
+
+class DataError(UserError):
     """Bad dataset parameters or bad data: one line naming the field and what is allowed."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sparsity_lab.errors import UserError
 from sparsity_lab.figures.make import DEFAULT_FORMATS, make_figures
 
 
@@ -32,7 +33,7 @@ def cli_main(argv: list[str]) -> int:
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     try:
         written = make_figures(args.run, out=args.out, formats=formats)
-    except ValueError as exc:  # ResultsError included
+    except UserError as exc:  # ResultsError included
         print(f"sparsity-lab figures: error: {exc}", file=sys.stderr)
         return 2
     print(f"{len(written)} files written")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sparsity_lab.errors import UserError
 from sparsity_lab.figures._common import NotSupported, slug
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.penalties import penalty_table, plot_penalties
@@ -127,7 +128,7 @@ def make_figures(
     ------
     ResultsError
         ``run_dir`` is missing or holds none of the tables.
-    ValueError
+    UserError
         A format matplotlib cannot write.
     """
     run_dir = Path(run_dir)
@@ -138,7 +139,7 @@ def make_figures(
     formats = [f.lower().lstrip(".") for f in formats]
     bad = [f for f in formats if f not in supported]
     if bad or not formats:
-        raise ValueError(
+        raise UserError(
             f"--formats: {', '.join(bad) or 'none given'}; allowed: {', '.join(sorted(supported))}"
         )
     fits, fits_why = _read_optional(read_fits, run_dir, FITS_FILE)
