@@ -27,7 +27,7 @@ def suite_path(prep, alphas, estimator, l1_ratio):
     """What one job does after loading: products, path, every metric, both tables."""
     data = TrainingData(prep.X_train, prep.y_train)
     path = fit_path(estimator, data, alphas)
-    ident = {"study": "b", "dataset": "synthetic", "model": "m", "seed": 0}
+    ident = {"study": "b", "dataset": "synthetic", "model": "m", "variant": "", "seed": 0}
     path_fits_table(path, alphas / alphas[0], data, prep, l1_ratio, 1e-8, ident)
     path_coefs_table(path, alphas / alphas[0], prep, ident)
 

@@ -29,7 +29,7 @@ def make_fits(seeds=(0, 1), datasets=("synthetic", "diabetes"), n_features=10) -
                     known = dataset == "synthetic"
                     rows.append(
                         {
-                            "study": "test", "dataset": dataset, "model": model,
+                            "study": "test", "dataset": dataset, "model": model, "variant": "",
                             "alpha": ratio * 3.0, "alpha_ratio": ratio, "seed": seed,
                             "n_samples": 100, "n_features": n_features, "n_zero": n_zero,
                             "n_zero_certified": n_zero,
@@ -238,3 +238,51 @@ def test_no_common_keys_and_bad_keys(tmp_path, capsys):
     code, _, err = run_cli([pa, pa, "--metrics", "status"], capsys)
     assert code == 2
     assert "status is not numeric" in _one_error_line(err)
+
+
+# ---------------------------------------------------------------------------- model variants
+def test_a_sweep_over_a_model_parameter_gives_distinct_keys_that_compare_keeps_apart(
+    tmp_path, monkeypatch, capsys
+):
+    from sparsity_lab import cli
+    from sparsity_lab.results import FIT_KEY
+
+    monkeypatch.chdir(tmp_path)
+    args = ["-m", "model.tol=1e-4,1e-6", "dataset=diabetes", "grid.num=3", "run_id=tol"]
+    assert cli.main(["run", *args]) == 0
+    run_dir = tmp_path / "results" / "adhoc" / "tol"
+    fits = pd.read_parquet(run_dir / "fits.parquet")
+    assert sorted(fits["variant"].unique()) == ["", "tol=0.0001"]  # lasso.yaml has tol 1e-6
+    assert len(fits) == 6 and not fits.duplicated(list(FIT_KEY)).any()
+    assert fits.duplicated(["dataset", "model", "alpha", "seed"]).sum() == 3  # the old key
+    coefs = pd.read_parquet(run_dir / "coefs.parquet")
+    assert set(coefs["variant"]) == set(fits["variant"])
+    capsys.readouterr()
+    code, out, err = run_cli([run_dir, run_dir, "--check", "--format", "csv"], capsys)
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(out), keep_default_na=False)
+    assert len(table) == 6 and sorted(set(table["variant"])) == ["", "tol=0.0001"]
+
+
+def test_model_variant_names_the_parameters_that_differ_from_the_config_file(compose_cfg):
+    from sparsity_lab.runner import model_variant
+
+    assert model_variant(compose_cfg(["model=lasso"]).model, "lasso") == ""
+    cfg = compose_cfg(["model=sgd_prox", "model.eta0=0.05", "model.batch_size=full"])
+    assert model_variant(cfg.model, "sgd_prox") == "batch_size=full,eta0=0.05"
+    assert model_variant(compose_cfg(["model.tol=1e-6"]).model, "lasso") == ""  # the default
+    assert model_variant(compose_cfg(["model.tol=1e-7"]).model, "lasso") == "tol=1e-07"
+    assert model_variant(cfg.model, "not_a_config_file") == ""
+
+
+def test_tables_without_variant_still_compare(tmp_path, capsys):
+    new = make_fits()
+    old = new.drop(columns="variant")  # a run written before the column existed
+    a = write_table(old, tmp_path / "old" / "fits.parquet")
+    b = write_table(new, tmp_path / "new" / "fits.parquet")
+    code, out, err = run_cli([a, b, "--check"], capsys)
+    assert code == 0 and "check: OK" in out, err
+    csv = tmp_path / "old.csv"
+    new.to_csv(csv, index=False)  # "" reads back as NaN from CSV
+    code, out, err = run_cli([csv, b, "--check"], capsys)
+    assert code == 0 and "check: OK" in out, err

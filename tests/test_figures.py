@@ -41,7 +41,7 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                     tp = int((support & truth).sum())
                     fits.append(
                         {
-                            "study": "test", "dataset": dataset, "model": model,
+                            "study": "test", "dataset": dataset, "model": model, "variant": "",
                             "alpha": ratio * 2.0, "alpha_ratio": ratio, "seed": seed,
                             "n_samples": 50, "n_features": N_FEATURES, "n_zero": n_zero,
                             "n_zero_certified": n_zero,
@@ -58,7 +58,7 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                     for j, value in enumerate(w):
                         coefs.append(
                             {
-                                "study": "test", "dataset": dataset, "model": model,
+                                "study": "test", "dataset": dataset, "model": model, "variant": "",
                                 "alpha": ratio * 2.0, "alpha_ratio": ratio, "seed": seed,
                                 "feature": f"x{j}", "coef": value,
                                 "true_coef": TRUE_COEF[j] if known else np.nan,

@@ -18,7 +18,7 @@ def _tables(model="ridge", seed=0):
     data = TrainingData(prep.X_train, prep.y_train)
     alphas = log_grid_ratios(4, 0.01)
     path = fit_path(Ridge(), data, alphas)
-    ident = {"study": "t", "dataset": "synthetic", "model": model, "seed": seed}
+    ident = {"study": "t", "dataset": "synthetic", "model": model, "variant": "", "seed": seed}
     fits = path_fits_table(path, alphas, data, prep, 0.0, 1e-8, ident)
     return fits, path_coefs_table(path, alphas, prep, ident)
 

@@ -166,14 +166,18 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
     fits = tables["fits"]
     if len(fits):
         rows = []
-        for (dataset, model), g in fits.groupby(["dataset", "model"], sort=False):
-            row = {"dataset": dataset, "model": model, "p": int(g["n_features"].iloc[0])}
+        by = ["dataset", "model", "variant"] if "variant" in fits else ["dataset", "model"]
+        for key, g in fits.groupby(by, sort=False):
+            row = dict(zip(by, key, strict=True)) | {"p": int(g["n_features"].iloc[0])}
             for r in SUMMARY_RATIOS:
                 nearest = (g["alpha_ratio"] - r).abs().idxmin()
                 row[f"{r:g}"] = int(g.loc[nearest, "n_zero"])
             rows.append(row)
         print("\nexact zeros (coef == 0.0) of p coefficients, at alpha / alpha_max =")
-        print(pd.DataFrame(rows).to_string(index=False))
+        table = pd.DataFrame(rows)
+        if "variant" in table and not table["variant"].astype(bool).any():
+            table = table.drop(columns="variant")  # every model at its config's defaults
+        print(table.to_string(index=False))
         bad = fits[fits["status"] != "ok"]
         if len(bad):
             counts = bad.groupby("status").size().to_dict()

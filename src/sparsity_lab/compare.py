@@ -3,12 +3,13 @@
 ``sparsity-lab compare A B`` reads only result tables, never re-fits. Besides fits tables it
 accepts any table that has the key columns and the compared metrics (``--table`` picks another
 table of a run dir, e.g. ``entry_order``): the small frozen summaries of ``experiments/``.
-Rows are aligned on ``(dataset, model, alpha_ratio, seed)`` by default; float keys are
-rounded to 12 significant digits first, so the same relative grid matches even when its values
-were computed along slightly different floating-point routes. Rows present on one side only are
-always listed. With several seeds per ``(dataset, model, alpha_ratio)`` the display shows the mean
-over seeds and the half-width of a 95% Student-t interval over seeds; ``--check`` always compares
-the individual rows.
+Rows are aligned on ``(dataset, model, variant, alpha_ratio, seed)`` by default (a table
+without ``variant``, written before it existed, has ``variant == ""``); float keys are rounded
+to 12 significant digits first, so the same relative grid matches even when its values were
+computed along slightly different floating-point routes. Rows present on one side only are
+always listed. With several seeds per ``(dataset, model, variant, alpha_ratio)`` the display
+shows the mean over seeds and the half-width of a 95% Student-t interval over seeds;
+``--check`` always compares the individual rows.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import pandas as pd
 from scipy import stats
 
 from sparsity_lab.errors import UserError
-from sparsity_lab.results import FITS_COLUMNS, ResultsError, read_table
+from sparsity_lab.results import FITS_COLUMNS, ResultsError, read_table, with_variant
 
-DEFAULT_KEYS: tuple[str, ...] = ("dataset", "model", "alpha_ratio", "seed")
+DEFAULT_KEYS: tuple[str, ...] = ("dataset", "model", "variant", "alpha_ratio", "seed")
 DEFAULT_METRICS: tuple[str, ...] = ("n_zero", "n_nonzero", "test_mse")
 #: Counts compare exactly under ``--check``, whatever the tolerances.
 INTEGER_METRICS: frozenset[str] = frozenset(
@@ -147,6 +148,7 @@ def align(
         tables share no key.
     """
     keys, metrics = tuple(on), tuple(dict.fromkeys(metrics))
+    a, b = with_variant(a), with_variant(b)
     if not keys:
         raise CompareError("--on: name at least one key column")
     for df, side in ((a, "A"), (b, "B")):
@@ -406,7 +408,8 @@ def render(comparison: Comparison, fmt: str = "table", aggregate: bool | None = 
     comparison : Comparison
     fmt : {"table", "markdown", "csv", "latex"}
     aggregate : bool, optional
-        Summarise over seeds; default: when some (dataset, model, alpha_ratio) has several seeds.
+        Summarise over seeds; default: when some (dataset, model, variant, alpha_ratio) has
+        several seeds.
     """
     if fmt not in FORMATS:
         raise CompareError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -487,7 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Compare two fits tables (run dirs or .parquet/.csv files) row by row. "
             "Shows A, B and B - A per key; rows on one side only are listed. With several seeds "
-            "per (dataset, model, alpha_ratio), shows mean ± 95% Student-t half-width over seeds."
+            "per (dataset, model, variant, alpha_ratio), shows mean ± 95% Student-t half-width "
+            "over seeds."
         ),
     )
     parser.add_argument("a", metavar="A", help="run dir or fits table (.parquet, .csv)")

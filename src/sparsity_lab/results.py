@@ -27,18 +27,20 @@ import pyarrow.parquet as pq
 from sparsity_lab.errors import UserError
 
 FITS_COLUMNS: tuple[str, ...] = (
-    "study", "dataset", "model", "alpha", "alpha_ratio", "seed", "n_samples", "n_features",
+    "study", "dataset", "model", "variant", "alpha", "alpha_ratio", "seed", "n_samples",
+    "n_features",
     "n_zero", "n_zero_certified", "n_nonzero", "n_tiny", "zero_tol", "support_precision",
     "support_recall", "support_f1", "train_mse", "test_mse", "test_r2", "objective", "duality_gap",
     "kkt_violation", "n_iter", "converged", "fit_seconds", "status", "message",
 )  # fmt: skip
 COEFS_COLUMNS: tuple[str, ...] = (
-    "study", "dataset", "model", "alpha", "alpha_ratio", "seed", "feature", "coef", "true_coef",
+    "study", "dataset", "model", "variant", "alpha", "alpha_ratio", "seed", "feature", "coef",
+    "true_coef",
 )  # fmt: skip
 #: What the loader and the preprocessing did to a job's data, one row per note.
 NOTES_COLUMNS: tuple[str, ...] = ("study", "dataset", "note")
 #: Columns that identify a fit; the rest are measurements.
-FIT_KEY: tuple[str, ...] = ("dataset", "model", "alpha", "seed")
+FIT_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha", "seed")
 #: Columns that legitimately differ between two runs of the same config.
 TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds",)
 STATUSES: tuple[str, ...] = ("ok", "not_converged", "diverged", "failed")
@@ -296,16 +298,34 @@ def resolve_table(path: Path, table: str = FITS_FILE) -> Path:
 
 
 def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
-    """Read a fits/coefs table from a run dir or a .parquet/.csv file."""
+    """Read a fits/coefs table from a run dir or a .parquet/.csv file.
+
+    Tables written before the ``variant`` column existed (or a CSV, where an empty variant
+    reads back as NaN) get ``variant == ""`` beside ``model``: the model's config defaults.
+    """
     file = resolve_table(path, table)
     try:
         if file.suffix == ".csv":
-            return pd.read_csv(file)
-        return pd.read_parquet(file)
+            df = pd.read_csv(file)
+        else:
+            df = pd.read_parquet(file)
     except Exception as exc:  # pyarrow raises several unrelated types for non-parquet files
         raise ResultsError(
             f"{file}: not a readable results table ({exc.__class__.__name__})"
         ) from exc
+    return with_variant(df)
+
+
+def with_variant(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a string ``variant`` column right after ``model`` ("" where missing)."""
+    if "model" not in df.columns:
+        return df
+    if "variant" not in df.columns:
+        df = df.copy()
+        df.insert(df.columns.get_loc("model") + 1, "variant", "")
+    elif df["variant"].isna().any() or df["variant"].dtype != object:
+        df = df.assign(variant=df["variant"].astype(object).fillna("").astype(str))
+    return df
 
 
 def read_fits(path: Path) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -13,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from sparsity_lab import metrics, studies
 from sparsity_lab.datasets import DataError, Dataset, PreparedData, prepare
 from sparsity_lab.errors import ConfigError, UserError
+from sparsity_lab.paths import config_dir
 from sparsity_lab.regularization import (
     FitCallback,
     GridError,
@@ -82,6 +84,40 @@ def grid_alphas(grid: DictConfig, amax: float) -> tuple[np.ndarray, np.ndarray]:
     raise GridError(f"grid.kind={kind!r}: allowed values are log, values")
 
 
+def _canonical(value) -> str:
+    """A parameter value as text: floats by their shortest round-trip form (1e-4 -> 0.0001)."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def model_variant(model: DictConfig, model_name: str) -> str:
+    """The model's parameters that differ from its config file ``configs/model/<name>.yaml``,
+    as ``key=value`` sorted by key and joined by ``,`` (``""`` when none, or when no such
+    file exists); a key the job removed is ``~key``.
+
+    Part of a fit's identity (the ``variant`` column), so that a sweep over a model parameter
+    (``model.tol=1e-4,1e-6``) gives distinct rows.
+    """
+    file = config_dir() / "model" / f"{model_name}.yaml"
+    if not file.is_file():
+        return ""
+    # unresolved on both sides: ``random_state: ${seed}`` is the file's value, not a change
+    default = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
+    actual = OmegaConf.to_container(model, resolve=False)
+    parts = [
+        f"{key}={_canonical(value)}"
+        for key, value in actual.items()
+        if key not in default or default[key] != value
+    ]
+    parts += [f"~{key}" for key in default if key not in actual]
+    return ",".join(sorted(parts, key=lambda part: part.lstrip("~")))
+
+
 def check_config(cfg: DictConfig) -> None:
     """Top-level values every job needs."""
     seed = cfg.get("seed")
@@ -138,7 +174,9 @@ def run_path_job(
     for note in prep.notes:
         log.info("%s: %s", name, note)
     path = fit_path(estimator, data, alphas, on_fit=on_fit)
-    ident = {"study": cfg.study, "dataset": name, "model": model_name, "seed": int(cfg.seed)}
+    variant = model_variant(cfg.model, model_name)
+    ident = {"study": cfg.study, "dataset": name, "model": model_name, "variant": variant,
+             "seed": int(cfg.seed)}  # fmt: skip
     fits = path_fits_table(path, ratios, data, prep, l1_ratio, float(cfg.zero_tol), ident)
     coefs = path_coefs_table(path, ratios, prep, ident)
     tables = {"fits": fits, "coefs": coefs, "notes": notes_table(cfg.study, name, prep.notes)}
@@ -157,7 +195,7 @@ def notes_table(study: str, dataset: str, notes: list[str]) -> pd.DataFrame:
 
 #: Columns of a study's ``summary`` table: the keys and the counts it freezes.
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "study", "dataset", "model", "alpha_ratio", "seed", "n_features", "n_zero",
+    "study", "dataset", "model", "variant", "alpha_ratio", "seed", "n_features", "n_zero",
     "n_zero_certified", "n_nonzero", "duality_gap", "status",
 )  # fmt: skip
 

@@ -41,6 +41,16 @@ def _read_optional(read: Callable[[Path], pd.DataFrame], run_dir: Path, file: st
         return None, str(exc)
 
 
+def variant_labels(df: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Fold a non-empty ``variant`` into the ``model`` label (``lasso [tol=1e-06]``), so that
+    every figure draws one line per fit identity (dataset, model, variant) without knowing
+    about variants."""
+    if df is None or "variant" not in df.columns or not df["variant"].astype(bool).any():
+        return df
+    labels = [f"{m} [{v}]" if v else m for m, v in zip(df["model"], df["variant"], strict=True)]
+    return df.assign(model=labels)
+
+
 def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
     """Every study table (of any study in the registry) present in the run dir."""
     from sparsity_lab import studies
@@ -144,6 +154,7 @@ def make_figures(
         )
     fits, fits_why = _read_optional(read_fits, run_dir, FITS_FILE)
     coefs, coefs_why = _read_optional(read_coefs, run_dir, COEFS_FILE)
+    fits, coefs = variant_labels(fits), variant_labels(coefs)
     study_tables = _study_tables(run_dir)
     if fits is None and coefs is None and not study_tables:
         raise ResultsError(
