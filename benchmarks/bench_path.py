@@ -10,14 +10,13 @@ import textwrap
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 from sklearn.linear_model import Lasso, lasso_path
 from sklearn.linear_model import Ridge as SkRidge
 
 from benchmarks._timing import interleaved, met, verdict
 from sparsity_lab.datasets import make_synthetic, prepare
 from sparsity_lab.models import Ridge
-from sparsity_lab.regularization import TrainingData, fit_path, log_grid_ratios
+from sparsity_lab.regularization import TrainingData, alpha_max, fit_path, log_grid_ratios
 from sparsity_lab.runner import path_coefs_table, path_fits_table
 
 N, P, NUM, TOL = 20_000, 1_000, 100, 1e-6
@@ -35,7 +34,7 @@ def suite_path(prep, alphas, estimator, l1_ratio):
 def bench_lasso() -> bool:
     prep = prepare(make_synthetic(N, P, 20, random_state=0), test_size=0.0)
     X, y = prep.X_train, prep.y_train
-    alphas = log_grid_ratios(NUM, 1e-3) * np.max(np.abs(X.T @ y)) / N
+    alphas = log_grid_ratios(NUM, 1e-3) * alpha_max(X, y, centred=True)
     t = interleaved(
         {
             "suite": lambda: suite_path(prep, alphas, Lasso(tol=TOL, max_iter=10_000), 1.0),
@@ -61,7 +60,7 @@ def bench_ridge() -> bool:
     for n, p in [(2_000, 500), (5_000, 1_000)]:
         prep = prepare(make_synthetic(n, p, 20, random_state=0), test_size=0.0)
         X, y = prep.X_train, prep.y_train
-        alphas = log_grid_ratios(30, 1e-3) * np.max(np.abs(X.T @ y)) / n
+        alphas = log_grid_ratios(30, 1e-3) * alpha_max(X, y, centred=True)
         t = interleaved(
             {
                 "suite": partial(fit_path, Ridge(), TrainingData(X, y), alphas),

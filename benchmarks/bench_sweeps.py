@@ -14,7 +14,7 @@ from sklearn.linear_model import lasso_path
 
 from benchmarks._timing import met, verdict
 from sparsity_lab.datasets import make_synthetic, prepare
-from sparsity_lab.regularization import log_grid_ratios
+from sparsity_lab.regularization import alpha_max, log_grid_ratios
 
 # one job: about 8 s, so that the fixed costs of a parallel sweep (2 worker processes importing
 # the stack, about 2 s; Hydra composing each job's config again in its worker, about 0.5 s) are
@@ -81,7 +81,7 @@ def bare_fit_seconds(seed: int) -> float:
         )
         X, y = prep.X_train, prep.y_train
         Xy = X.T @ y
-        alphas = log_grid_ratios(NUM, MIN_RATIO) * np.max(np.abs(Xy)) / N
+        alphas = log_grid_ratios(NUM, MIN_RATIO) * alpha_max(X, y, centred=True)
         lasso_path(X, y, alphas=alphas, tol=TOL, max_iter=10_000, precompute=X.T @ X, Xy=Xy)
         return time.perf_counter() - start
 

@@ -10,6 +10,7 @@ from matplotlib.image import imread
 
 from sparsity_lab import figures
 from sparsity_lab.figures import style
+from sparsity_lab.metrics import first_exact_zero
 from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, write_table
 
 MODELS = ("lasso", "ridge", "sgd_prox")
@@ -123,7 +124,7 @@ def test_penalties_panels_and_lines():
 def test_trajectories_mark_exact_zeros(n_steps):
     traj = seed_trajectories(n_steps, rules=("l1", "l2", "l2_scaled"))
     first_zero = {
-        rule: figures.trajectories.first_exact_zero(part["step"].to_numpy(), part["w"].to_numpy())
+        rule: first_exact_zero(part["step"].to_numpy(), part["w"].to_numpy())
         for rule, part in traj.groupby("rule")
     }
     # Measured in float64: L1 lands on 0.0 at step 10. w - w/2 sticks at the smallest subnormal

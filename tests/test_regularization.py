@@ -15,7 +15,6 @@ from sparsity_lab.regularization import (
     check_alphas,
     fit_path,
     log_grid_ratios,
-    model_alpha_max,
     objective_l1_ratio,
 )
 
@@ -40,7 +39,7 @@ def test_alpha_max_zeroes_every_lasso_coefficient_and_just_below_one_enters(data
 
 
 def test_elasticnet_alpha_max_is_divided_by_l1_ratio(data):
-    amax = model_alpha_max(alpha_max(data.X, data.y), 0.5)
+    amax = alpha_max(data.X, data.y, l1_ratio=0.5)
     est = ElasticNet(l1_ratio=0.5, tol=1e-12)
     at, below = fit_path(est, data, np.array([amax, amax * (1 - 1e-3)])).coefs
     assert np.count_nonzero(at) == 0 and np.count_nonzero(below) == 1

@@ -118,3 +118,66 @@ def test_metrics_columns_are_consistent():
     assert (fits["n_zero"] + fits["n_nonzero"] == fits["n_features"]).all()
     zeros = coefs.groupby("alpha", sort=False)["coef"].apply(lambda c: int((c == 0).sum()))
     assert np.array_equal(zeros.to_numpy(), fits["n_zero"].to_numpy())
+
+
+# ---------------------------------------------------------------------------- the schema
+def _dtype_problems(df: pd.DataFrame, table) -> list[str]:
+    """Where ``df`` differs from the declared columns and dtypes of ``table``."""
+    problems = [] if tuple(df.columns) == table.names else [f"columns {list(df.columns)}"]
+    for name, dtype in table.columns:
+        if name not in df.columns or df.empty:
+            continue
+        values = df[name]
+        ok = {
+            "str": lambda v: v.map(lambda x: isinstance(x, str)).all(),
+            "float": pd.api.types.is_float_dtype,
+            "bool": pd.api.types.is_bool_dtype,
+            "int": pd.api.types.is_integer_dtype,
+            "count": lambda v: (
+                pd.api.types.is_numeric_dtype(v)
+                and not pd.api.types.is_bool_dtype(v)
+                and bool((v.dropna() == v.dropna().round()).all())
+            ),
+        }[dtype](values)
+        if not ok:
+            problems.append(f"{name}: declared {dtype}, got {values.dtype}")
+    return problems
+
+
+STUDY_RUNS = {
+    "path": ["dataset=diabetes", "grid.num=4", "+summary_ratios=[1.0]"],
+    "seed_toy": ["experiment=seed_toy", "toy.n_steps=20"],
+    "lars_diabetes": ["experiment=lars_diabetes", "grid.num=40"],
+    "esl_prostate": ["experiment=esl_prostate", "grid.num=3"],
+    "phase_transition": [
+        "experiment=phase_transition",
+        "phase.n_features=10",
+        "phase.deltas=[0.5]",
+        "phase.rhos=[0.2]",
+        "phase.n_trials=1",
+    ],
+}
+
+
+@pytest.mark.parametrize("task", STUDY_RUNS)
+def test_every_table_a_job_writes_has_its_declared_columns_and_dtypes(compose_cfg, task):
+    from sparsity_lab import schema
+    from sparsity_lab.runner import run_job
+
+    cfg = compose_cfg(STUDY_RUNS[task])
+    assert cfg.get("task", "path") == task
+    tables = run_job(cfg, model_name=cfg.hydra.runtime.choices.model)
+    declared = schema.all_tables()
+    assert {"fits", "coefs"} <= set(tables) <= set(declared)
+    for name, frame in tables.items():
+        assert not _dtype_problems(frame, declared[name]), (
+            name,
+            _dtype_problems(frame, declared[name]),
+        )
+
+
+def test_old_tables_without_variant_read_back_with_the_default(tmp_path):
+    fits, _ = _tables()
+    results.write_table(fits.drop(columns="variant"), tmp_path / "fits.parquet")
+    back = results.read_fits(tmp_path)
+    assert tuple(back.columns) == results.FITS_COLUMNS and (back["variant"] == "").all()

@@ -13,8 +13,10 @@ from sklearn.linear_model import Lasso, SGDRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sparsity_lab.datasets import make_synthetic, prepare
+from sparsity_lab.metrics import objective as objective_of_rss
 from sparsity_lab.models import SGDL2, SGDCumulative, SGDProx, SGDSubgradient, SGDTruncated
-from sparsity_lab.models.penalties import L1, L2, objective
+from sparsity_lab.models.penalties import L1, L2
+from sparsity_lab.regularization import alpha_max
 
 ALL = [SGDSubgradient, SGDL2, SGDProx, SGDTruncated, SGDCumulative]
 
@@ -36,15 +38,18 @@ def _standardised_problem(seed=0, n_samples=200, n_features=30, n_informative=5)
     return data.X_train, data.y_train
 
 
-def _alpha_max(X, y):
-    return float(np.max(np.abs(X.T @ (y - y.mean()))) / X.shape[0])
+def objective(X, y, coef, intercept, alpha, penalty) -> float:
+    """The shared objective at one fit with an intercept (the suite's formula, per fit)."""
+    residual = y - X @ coef - intercept
+    rss = np.array([residual @ residual])
+    return float(objective_of_rss(rss, coef[None, :], [alpha], penalty.l1_ratio, len(y))[0])
 
 
 @pytest.mark.parametrize("ratio", [0.5, 0.1, 0.02])
 def test_full_batch_prox_is_ista_and_reaches_lasso(ratio):
     X, y = _standardised_problem()
     y = y + 3.0  # a non-zero intercept to fit
-    alpha = ratio * _alpha_max(X, y)
+    alpha = ratio * alpha_max(X, y)
     lasso = Lasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X, y)
     model = SGDProx(
         alpha=alpha, batch_size="full", learning_rate="constant", max_epochs=20_000, tol=1e-12
@@ -231,7 +236,7 @@ def test_exact_zeros_per_rule_next_to_lasso():
     steps give none; per-sample soft-thresholding gives few.
     """
     X, y = _standardised_problem(n_samples=400, n_features=100, n_informative=10)
-    a_max = _alpha_max(X, y)
+    a_max = alpha_max(X, y)
     for ratio in (0.5, 0.1, 0.02):
         alpha = ratio * a_max
         lasso = int((Lasso(alpha=alpha, tol=1e-10, max_iter=100_000).fit(X, y).coef_ == 0).sum())

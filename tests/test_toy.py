@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from sparsity_lab.studies.seed_toy import RULES, first_exact_zero, trajectories
+from sparsity_lab.studies.seed_toy import RULES, first_zero_steps, trajectories
 
 
 def test_l1_from_five_hits_zero_at_step_ten_and_stays():
@@ -15,7 +15,7 @@ def test_l1_from_five_hits_zero_at_step_ten_and_stays():
     l1 = table[table["rule"] == "l1"].set_index("step")["w"]
     assert list(l1.loc[:10]) == [5.0 - 0.5 * k for k in range(11)]
     assert (l1.loc[10:] == 0.0).all()
-    assert first_exact_zero(table)["l1"] == 10
+    assert first_zero_steps(table)["l1"] == 10
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -30,7 +30,7 @@ def test_l2_halves_exactly_while_normal(dtype):
 def test_float64_underflow_facts():
     # 5 * 2^-k stays exact down to 2^-1074 * 5 at k = 1074; the smallest subnormal is 2^-1074.
     table = trajectories(w0=5.0, eta=0.5, n_steps=1100, dtype="float64")
-    zero = first_exact_zero(table)
+    zero = first_zero_steps(table)
     assert zero == {"l1": 10, "l2": None, "l2_factored": 1077}
     tiny = 2.0**-1074
     l2 = table[table["rule"] == "l2"].set_index("step")["w"]
@@ -45,7 +45,7 @@ def test_float64_underflow_facts():
 
 def test_float32_underflow_facts():
     table = trajectories(w0=5.0, eta=0.5, n_steps=200, dtype="float32")
-    assert first_exact_zero(table) == {"l1": 10, "l2": None, "l2_factored": 152}
+    assert first_zero_steps(table) == {"l1": 10, "l2": None, "l2_factored": 152}
     l2 = table[table["rule"] == "l2"]
     assert l2["w"].iloc[-1] == float(np.float32(2.0**-149))
 
@@ -53,7 +53,7 @@ def test_float32_underflow_facts():
 def test_l1_misses_zero_when_w0_is_no_multiple_of_eta():
     # 0.1 is not a binary fraction: the iterates skip over 0 and then oscillate around it.
     table = trajectories(w0=5.0, eta=0.1, n_steps=80, rules=("l1",))
-    assert first_exact_zero(table) == {"l1": None}
+    assert first_zero_steps(table) == {"l1": None}
     tail = table["w"].iloc[-10:]
     assert (tail.abs() <= 0.1).all() and (tail != 0.0).all()
 

@@ -24,14 +24,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sparsity_lab import schema
 from sparsity_lab.errors import UserError
 from sparsity_lab.results import FITS_COLUMNS, ResultsError, read_table, with_variant
 
-DEFAULT_KEYS: tuple[str, ...] = ("dataset", "model", "variant", "alpha_ratio", "seed")
+DEFAULT_KEYS: tuple[str, ...] = schema.COMPARE_KEY
 DEFAULT_METRICS: tuple[str, ...] = ("n_zero", "n_nonzero", "test_mse")
-#: Counts compare exactly under ``--check``, whatever the tolerances.
-INTEGER_METRICS: frozenset[str] = frozenset(
-    {"n_zero", "n_zero_certified", "n_nonzero", "n_tiny", "n_samples", "n_features", "n_iter"}
+#: Counts compare exactly under ``--check``, whatever the tolerances: the integer columns of
+#: the fits, coefs, summary and notes tables.
+INTEGER_METRICS: frozenset[str] = frozenset().union(
+    *(table.integer_columns for table in schema.CORE_TABLES)
 )
 FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "latex")
 KEY_SIGNIFICANT_DIGITS = 12

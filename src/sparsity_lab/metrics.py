@@ -24,6 +24,15 @@ def count_tiny(W: np.ndarray, zero_tol: float) -> np.ndarray:
     return np.sum((A > 0.0) & (A <= zero_tol), axis=1)
 
 
+def first_exact_zero(steps: np.ndarray, w: np.ndarray) -> int | None:
+    """The first step at which w == 0.0 exactly (-0.0 included), or None if it never is.
+
+    ``steps`` and ``w`` are one trajectory, in step order.
+    """
+    hits = np.flatnonzero(np.asarray(w) == 0)
+    return int(np.asarray(steps)[hits[0]]) if hits.size else None
+
+
 def count_nonzero(W: np.ndarray) -> np.ndarray:
     """Number of coefficients that are not exactly 0.0 (NaN counts as nonzero), per row."""
     W = np.atleast_2d(W)
@@ -57,16 +66,13 @@ def support_scores(
     return precision, recall, f1
 
 
-def penalty_value(W: np.ndarray, l1_ratio: float) -> np.ndarray:
-    """Omega(w) = l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2, per row."""
-    W = np.atleast_2d(W)
-    return l1_ratio * np.abs(W).sum(axis=1) + 0.5 * (1.0 - l1_ratio) * np.sum(W * W, axis=1)
-
-
 def objective(
     rss: np.ndarray, W: np.ndarray, alphas: np.ndarray, l1_ratio: float, n_samples: int
 ) -> np.ndarray:
-    """The shared objective from the residual sum of squares ``rss = ||y - Xw||^2``."""
+    """The shared objective from the residual sum of squares ``rss = ||y - Xw||^2``, per row
+    of ``W`` (the penalty's formula is :func:`sparsity_lab.models.penalties.penalty_value`)."""
+    from sparsity_lab.models.penalties import penalty_value  # the models load scikit-learn
+
     return rss / (2.0 * n_samples) + np.asarray(alphas) * penalty_value(W, l1_ratio)
 
 

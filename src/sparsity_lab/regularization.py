@@ -72,14 +72,28 @@ class TrainingData:
         return (self.X.T @ R).T, np.einsum("nk,nk->k", R, R)
 
 
-def alpha_max(X: np.ndarray, y: np.ndarray, l1_ratio: float = 1.0) -> float:
-    """Smallest alpha at which the L1 (or elastic-net) solution is all zeros.
+def alpha_max(X: np.ndarray, y: np.ndarray, l1_ratio: float = 1.0, centred: bool = False) -> float:
+    """The top of every grid: the smallest alpha at which the L1 (or elastic-net) solution is
+    all zeros, ``max_j |Xc_j^T yc| / (n * l1_ratio)`` on centred data (Xc, yc).
 
-    ``max_j |Xc_j^T yc| / (n * l1_ratio)`` on centred data (Xc, yc).
+    The one definition of alpha_max in the suite.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+    y : ndarray, shape (n_samples,)
+    l1_ratio : float
+        The penalty's l1_ratio (1 for L1). For L2 (0) and unknown penalties (NaN) the L1 value
+        is returned, so that their grids match the Lasso's.
+    centred : bool
+        True when X and y are centred already (the prepared training data): skips the copy.
     """
-    Xc = X - X.mean(axis=0)
-    yc = y - y.mean()
-    return float(np.max(np.abs(Xc.T @ yc)) / (X.shape[0] * l1_ratio))
+    if not centred:
+        X, y = X - X.mean(axis=0), y - y.mean()
+    amax = float(np.max(np.abs(X.T @ y)) / X.shape[0])
+    if np.isfinite(l1_ratio) and l1_ratio > 0:
+        return amax / l1_ratio
+    return amax
 
 
 def log_grid_ratios(num: int, min_ratio: float) -> np.ndarray:
@@ -115,14 +129,6 @@ def objective_l1_ratio(estimator) -> float:
     if ratio is None and isinstance(estimator, ElasticNet):
         ratio = estimator.l1_ratio  # Lasso sets l1_ratio = 1.0
     return float("nan") if ratio is None else float(ratio)
-
-
-def model_alpha_max(alpha_max_l1: float, l1_ratio: float) -> float:
-    """alpha_max of a model: the L1 value divided by its l1_ratio (elastic net); the L1 value
-    for L2 and unknown penalties, so their grids match the Lasso's."""
-    if np.isfinite(l1_ratio) and l1_ratio > 0:
-        return alpha_max_l1 / l1_ratio
-    return alpha_max_l1
 
 
 @dataclass

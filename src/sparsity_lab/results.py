@@ -24,32 +24,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sparsity_lab import schema
 from sparsity_lab.errors import UserError
 
-FITS_COLUMNS: tuple[str, ...] = (
-    "study", "dataset", "model", "variant", "alpha", "alpha_ratio", "seed", "n_samples",
-    "n_features",
-    "n_zero", "n_zero_certified", "n_nonzero", "n_tiny", "zero_tol", "support_precision",
-    "support_recall", "support_f1", "train_mse", "test_mse", "test_r2", "objective", "duality_gap",
-    "kkt_violation", "n_iter", "converged", "fit_seconds", "status", "message",
-)  # fmt: skip
-COEFS_COLUMNS: tuple[str, ...] = (
-    "study", "dataset", "model", "variant", "alpha", "alpha_ratio", "seed", "feature", "coef",
-    "true_coef",
-)  # fmt: skip
-#: What the loader and the preprocessing did to a job's data, one row per note.
-NOTES_COLUMNS: tuple[str, ...] = ("study", "dataset", "note")
+# The schema lives in sparsity_lab.schema; these names stay importable from here.
+FITS_COLUMNS: tuple[str, ...] = schema.FITS.names
+COEFS_COLUMNS: tuple[str, ...] = schema.COEFS.names
+NOTES_COLUMNS: tuple[str, ...] = schema.NOTES.names
 #: Columns that identify a fit; the rest are measurements.
-FIT_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha", "seed")
-#: Columns that legitimately differ between two runs of the same config.
-TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds",)
-STATUSES: tuple[str, ...] = ("ok", "not_converged", "diverged", "failed")
+FIT_KEY: tuple[str, ...] = schema.FIT_KEY
+TIMING_COLUMNS: tuple[str, ...] = schema.TIMING_COLUMNS
+STATUSES: tuple[str, ...] = schema.STATUSES
 
-FITS_FILE = "fits.parquet"
-COEFS_FILE = "coefs.parquet"
-RUN_FILE = "run.json"
-JOB_FILE = "job.json"
-JOBS_DIR = "jobs"
+FITS_FILE = schema.FITS.file
+COEFS_FILE = schema.COEFS.file
+RUN_FILE = schema.RUN_FILE
+JOB_FILE = schema.JOB_FILE
+JOBS_DIR = schema.JOBS_DIR
 
 
 class ResultsError(UserError):
@@ -221,7 +212,7 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
             continue
         for name, frame in frames.items():
             parts.setdefault(name, []).append(frame)
-    columns = {"fits": FITS_COLUMNS, "coefs": COEFS_COLUMNS, "notes": NOTES_COLUMNS}
+    columns = {table.name: table.names for table in schema.CORE_TABLES}
     tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
     for name, frame in tables.items():
         write_table(frame, run_dir / f"{name}.parquet")
@@ -317,14 +308,16 @@ def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
 
 
 def with_variant(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with a string ``variant`` column right after ``model`` ("" where missing)."""
-    if "model" not in df.columns:
-        return df
-    if "variant" not in df.columns:
-        df = df.copy()
-        df.insert(df.columns.get_loc("model") + 1, "variant", "")
-    elif df["variant"].isna().any() or df["variant"].dtype != object:
-        df = df.assign(variant=df["variant"].astype(object).fillna("").astype(str))
+    """``df`` with the columns added since its table was written (``schema.LEGACY_DEFAULTS``:
+    ``variant == ""`` right after ``model``), and a string ``variant`` (CSV reads "" as NaN)."""
+    for column, value, after in schema.LEGACY_DEFAULTS:
+        if after not in df.columns:
+            continue
+        if column not in df.columns:
+            df = df.copy()
+            df.insert(df.columns.get_loc(after) + 1, column, value)
+        elif df[column].isna().any() or df[column].dtype != object:
+            df = df.assign(**{column: df[column].astype(object).fillna(value).astype(str)})
     return df
 
 

@@ -11,8 +11,8 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import metrics, studies
-from sparsity_lab.datasets import DataError, Dataset, PreparedData, prepare
+from sparsity_lab import metrics, schema, studies
+from sparsity_lab.datasets import Dataset, PreparedData, check_test_size, prepare
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.paths import config_dir
 from sparsity_lab.regularization import (
@@ -20,13 +20,12 @@ from sparsity_lab.regularization import (
     GridError,
     PathResult,
     TrainingData,
+    alpha_max,
     check_alphas,
     fit_path,
     log_grid_ratios,
-    model_alpha_max,
     objective_l1_ratio,
 )
-from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, NOTES_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +54,8 @@ def load_dataset(cfg: DictConfig) -> tuple[Dataset, float]:
     """Instantiate the dataset's loader: (dataset, test_size)."""
     params = OmegaConf.to_container(cfg.dataset, resolve=True)
     test_size = params.pop("test_size", 0.25)  # the runner's key; the rest go to the loader
-    try:
-        test_size = float(test_size)
-    except (TypeError, ValueError):
-        raise DataError(
-            f"dataset.test_size={test_size!r}: allowed values are numbers 0 <= test_size < 1"
-        ) from None
-    return build("dataset", params), test_size
+    check_test_size(test_size)
+    return build("dataset", params), float(test_size)
 
 
 def load_prepared(cfg: DictConfig) -> tuple[str, PreparedData]:
@@ -165,8 +159,7 @@ def run_path_job(
     estimator = build("model", cfg.model)
     data = TrainingData(prep.X_train, prep.y_train)
     l1_ratio = objective_l1_ratio(estimator)
-    amax_l1 = float(np.max(np.abs(data.Xty)) / data.n_samples)
-    alphas, ratios = grid_alphas(cfg.grid, model_alpha_max(amax_l1, l1_ratio))
+    alphas, ratios = grid_alphas(cfg.grid, alpha_max(data.X, data.y, l1_ratio, centred=True))
     log.info(
         "%s / %s: n=%d p=%d, %d alphas from %.4g", name, model_name,
         data.n_samples, data.n_features, len(alphas), alphas[0],
@@ -189,15 +182,13 @@ def notes_table(study: str, dataset: str, notes: list[str]) -> pd.DataFrame:
     """What the loader and the preprocessing did to the data (``Dataset.notes`` and
     ``PreparedData.notes``), one row per note."""
     return pd.DataFrame(
-        {"study": study, "dataset": dataset, "note": list(notes)}, columns=list(NOTES_COLUMNS)
+        {"study": study, "dataset": dataset, "note": list(notes)}, columns=list(schema.NOTES.names)
     )
 
 
-#: Columns of a study's ``summary`` table: the keys and the counts it freezes.
-SUMMARY_COLUMNS: tuple[str, ...] = (
-    "study", "dataset", "model", "variant", "alpha_ratio", "seed", "n_features", "n_zero",
-    "n_zero_certified", "n_nonzero", "duality_gap", "status",
-)  # fmt: skip
+#: Columns of a study's ``summary`` table (``schema.SUMMARY``): the keys and the counts it
+#: freezes.
+SUMMARY_COLUMNS: tuple[str, ...] = schema.SUMMARY.names
 
 
 def summary_table(fits: pd.DataFrame, ratios: list[float]) -> pd.DataFrame:
@@ -277,7 +268,7 @@ def path_fits_table(
             "message": path.message,
         }
     )
-    return fits[list(FITS_COLUMNS)]
+    return fits[list(schema.FITS.names)]
 
 
 def path_coefs_table(
@@ -296,4 +287,4 @@ def path_coefs_table(
             "true_coef": np.tile(true, K),
         }
     )
-    return coefs[list(COEFS_COLUMNS)]
+    return coefs[list(schema.COEFS.names)]

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -69,7 +69,6 @@ class RunPlan:
     launcher: str = "basic"
     n_checked_datasets: int = 0
     n_skipped_datasets: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def n_jobs(self) -> int:

@@ -7,7 +7,6 @@ is one DataError line, not scikit-learn's retries and a traceback.
 
 from __future__ import annotations
 
-import os
 import urllib.request
 import warnings
 from pathlib import Path
@@ -162,11 +161,6 @@ def load_openml(
         source=f"OpenML data_id={did} ({ds_name} v{details.get('version', '?')}), fetch_openml",
         licence=str(details.get("licence", "see the OpenML page")),
     )
-
-
-def openml_cache_dir(data_home: str | os.PathLike | None = None) -> Path:
-    """Folder holding the cached OpenML files for ``data_home`` (None: scikit-learn's default)."""
-    return Path(get_data_home(None if data_home is None else str(data_home))) / "openml"
 
 
 def _probe(url: str, what: str, cache: Path) -> None:

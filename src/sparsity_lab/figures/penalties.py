@@ -25,15 +25,17 @@ def penalty_table(w_max: float = 2.0, num: int = 401) -> pd.DataFrame:
     DataFrame, shape (2 * num, 4)
         Columns ``penalty`` ("l1", "l2"), ``w``, ``value``, ``gradient``.
     """
+    from sparsity_lab.models.penalties import L1, L2, penalty_value
+
     w = np.linspace(-w_max, w_max, num)
-    l1_grad = np.where(w == 0, np.nan, np.sign(w))
-    return pd.concat(
-        [
-            pd.DataFrame({"penalty": "l1", "w": w, "value": np.abs(w), "gradient": l1_grad}),
-            pd.DataFrame({"penalty": "l2", "w": w, "value": w**2 / 2, "gradient": w}),
-        ],
-        ignore_index=True,
-    )
+    frames = []
+    for name, penalty in (("l1", L1()), ("l2", L2())):
+        gradient = penalty.subgradient(w)
+        if name == "l1":  # not a number at 0 but the set [-1, 1]
+            gradient = np.where(w == 0, np.nan, gradient)
+        value = penalty_value(w[:, None], penalty.l1_ratio)  # one coordinate per row
+        frames.append(pd.DataFrame({"penalty": name, "w": w, "value": value, "gradient": gradient}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def plot_penalties(table: pd.DataFrame) -> Figure:

@@ -24,7 +24,6 @@ MODEL_COLORS: dict[str, str] = {
     "sgd_subgradient": "#8c564b",
     "sgd_truncated": "#e377c2",
     "sgd_cumulative": "#bcbd22",
-    "ols": "#7f7f7f",
 }
 #: Update rules of the 1-D seed example share the colours of their penalty's model.
 RULE_COLORS: dict[str, str] = {"l1": MODEL_COLORS["lasso"], "l2": MODEL_COLORS["ridge"]}

@@ -8,16 +8,11 @@ from matplotlib.figure import Figure
 
 from sparsity_lab.figures._common import legend_outside, new_figure, require_columns
 from sparsity_lab.figures.style import model_color, theme
+from sparsity_lab.metrics import first_exact_zero
 
 LINESTYLES = ("-", "--", ":", "-.")
 #: The linear panel shows at least this many steps, or twice the last exact-zero hit.
 MIN_LINEAR_STEPS = 20
-
-
-def first_exact_zero(steps: np.ndarray, w: np.ndarray) -> int | None:
-    """The first step at which w == 0.0 exactly (-0.0 included), or None if it never is."""
-    hits = np.flatnonzero(w == 0)
-    return int(steps[hits[0]]) if hits.size else None
 
 
 def plot_trajectories(trajectories: pd.DataFrame) -> Figure:

@@ -4,9 +4,10 @@
 
 One object per penalty serves every SGD update rule (in the spirit of skglm's penalty x solver
 split): the rules ask the penalty for a subgradient or a prox, never the other way round. The
-numpy methods here are the reference definitions (used for objectives and tests); the numba
-kernels in :mod:`sparsity_lab.models._kernels` apply the same formulas one coordinate at a time
-and pick them by the penalty's ``code``.
+numpy methods here are the reference definitions, used by the objective of every fit
+(:func:`sparsity_lab.metrics.objective`), the penalty figure and the tests; the numba kernels in
+:mod:`sparsity_lab.models._kernels` apply the same formulas one coordinate at a time and pick
+them by the penalty's ``code``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,23 @@ from __future__ import annotations
 import numpy as np
 
 from sparsity_lab.models import _kernels
+
+
+def penalty_value(W: np.ndarray, l1_ratio: float) -> np.ndarray:
+    """Omega(w) = l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2 for each row w of ``W``.
+
+    Parameters
+    ----------
+    W : ndarray, shape (K, n_features) or (n_features,)
+    l1_ratio : float
+        1 for L1, 0 for L2, in between for the elastic net.
+
+    Returns
+    -------
+    ndarray, shape (K,)
+    """
+    W = np.atleast_2d(W)
+    return l1_ratio * np.abs(W).sum(axis=1) + 0.5 * (1.0 - l1_ratio) * np.sum(W * W, axis=1)
 
 
 class L1:
@@ -25,7 +43,7 @@ class L1:
 
     def value(self, w: np.ndarray) -> float:
         """Omega(w) for ``w`` of shape (n_features,)."""
-        return float(np.abs(w).sum())
+        return float(penalty_value(w, self.l1_ratio)[0])
 
     def subgradient(self, w: np.ndarray) -> np.ndarray:
         """The subgradient sign(w) of shape (n_features,), with sign(0) = 0 as in the seed note."""
@@ -44,7 +62,7 @@ class L2:
 
     def value(self, w: np.ndarray) -> float:
         """Omega(w) for ``w`` of shape (n_features,)."""
-        return 0.5 * float(np.dot(w, w))
+        return float(penalty_value(w, self.l1_ratio)[0])
 
     def subgradient(self, w: np.ndarray) -> np.ndarray:
         """The gradient w, shape (n_features,)."""
@@ -53,19 +71,3 @@ class L2:
     def prox(self, z: np.ndarray, step: float) -> np.ndarray:
         """argmin_w 1/2 ||w - z||^2 + step/2 ||w||^2 = z / (1 + step)."""
         return z / (1.0 + step)
-
-
-def objective(X: np.ndarray, y: np.ndarray, coef, intercept, alpha: float, penalty) -> float:
-    """The shared objective 1/(2n) ||y - X coef - intercept||^2 + alpha * penalty.value(coef).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    coef : ndarray of shape (n_features,)
-    intercept : float
-    alpha : float
-    penalty : L1 or L2
-    """
-    residual = y - X @ coef - intercept
-    return float(residual @ residual) / (2 * X.shape[0]) + alpha * penalty.value(coef)

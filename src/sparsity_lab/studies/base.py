@@ -10,28 +10,19 @@ of them names a study.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pandas as pd
 from omegaconf import DictConfig
+
+from sparsity_lab.schema import Table
 
 #: A figure a study can draw: (file stem, thunk returning a matplotlib Figure or None, reason).
 FigureSpec = tuple[str, Callable[[], object] | None, str | None]
 
 
-@dataclass(frozen=True)
-class StudyTable:
-    """A run-level table a study writes beside ``fits`` and ``coefs``.
-
-    ``name`` is the key in the job's table dict; the file is ``<name>.parquet``.
-    """
-
-    name: str
-    description: str
-
-    @property
-    def file(self) -> str:
-        return f"{self.name}.parquet"
+#: A run-level table a study writes beside ``fits`` and ``coefs``: a :class:`schema.Table`
+#: (name, description, columns with dtypes).
+StudyTable = Table
 
 
 class Study:

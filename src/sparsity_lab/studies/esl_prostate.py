@@ -15,8 +15,6 @@ the book's cross-validation with seeded folds (the book's folds are not publishe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
@@ -26,8 +24,15 @@ from sklearn.model_selection import KFold
 
 from sparsity_lab.datasets import DataError, Dataset
 from sparsity_lab.errors import ConfigError
-from sparsity_lab.studies.base import FigureSpec, Study, StudyTable, table_lines
+from sparsity_lab.regularization import alpha_max
+from sparsity_lab.schema import columns
+from sparsity_lab.studies.base import Study, StudyTable, table_lines
 
+#: Columns of both tables (long form: one row per method and term).
+_COLUMNS = columns(
+    "study:str dataset:str method:str term:str value:float alpha:float alpha_ratio:float "
+    "shrinkage:float"
+)
 #: Coordinate-descent tolerance: tight enough for three published decimals.
 TOL = 1e-12
 
@@ -91,21 +96,20 @@ def esl_table(dataset: Dataset, shrinkage: float) -> pd.DataFrame:
     X_tr, y_tr, X_te, y_te = _esl_design(dataset)
     x_bar, y_bar = X_tr.mean(axis=0), y_tr.mean()
     Xc, yc = X_tr - x_bar, y_tr - y_bar
-    n = Xc.shape[0]
-    alpha_max = float(np.max(np.abs(Xc.T @ yc)) / n)
+    amax = alpha_max(Xc, yc, centred=True)
     beta_ls = np.linalg.lstsq(Xc, yc, rcond=None)[0]
     budget = float(shrinkage) * np.abs(beta_ls).sum()
     # ||w(alpha)||_1 decreases from ||beta_LS||_1 (alpha -> 0) to 0 (alpha_max): one root
     alpha = brentq(
         lambda a: np.abs(_lasso(Xc, yc, a)).sum() - budget,
-        1e-8 * alpha_max, alpha_max, xtol=1e-14, rtol=1e-12,
+        1e-8 * amax, amax, xtol=1e-14, rtol=1e-12,
     )  # fmt: skip
     beta = _lasso(Xc, yc, alpha)
     names = dataset.feature_names
     return pd.concat(
         [
-            _rows("ls", names, y_bar - x_bar @ beta_ls, beta_ls, X_te, y_te, 0.0, alpha_max, 1.0),
-            _rows("lasso", names, y_bar - x_bar @ beta, beta, X_te, y_te, alpha, alpha_max,
+            _rows("ls", names, y_bar - x_bar @ beta_ls, beta_ls, X_te, y_te, 0.0, amax, 1.0),
+            _rows("lasso", names, y_bar - x_bar @ beta, beta, X_te, y_te, alpha, amax,
                   np.abs(beta).sum() / np.abs(beta_ls).sum()),
         ],
         ignore_index=True,
@@ -121,8 +125,8 @@ def esl_lasso_cv(
     X_tr, y_tr, X_te, y_te = _esl_design(dataset)
     x_bar, y_bar = X_tr.mean(axis=0), y_tr.mean()
     Xc, yc = X_tr - x_bar, y_tr - y_bar
-    alpha_max = float(np.max(np.abs(Xc.T @ yc)) / Xc.shape[0])
-    alphas = alpha_max * np.logspace(0, -3, n_alphas)
+    amax = alpha_max(Xc, yc, centred=True)
+    alphas = amax * np.logspace(0, -3, n_alphas)
     folds = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X_tr)
     errors = np.empty((n_folds, n_alphas))
     for f, (fit, val) in enumerate(folds):
@@ -139,7 +143,7 @@ def esl_lasso_cv(
         beta = _lasso(Xc, yc, alphas[k])
         parts.append(
             _rows(method, dataset.feature_names, y_bar - x_bar @ beta, beta, X_te, y_te,
-                  alphas[k], alpha_max, np.abs(beta).sum() / beta_ls_l1)
+                  alphas[k], amax, np.abs(beta).sum() / beta_ls_l1)
         )  # fmt: skip
     return pd.concat(parts, ignore_index=True)
 
@@ -150,8 +154,10 @@ class EslProstate(Study):
 
     name = "esl_prostate"
     tables = (
-        StudyTable("esl_table_3_3", "the LS and lasso columns of ESL Table 3.3, long form"),
-        StudyTable("esl_lasso_cv", "the book's 10-fold CV redone with seeded folds"),
+        StudyTable(
+            "esl_table_3_3", "the LS and lasso columns of ESL Table 3.3, long form", _COLUMNS
+        ),
+        StudyTable("esl_lasso_cv", "the book's 10-fold CV redone with seeded folds", _COLUMNS),
     )
 
     def check(self, cfg: DictConfig) -> None:
@@ -178,9 +184,6 @@ class EslProstate(Study):
 
     def summary(self, tables: dict[str, pd.DataFrame]) -> list[str]:
         return table_lines("esl_table_3_3", tables["esl_table_3_3"])
-
-    def figures(self, tables: dict[str, pd.DataFrame]) -> Iterator[FigureSpec]:
-        return iter(())
 
 
 STUDY = EslProstate()

@@ -12,13 +12,21 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
+from sparsity_lab.schema import columns
 from sparsity_lab.studies.base import Study, StudyTable, table_lines
 
 
 class LarsDiabetes(Study):
     name = "lars_diabetes"
     tables = (
-        StudyTable("entry_order", "one row per feature: its entry rank and alpha along the path"),
+        StudyTable(
+            "entry_order",
+            "one row per feature: its entry rank and alpha along the path",
+            columns(
+                "study:str dataset:str model:str feature:str feature_index:int entry_rank:int "
+                "entry_alpha_ratio:float n_exits:int"
+            ),
+        ),
     )
 
     def run(self, cfg: DictConfig, model_name: str, on_fit=None) -> dict[str, pd.DataFrame]:

@@ -51,17 +51,28 @@ from omegaconf import DictConfig
 from scipy import optimize, stats
 
 from sparsity_lab.errors import ConfigError
+from sparsity_lab.schema import columns
 from sparsity_lab.studies.base import FigureSpec, Study, StudyTable
 
 #: Distributions of the nonzero entries of beta.
 COEF_KINDS = ("gaussian", "sign")
 #: tau range of the parametric curve: 1 - delta(TAU_MIN) and delta(TAU_MAX) are below 1e-8.
 TAU_MIN, TAU_MAX = 1e-9, 20.0
-PHASE_COLUMNS: tuple[str, ...] = (
-    "study", "seed", "coef", "delta_target", "rho_target", "n", "p", "k", "delta", "rho",
-    "rho_theory", "n_trials", "n_success", "success_rate", "exact_zero_support_rate",
-    "median_rel_error", "seconds",
-)  # fmt: skip
+PHASE = StudyTable(
+    "phase",
+    "one row per (delta, rho) cell: the recovery rate",
+    columns(
+        "study:str seed:int coef:str delta_target:float rho_target:float n:int p:int k:int "
+        "delta:float rho:float rho_theory:float n_trials:int n_success:int success_rate:float "
+        "exact_zero_support_rate:float median_rel_error:float seconds:float"
+    ),
+)
+PHASE_CURVE = StudyTable(
+    "phase_curve",
+    "the theoretical Donoho-Tanner curve rho_DT(delta)",
+    columns("delta:float rho_theory:float"),
+)
+PHASE_COLUMNS: tuple[str, ...] = PHASE.names
 
 
 # ---------------------------------------------------------------------------- the curve
@@ -380,10 +391,7 @@ class PhaseTransition(Study):
     """
 
     name = "phase_transition"
-    tables = (
-        StudyTable("phase", "one row per (delta, rho) cell: the recovery rate"),
-        StudyTable("phase_curve", "the theoretical Donoho-Tanner curve rho_DT(delta)"),
-    )
+    tables = (PHASE, PHASE_CURVE)
     uses_path = False
 
     def check(self, cfg: DictConfig) -> None:

@@ -22,6 +22,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from sparsity_lab.errors import ConfigError
+from sparsity_lab.schema import columns
 from sparsity_lab.studies.base import FigureSpec, Study, StudyTable
 
 RULES = ("l1", "l2", "l2_factored")
@@ -92,8 +93,9 @@ def trajectories(
     return pd.concat(frames, ignore_index=True)
 
 
-def first_exact_zero(table: pd.DataFrame) -> dict[str, int | None]:
-    """First step at which each rule's iterate is exactly 0.0, or None if it never is.
+def first_zero_steps(table: pd.DataFrame) -> dict[str, int | None]:
+    """First step at which each rule's iterate is exactly 0.0, or None if it never is
+    (:func:`sparsity_lab.metrics.first_exact_zero` per rule).
 
     Parameters
     ----------
@@ -104,11 +106,12 @@ def first_exact_zero(table: pd.DataFrame) -> dict[str, int | None]:
     -------
     dict mapping rule -> step (int) or None.
     """
-    result: dict[str, int | None] = {}
-    for rule, group in table.groupby("rule", sort=False):
-        zeros = group.loc[group["w"] == 0.0, "step"]
-        result[str(rule)] = int(zeros.min()) if len(zeros) else None
-    return result
+    from sparsity_lab.metrics import first_exact_zero
+
+    return {
+        str(rule): first_exact_zero(group["step"].to_numpy(), group["w"].to_numpy())
+        for rule, group in table.sort_values("step", kind="stable").groupby("rule", sort=False)
+    }
 
 
 def _check(w0, eta, n_steps, dtype, rules, prefix: str = "") -> None:
@@ -139,8 +142,19 @@ class SeedToy(Study):
 
     name = "seed_toy"
     tables = (
-        StudyTable("trajectories", "one row per (dtype, rule, step): the iterate w"),
-        StudyTable("first_zero", "one row per (dtype, rule): first step at exactly 0.0"),
+        StudyTable(
+            "trajectories",
+            "one row per (dtype, rule, step): the iterate w",
+            columns(
+                "study:str rule:str step:int w:float dtype:str is_zero:bool is_subnormal:bool "
+                "w0:float eta:float"
+            ),
+        ),
+        StudyTable(
+            "first_zero",
+            "one row per (dtype, rule): first step at exactly 0.0 (-1: never), the last iterate",
+            columns("study:str dtype:str rule:str first_zero_step:int final_w:float"),
+        ),
     )
     uses_path = False
 
@@ -161,7 +175,7 @@ class SeedToy(Study):
                 {"dtype": dtype, "rule": rule, "first_zero_step": -1 if step is None else step,
                  "final_w": float(part.loc[part["rule"] == rule, "w"].iloc[-1])}
                 for dtype, part in zip(dtypes, parts, strict=True)
-                for rule, step in first_exact_zero(part).items()
+                for rule, step in first_zero_steps(part).items()
             ]
         )  # fmt: skip
         table = pd.concat(parts, ignore_index=True)

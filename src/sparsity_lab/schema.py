@@ -1,0 +1,135 @@
+"""Every table the suite writes: its file, its columns and their dtypes, and the fit key.
+
+The generic tables (``fits``, ``coefs``, ``summary``, ``notes``) are declared here; each study
+declares its own tables (:class:`Table` instances in its ``tables``) in its module of
+:mod:`sparsity_lab.studies`, and :func:`all_tables` lists both. results, compare, runner,
+figures and the studies read column lists, file names and which columns are counts from here.
+
+Column dtypes: ``str``, ``float`` (float64), ``bool``, ``int`` (int64) and ``count`` (an
+integer-valued number, stored as float64 when it can be NaN, e.g. a certificate the penalty
+does not support); ``int`` and ``count`` columns compare exactly in ``compare --check``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Dtypes a column may declare.
+DTYPES: tuple[str, ...] = ("str", "float", "bool", "int", "count")
+#: Dtypes whose values are integers: ``compare --check`` compares them exactly.
+INTEGER_DTYPES: frozenset[str] = frozenset({"int", "count"})
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table the suite writes: ``<name>.parquet`` in every job dir and in the run dir.
+
+    Parameters
+    ----------
+    name : str
+        The key in a job's table dict; the file is ``<name>.parquet``.
+    description : str
+        What one row is.
+    columns : tuple of (name, dtype)
+        Every column in order, dtype one of :data:`DTYPES`; empty for a table whose columns
+        are not declared.
+    """
+
+    name: str
+    description: str
+    columns: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        bad = [f"{c}: {d}" for c, d in self.columns if d not in DTYPES]
+        assert not bad, f"table {self.name}: unknown dtypes {bad}; allowed {DTYPES}"
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.parquet"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The column names, in order."""
+        return tuple(c for c, _ in self.columns)
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return dict(self.columns)
+
+    @property
+    def integer_columns(self) -> frozenset[str]:
+        """Columns whose values are integers (``int`` and ``count``)."""
+        return frozenset(c for c, d in self.columns if d in INTEGER_DTYPES)
+
+
+def columns(spec: str) -> tuple[tuple[str, str], ...]:
+    """``"a:str b:float"`` -> ``(("a", "str"), ("b", "float"))``."""
+    return tuple(tuple(item.split(":")) for item in spec.split())  # type: ignore[misc]
+
+
+#: Identity of a fit (``model`` = config-group choice, ``variant`` = its non-default
+#: parameters): unique in every fits and summary table.
+FIT_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha", "seed")
+#: The fit key across runs: the relative grid point instead of the alpha it gave (alpha_max
+#: depends on the data), what ``compare`` aligns on by default.
+COMPARE_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha_ratio", "seed")
+#: Columns that legitimately differ between two runs of the same config.
+TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds",)
+#: Values of ``fits.status``.
+STATUSES: tuple[str, ...] = ("ok", "not_converged", "diverged", "failed")
+#: Columns filled in when a table written before they existed is read: (column, value,
+#: the column it follows).
+LEGACY_DEFAULTS: tuple[tuple[str, str, str], ...] = (("variant", "", "model"),)
+
+_IDENT = "study:str dataset:str model:str variant:str alpha:float alpha_ratio:float seed:int"
+
+FITS = Table(
+    "fits",
+    "one row per fit: one (dataset, model, variant, alpha, seed)",
+    columns(
+        f"{_IDENT} n_samples:count n_features:count n_zero:count n_zero_certified:count "
+        "n_nonzero:count n_tiny:count zero_tol:float support_precision:float "
+        "support_recall:float support_f1:float train_mse:float test_mse:float test_r2:float "
+        "objective:float duality_gap:float kkt_violation:float n_iter:count converged:bool "
+        "fit_seconds:float status:str message:str"
+    ),
+)
+COEFS = Table(
+    "coefs",
+    "long form: one row per coefficient of every fit (standardised-feature scale)",
+    columns(f"{_IDENT} feature:str coef:float true_coef:float"),
+)
+SUMMARY = Table(
+    "summary",
+    "the fits rows at the config's summary_ratios (the frozen summaries of experiments/)",
+    columns(
+        "study:str dataset:str model:str variant:str alpha_ratio:float seed:int "
+        "n_features:count n_zero:count n_zero_certified:count n_nonzero:count "
+        "duality_gap:float status:str"
+    ),
+)
+NOTES = Table(
+    "notes",
+    "one row per note on what a loader or the preprocessing did to a job's data",
+    columns("study:str dataset:str note:str"),
+)
+#: The tables of the generic path job (``summary`` only with ``summary_ratios``).
+CORE_TABLES: tuple[Table, ...] = (FITS, COEFS, SUMMARY, NOTES)
+RUN_FILE = "run.json"
+JOB_FILE = "job.json"
+JOBS_DIR = "jobs"
+
+
+def all_tables() -> dict[str, Table]:
+    """Every table the suite writes: the core tables, then each study's, by name."""
+    from sparsity_lab import studies
+
+    tables = {t.name: t for t in CORE_TABLES}
+    for study in studies.all_studies():
+        tables.update({t.name: t for t in study.tables})
+    return tables
+
+
+def integer_columns() -> frozenset[str]:
+    """Every column of every declared table whose values are integers."""
+    return frozenset().union(*(t.integer_columns for t in all_tables().values()))
