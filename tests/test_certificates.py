@@ -166,4 +166,9 @@ def test_runner_columns_on_orthogonal_design_lasso_and_sgd(compose_cfg):
     cfg = compose_cfg(["dataset=orthogonal", "model=sgd_subgradient", "model.max_epochs=5", *grid])
     fits = run_path_job(cfg, "sgd_subgradient")["fits"]
     assert fits["duality_gap"].notna().all() and (fits["duality_gap"] > 0).all()
-    assert (fits["n_zero_certified"] <= fits["n_zero"]).all()
+    # a certified zero must be a zero of the optimum: on X^T X = n I the optimum's zeros are
+    # the coordinates with |X_j^T y| / n <= alpha (soft-thresholding), in closed form
+    _, prep = load_prepared(cfg)
+    b = np.abs(prep.X_train.T @ prep.y_train) / prep.n_samples
+    optimum_zeros = [int(np.sum(b <= alpha)) for alpha in fits["alpha"]]
+    assert (fits["n_zero_certified"].to_numpy() <= optimum_zeros).all()

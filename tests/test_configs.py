@@ -93,6 +93,12 @@ def test_no_experiment_sweep_without_naming_the_experiment(compose_cfg):
     assert compose_cfg(["experiment=quickstart"]).hydra.sweeper.params
 
 
-def test_config_tree_is_where_the_cli_looks():
-    assert (config_dir() / "config.yaml").is_file()
-    assert Path(config_dir()).name == "configs"
+def test_config_tree_is_the_repository_s_or_the_environment_s(monkeypatch, tmp_path):
+    from sparsity_lab.errors import ConfigError
+
+    assert config_dir() == REPO / "configs"  # an editable install reads the repository's tree
+    monkeypatch.setenv("SPARSITY_LAB_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match="no Hydra config tree"):
+        config_dir()
+    (tmp_path / "config.yaml").write_text("seed: 0\n")
+    assert config_dir() == tmp_path

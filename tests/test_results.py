@@ -113,11 +113,13 @@ def test_read_fits_checks_columns(tmp_path):
         results.read_fits(tmp_path / "f.parquet")
 
 
-def test_metrics_columns_are_consistent():
+def test_fits_counts_are_the_coefs_table_s():
     fits, coefs = _tables()
-    assert (fits["n_zero"] + fits["n_nonzero"] == fits["n_features"]).all()
-    zeros = coefs.groupby("alpha", sort=False)["coef"].apply(lambda c: int((c == 0).sum()))
+    by_alpha = coefs.groupby("alpha", sort=False)["coef"]
+    zeros = by_alpha.apply(lambda c: int((c == 0).sum()))
+    nonzeros = by_alpha.apply(lambda c: int((c != 0).sum()))
     assert np.array_equal(zeros.to_numpy(), fits["n_zero"].to_numpy())
+    assert np.array_equal(nonzeros.to_numpy(), fits["n_nonzero"].to_numpy())
 
 
 # ---------------------------------------------------------------------------- the schema
