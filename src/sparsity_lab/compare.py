@@ -29,8 +29,9 @@ DEFAULT_KEYS: tuple[str, ...] = ("dataset", "model", "alpha_ratio", "seed")
 DEFAULT_METRICS: tuple[str, ...] = ("n_zero", "n_nonzero", "test_mse")
 #: Counts compare exactly under ``--check``, whatever the tolerances.
 INTEGER_METRICS: frozenset[str] = frozenset(
-    {"n_zero", "n_zero_certified", "n_nonzero", "n_tiny", "n_samples", "n_features", "n_iter"}
-)
+    {"n_zero", "n_zero_certified", "n_zero_boundary", "n_zero_optimum", "n_false_zero",
+     "n_missed_zero", "n_nonzero", "n_tiny", "n_samples", "n_features", "n_iter"}
+)  # fmt: skip
 FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "latex")
 KEY_SIGNIFICANT_DIGITS = 12
 CONFIDENCE = 0.95

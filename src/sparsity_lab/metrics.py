@@ -191,6 +191,23 @@ def count_certified_zeros(W: np.ndarray, certified: np.ndarray) -> np.ndarray:
     return np.sum((np.atleast_2d(W) == 0.0) & certified, axis=1)
 
 
+def optimum_zero_counts(W: np.ndarray, W_opt: np.ndarray) -> dict[str, np.ndarray]:
+    """Exact zeros of the fits W against those of the optimum W_opt at the same alphas, per row.
+
+    Returns
+    -------
+    dict of ndarray of shape (K,)
+        ``n_zero_optimum`` (zeros of W_opt), ``n_false_zero`` (0.0 in W, nonzero in W_opt) and
+        ``n_missed_zero`` (0.0 in W_opt, nonzero in W; NaN coefficients count as nonzero).
+    """
+    zero, zero_opt = np.atleast_2d(W) == 0.0, np.atleast_2d(W_opt) == 0.0
+    return {
+        "n_zero_optimum": zero_opt.sum(axis=1),
+        "n_false_zero": (zero & ~zero_opt).sum(axis=1),
+        "n_missed_zero": (zero_opt & ~zero).sum(axis=1),
+    }
+
+
 def entry_alphas(W: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     """Largest alpha at which each coefficient is nonzero along a path (NaN if never).
 

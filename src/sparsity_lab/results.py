@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 
 FITS_COLUMNS: tuple[str, ...] = (
     "study", "dataset", "model", "alpha", "alpha_ratio", "seed", "n_samples", "n_features",
-    "n_zero", "n_zero_certified", "n_nonzero", "n_tiny", "zero_tol", "support_precision",
+    "n_zero", "n_zero_certified", "n_zero_boundary", "n_zero_optimum", "n_false_zero",
+    "n_missed_zero", "n_nonzero", "n_tiny", "zero_tol", "support_precision",
     "support_recall", "support_f1", "train_mse", "test_mse", "test_r2", "objective", "duality_gap",
     "kkt_violation", "n_iter", "converged", "fit_seconds", "status", "message",
 )  # fmt: skip
