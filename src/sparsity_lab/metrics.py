@@ -125,6 +125,11 @@ def kkt_violation(
     return np.max(viol, axis=1)
 
 
+#: |X_j^T r| / n within this relative distance of the L1 weight alpha l1_ratio: on the KKT
+#: boundary to within rounding. The gap-safe test certifies only below it.
+BOUNDARY_RTOL = 1e-9
+
+
 def gap_safe_zeros(
     W: np.ndarray,
     XtR: np.ndarray,
@@ -141,7 +146,10 @@ def gap_safe_zeros(
     (1 - l1_ratio)), with lam = alpha l1_ratio. With g = X^T r / n - mu w (``g_j = X_j^T r / n``
     where w_j = 0), the dual point is the rescaled residual and the test reads
 
-        |g_j| min(1, lam / ||g||_inf) + sqrt(2 gap (||X_j||^2 / n + mu)) < lam.
+        |g_j| min(1, lam / ||g||_inf) + sqrt(2 gap (||X_j||^2 / n + mu)) < lam (1 - BOUNDARY_RTOL).
+
+    The factor ``1 - BOUNDARY_RTOL`` guards against rounding: at a gap of 0.0 a tie on the KKT
+    boundary (|g_j| = lam, e.g. duplicate columns) would otherwise pass by rounding alone.
 
     Any (w, gap) with ``gap`` the duality gap at w gives a proof that the optimum's w*_j is 0,
     whatever produced w: the sphere of radius sqrt(2 gap) / lam (dual scale) holds the dual
@@ -178,8 +186,34 @@ def gap_safe_zeros(
         margin = np.sqrt(
             2.0 * np.asarray(gap, dtype=np.float64)[:, None] * (col_sq_norms / n_samples + mu)
         )
-        certified = np.abs(g) * scale + margin < lam
+        certified = np.abs(g) * scale + margin < lam * (1.0 - BOUNDARY_RTOL)
     return certified & (lam > 0)
+
+
+def boundary_zeros(
+    W: np.ndarray, XtR: np.ndarray, alphas: np.ndarray, l1_ratio: float, n_samples: int
+) -> np.ndarray:
+    """Exact zeros of W on the KKT boundary: |X_j^T r| / n equal to lam = alpha l1_ratio within
+    ``BOUNDARY_RTOL * lam`` (ties: the optimum there is not unique, or not decidable in floating
+    point; :func:`gap_safe_zeros` never certifies them), per row.
+
+    Parameters
+    ----------
+    W : ndarray of shape (K, p)
+    XtR : ndarray of shape (K, p)
+        X^T (y - X w) for every row w of W.
+    alphas : ndarray of shape (K,)
+    l1_ratio : float
+    n_samples : int
+
+    Returns
+    -------
+    ndarray of shape (K, p), bool
+    """
+    W = np.atleast_2d(W)
+    lam = np.asarray(alphas, dtype=np.float64)[:, None] * l1_ratio
+    near = np.abs(np.abs(XtR) / n_samples - lam) <= BOUNDARY_RTOL * lam
+    return (W == 0.0) & near & (lam > 0)
 
 
 def count_certified_zeros(W: np.ndarray, certified: np.ndarray) -> np.ndarray:

@@ -215,7 +215,7 @@ def path_fits_table(
         col_sq_norms = np.einsum("ij,ij->j", data.X, data.X)
         safe = metrics.gap_safe_zeros(W, XtR, gap, col_sq_norms, alphas, l1_ratio, n)
         certified = metrics.count_certified_zeros(W, safe).astype(np.float64)
-        boundary = solvers.boundary_zeros(XtR, W, alphas, l1_ratio, n).sum(axis=1)
+        boundary = metrics.boundary_zeros(W, XtR, alphas, l1_ratio, n).sum(axis=1)
     else:  # a penalty the suite does not know: no certificate
         obj = gap = kkt = certified = boundary = np.full(len(alphas), np.nan)
     vs_optimum = optimum_columns(path, data, l1_ratio)

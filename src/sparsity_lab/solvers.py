@@ -24,7 +24,7 @@ lowers the objective; the loop ends when the KKT conditions hold to rounding.
 Coordinates with ``|c_j|`` equal to lam within rounding (ties, e.g. duplicate columns) sit on the
 KKT boundary: the optimum there is not unique or not decidable in floating point. The finish
 keeps them at 0.0 (a coefficient that would be nonzero only at rounding level is set to 0.0) and
-:func:`boundary_zeros` counts them.
+:func:`sparsity_lab.metrics.boundary_zeros` counts them.
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import enet_path, lars_path
 
+from sparsity_lab.metrics import BOUNDARY_RTOL
+
 #: Routes of the exact solver; ``auto`` picks one by shape and penalty.
 EXACT_SOLVERS = ("cd_exact", "homotopy")
 #: Every value of the ``solver`` parameter of the suite's Lasso and ElasticNet.
 SOLVERS = ("auto", "cd", *EXACT_SOLVERS)
 #: Relative duality gap (gap / objective) an exact fit must reach.
 GAP_RTOL = 1e-12
-#: |c_j| within BOUNDARY_RTOL * lam of lam (relative rounding of X^T r / n): on the KKT boundary.
-BOUNDARY_RTOL = 1e-9
 #: Supports larger than this are solved by conjugate gradients, smaller ones by Cholesky.
 CG_MIN_SUPPORT = 400
 #: Tolerance of the coordinate-descent start of ``cd_exact``: largest move in a sweep relative to
@@ -407,26 +407,3 @@ def exact_path(
         if on_fit is not None:
             on_fit(k + 1, K)
     return out
-
-
-def boundary_zeros(XtR: np.ndarray, W: np.ndarray, alphas: np.ndarray, l1_ratio: float, n: int):
-    """Exact zeros of W on the KKT boundary: | |X_j^T r| / n - alpha l1_ratio | within
-    :data:`BOUNDARY_RTOL` of alpha l1_ratio (ties the optimum cannot break), per row.
-
-    Parameters
-    ----------
-    XtR : ndarray of shape (K, p)
-        X^T (y - X w) for every row w of W.
-    W : ndarray of shape (K, p)
-    alphas : ndarray of shape (K,)
-    l1_ratio : float
-    n : int
-
-    Returns
-    -------
-    ndarray of shape (K, p), bool
-    """
-    W = np.atleast_2d(W)
-    lam = np.asarray(alphas, dtype=np.float64)[:, None] * l1_ratio
-    near = np.abs(np.abs(XtR) / n - lam) <= BOUNDARY_RTOL * lam
-    return (W == 0.0) & near & (lam > 0)
