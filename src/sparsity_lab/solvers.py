@@ -52,6 +52,8 @@ CG_MIN_SUPPORT = 400
 #: Tolerance of the coordinate-descent start of ``cd_exact``: largest move in a sweep relative to
 #: the largest coefficient (numba kernel), scikit-learn's duality-gap tolerance without Gram.
 CD_START_TOL = 1e-5
+#: Rounds of iterative refinement of the support's solution against the KKT residual.
+_REFINE = 2
 _EPS = np.finfo(np.float64).eps
 
 
@@ -135,25 +137,39 @@ class _Problem:
         return A
 
 
-def _solve(A: np.ndarray, b: np.ndarray, x0: np.ndarray) -> np.ndarray | None:
-    """Solution of the positive (semi)definite system A x = b; None when A is singular."""
-    m = len(b)
+def _factorize(A: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """``solve(b, x0)`` for the positive (semi)definite A; None when A is singular.
+
+    Conjugate gradients on large systems (falling back to Cholesky when they stall), Cholesky
+    with one step of iterative refinement otherwise.
+    """
+    m = len(A)
     if m == 0:
-        return b.copy()
-    if m >= CG_MIN_SUPPORT:
-        x = _cg(A, b, x0)
-        if x is not None:
-            return x
-    try:
-        c, low = scipy.linalg.cho_factor(A, check_finite=False)
-    except np.linalg.LinAlgError:
-        return None
-    d = np.abs(np.diag(c))
-    if d.min() ** 2 <= 1e3 * _EPS * np.max(np.diag(A)) * m:  # numerically singular
-        return None
-    x = scipy.linalg.cho_solve((c, low), b, check_finite=False)
-    r = b - A @ x  # one step of iterative refinement
-    return x + scipy.linalg.cho_solve((c, low), r, check_finite=False)
+        return lambda b, x0: b.copy()
+    cho = None
+    if m < CG_MIN_SUPPORT:
+        try:
+            cho = scipy.linalg.cho_factor(A, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        if np.abs(np.diag(cho[0])).min() ** 2 <= 1e3 * _EPS * np.max(np.diag(A)) * m:
+            return None  # numerically singular
+
+    def solve(b: np.ndarray, x0: np.ndarray) -> np.ndarray | None:
+        if cho is None:
+            x = _cg(A, b, x0)
+            if x is not None:
+                return x
+            try:
+                factor = scipy.linalg.cho_factor(A, check_finite=False)
+            except np.linalg.LinAlgError:
+                return None
+        else:
+            factor = cho
+        x = scipy.linalg.cho_solve(factor, b, check_finite=False)
+        return x + scipy.linalg.cho_solve(factor, b - A @ x, check_finite=False)
+
+    return solve
 
 
 def _cg(A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int = 500) -> np.ndarray | None:
@@ -178,11 +194,15 @@ def _cg(A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int = 500) -> np
     return x if float(r @ r) <= 100 * target else None
 
 
+def rounding_level(prob: _Problem, w: np.ndarray) -> float:
+    """Absolute rounding level of c = X^T r / n - mu w computed at w."""
+    return 1e3 * _EPS * (prob.amax + float(np.max(prob.diag)) / prob.n * float(np.abs(w).sum()))
+
+
 def kkt_tolerance(prob: _Problem, w: np.ndarray, lam: float) -> float:
-    """Absolute rounding level of c = X^T r / n - mu w at w: the KKT conditions hold when
-    violated by no more than this."""
-    scale = prob.amax + float(np.max(prob.diag)) / prob.n * float(np.abs(w).sum())
-    return max(BOUNDARY_RTOL * lam, 1e3 * _EPS * scale)
+    """The KKT conditions hold when violated by no more than this: rounding, or the boundary
+    tolerance ``BOUNDARY_RTOL * lam`` (a zero that close to lam is a tie, left at 0)."""
+    return max(BOUNDARY_RTOL * lam, rounding_level(prob, w))
 
 
 def kkt_finish(
@@ -204,7 +224,8 @@ def kkt_finish(
         S = np.flatnonzero(active)
         A = prob.system(S, mu)
         b = prob.Xty[S] / prob.n - lam * sign[S]
-        w_new = _solve(A, b, w[S])
+        solve = _factorize(A)
+        w_new = solve(b, w[S]) if solve is not None else None
         if w_new is None:  # singular: move along the null space until a coefficient is 0
             _, V = np.linalg.eigh(A)
             d = V[:, 0] if float(sign[S] @ V[:, 0]) <= 0 else -V[:, 0]
@@ -230,6 +251,15 @@ def kkt_finish(
         w[S] = w_new
         c, xtr = prob.grad(w, mu)
         tol = kkt_tolerance(prob, w, lam)
+        for _ in range(_REFINE):  # refine against the KKT residual computed from X^T r
+            residual = c[S] - lam * sign[S]
+            if float(np.max(np.abs(residual), initial=0.0)) <= rounding_level(prob, w):
+                break
+            delta = solve(residual, np.zeros(len(S)))
+            if delta is None or not np.all((w[S] + delta) * sign[S] > 0):
+                break
+            w[S] += delta
+            c, xtr = prob.grad(w, mu)
         excess = np.where(active, -np.inf, np.abs(c) - lam)
         viol = np.flatnonzero(excess > tol)
         if viol.size == 0:
