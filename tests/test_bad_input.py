@@ -40,6 +40,12 @@ CASES = [
         ["experiment=quickstart", "grid.num=0"],
         ["grid.num=0"],
     ),
+    ("unknown solver", ["model=lasso", "model.solver=xyz"], ["model.solver='xyz'", "cd_exact"]),
+    (
+        "homotopy on an elastic net",
+        ["model=elasticnet", "model.solver=homotopy"],
+        ["model.solver='homotopy'", "l1_ratio=1", "cd_exact"],
+    ),
     ("SGD step size <= 0", ["model=sgd_l2", "model.eta0=-1"], ["model.eta0", "> 0"]),
     ("too many informative features", ["dataset.n_informative=500"], ["n_informative"]),
     (

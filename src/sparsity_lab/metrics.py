@@ -91,23 +91,28 @@ def duality_gap(
     Elastic net (l1_ratio > 0): the dual point is the residual rescaled into the dual feasible
     set, as in scikit-learn's coordinate descent. Ridge (l1_ratio = 0): the dual point is the
     residual, where the gap is ||X^T r/n - alpha w||^2 / (2 alpha). NaN at alpha = 0.
+    ``Xty`` and ``yty`` are not needed by the formula (y^T r = ||r||^2 + w^T X^T r) and are
+    accepted for the callers' convenience.
     """
     W = np.atleast_2d(W)
     n = n_samples
     alphas = np.asarray(alphas, dtype=np.float64)
     l1 = alphas * l1_ratio * n  # n-scaled penalties, scikit-learn's convention
     l2 = alphas * (1.0 - l1_ratio) * n
-    w_norm2 = np.sum(W * W, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         if l1_ratio > 0:
             XtA = XtR - l2[:, None] * W
             dual_norm = np.max(np.abs(XtA), axis=1)
             const = np.where(dual_norm > l1, l1 / dual_norm, 1.0)
-            gap = np.where(dual_norm > l1, 0.5 * rss * (1.0 + const**2), rss)
-            Rty = yty - W @ Xty
-            gap = (
-                gap + l1 * np.abs(W).sum(axis=1) - const * Rty + 0.5 * l2 * (1 + const**2) * w_norm2
+            # scikit-learn's gap 1/2 rss (1 + c^2) - c r^T y + l1 |w|_1 + l2/2 (1 + c^2) |w|^2
+            # with r^T y = rss + w^T X^T r: the terms of size ||y||^2 cancel exactly, so the
+            # sum is taken per coordinate (each term vanishes at the optimum) and the gap is
+            # accurate to rounding of X^T r, not of ||y||^2 (sharper gap-safe certificates)
+            c = const[:, None]
+            per_coord = (
+                l1[:, None] * np.abs(W) - c * W * XtR + 0.5 * l2[:, None] * (1 + c**2) * W**2
             )
+            gap = 0.5 * rss * (1.0 - const) ** 2 + per_coord.sum(axis=1)
         else:
             grad = XtR - l2[:, None] * W
             gap = np.sum(grad * grad, axis=1) / (2.0 * l2)
@@ -131,6 +136,11 @@ def kkt_violation(
     return np.max(viol, axis=1)
 
 
+#: |X_j^T r| / n within this relative distance of the L1 weight alpha l1_ratio: on the KKT
+#: boundary to within rounding. The gap-safe test certifies only below it.
+BOUNDARY_RTOL = 1e-9
+
+
 def gap_safe_zeros(
     W: np.ndarray,
     XtR: np.ndarray,
@@ -147,7 +157,10 @@ def gap_safe_zeros(
     (1 - l1_ratio)), with lam = alpha l1_ratio. With g = X^T r / n - mu w (``g_j = X_j^T r / n``
     where w_j = 0), the dual point is the rescaled residual and the test reads
 
-        |g_j| min(1, lam / ||g||_inf) + sqrt(2 gap (||X_j||^2 / n + mu)) < lam.
+        |g_j| min(1, lam / ||g||_inf) + sqrt(2 gap (||X_j||^2 / n + mu)) < lam (1 - BOUNDARY_RTOL).
+
+    The factor ``1 - BOUNDARY_RTOL`` guards against rounding: at a gap of 0.0 a tie on the KKT
+    boundary (|g_j| = lam, e.g. duplicate columns) would otherwise pass by rounding alone.
 
     Any (w, gap) with ``gap`` the duality gap at w gives a proof that the optimum's w*_j is 0,
     whatever produced w: the sphere of radius sqrt(2 gap) / lam (dual scale) holds the dual
@@ -184,8 +197,34 @@ def gap_safe_zeros(
         margin = np.sqrt(
             2.0 * np.asarray(gap, dtype=np.float64)[:, None] * (col_sq_norms / n_samples + mu)
         )
-        certified = np.abs(g) * scale + margin < lam
+        certified = np.abs(g) * scale + margin < lam * (1.0 - BOUNDARY_RTOL)
     return certified & (lam > 0)
+
+
+def boundary_zeros(
+    W: np.ndarray, XtR: np.ndarray, alphas: np.ndarray, l1_ratio: float, n_samples: int
+) -> np.ndarray:
+    """Exact zeros of W on the KKT boundary: |X_j^T r| / n equal to lam = alpha l1_ratio within
+    ``BOUNDARY_RTOL * lam`` (ties: the optimum there is not unique, or not decidable in floating
+    point; :func:`gap_safe_zeros` never certifies them), per row.
+
+    Parameters
+    ----------
+    W : ndarray of shape (K, p)
+    XtR : ndarray of shape (K, p)
+        X^T (y - X w) for every row w of W.
+    alphas : ndarray of shape (K,)
+    l1_ratio : float
+    n_samples : int
+
+    Returns
+    -------
+    ndarray of shape (K, p), bool
+    """
+    W = np.atleast_2d(W)
+    lam = np.asarray(alphas, dtype=np.float64)[:, None] * l1_ratio
+    near = np.abs(np.abs(XtR) / n_samples - lam) <= BOUNDARY_RTOL * lam
+    return (W == 0.0) & near & (lam > 0)
 
 
 def count_certified_zeros(W: np.ndarray, certified: np.ndarray) -> np.ndarray:
@@ -195,6 +234,23 @@ def count_certified_zeros(W: np.ndarray, certified: np.ndarray) -> np.ndarray:
     gap cannot vouch for (a loose fit, or a zero the optimum does not have).
     """
     return np.sum((np.atleast_2d(W) == 0.0) & certified, axis=1)
+
+
+def optimum_zero_counts(W: np.ndarray, W_opt: np.ndarray) -> dict[str, np.ndarray]:
+    """Exact zeros of the fits W against those of the optimum W_opt at the same alphas, per row.
+
+    Returns
+    -------
+    dict of ndarray of shape (K,)
+        ``n_zero_optimum`` (zeros of W_opt), ``n_false_zero`` (0.0 in W, nonzero in W_opt) and
+        ``n_missed_zero`` (0.0 in W_opt, nonzero in W; NaN coefficients count as nonzero).
+    """
+    zero, zero_opt = np.atleast_2d(W) == 0.0, np.atleast_2d(W_opt) == 0.0
+    return {
+        "n_zero_optimum": zero_opt.sum(axis=1),
+        "n_false_zero": (zero & ~zero_opt).sum(axis=1),
+        "n_missed_zero": (zero_opt & ~zero).sum(axis=1),
+    }
 
 
 def entry_alphas(W: np.ndarray, alphas: np.ndarray) -> np.ndarray:

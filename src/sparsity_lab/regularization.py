@@ -19,8 +19,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, enet_path
 from sklearn.linear_model import Ridge as SklearnRidge
 
+from sparsity_lab import solvers
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.models.adapters import Ridge
+from sparsity_lab.models.exact import ExactSolverMixin
 
 
 class GridError(UserError):
@@ -133,7 +135,10 @@ def objective_l1_ratio(estimator) -> float:
 
 @dataclass
 class PathResult:
-    """Fits along a grid, largest alpha first. Intercepts are those of the centred problem."""
+    """Fits along a grid, largest alpha first. Intercepts are those of the centred problem.
+
+    ``exact``: every ``ok`` fit is the optimum of its objective (:mod:`sparsity_lab.solvers`).
+    """
 
     alphas: np.ndarray
     coefs: np.ndarray  # (K, p)
@@ -142,6 +147,7 @@ class PathResult:
     fit_seconds: np.ndarray  # (K,)
     status: list[str]
     message: list[str]
+    exact: bool = False
 
 
 def _new_path(alphas: np.ndarray, p: int) -> PathResult:
@@ -223,8 +229,9 @@ def _report(on_fit: FitCallback | None, k: int, alphas: np.ndarray) -> None:
 def _(
     estimator: ElasticNet, data: TrainingData, alphas: np.ndarray, on_fit: FitCallback | None = None
 ) -> PathResult:
-    """Lasso and ElasticNet: scikit-learn's coordinate descent, one alpha per call with the
-    previous solution as start and the Gram matrix computed once (as ``lasso_path`` does)."""
+    """scikit-learn's Lasso and ElasticNet: its coordinate descent, one alpha per call with the
+    previous solution as start and the Gram matrix computed once (as ``lasso_path`` does).
+    Convergence is the ``status`` column, not a warning."""
     p = estimator.get_params()
     l1_ratio = float(getattr(estimator, "l1_ratio", 1.0))
     out = _new_path(alphas, data.n_features)
@@ -232,22 +239,9 @@ def _(
     coef = np.zeros(data.n_features)
     for k, alpha in enumerate(alphas):
         start = time.perf_counter()
-        _, coefs, _, n_iters = enet_path(
-            data.X,
-            data.y,
-            l1_ratio=l1_ratio,
-            alphas=[float(alpha)],
-            precompute=precompute,
-            Xy=data.Xty,
-            coef_init=coef,
-            tol=p["tol"],
-            max_iter=p["max_iter"],
-            selection=p["selection"],
-            random_state=p["random_state"],
-            positive=p["positive"],
-            check_input=False,
-            return_n_iter=True,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # n_iter says it
+            _, coefs, _, n_iters = _cd_one_alpha(data, estimator, l1_ratio, alpha, coef, precompute)
         out.fit_seconds[k] = time.perf_counter() - start
         coef = np.ascontiguousarray(coefs[:, 0])
         out.coefs[k] = coef
@@ -258,6 +252,48 @@ def _(
             out.message[k] = f"max_iter={p['max_iter']} reached at tol={p['tol']}"
         _report(on_fit, k, alphas)
     return out
+
+
+def _cd_one_alpha(data, estimator, l1_ratio, alpha, coef, precompute):
+    """scikit-learn's ``enet_path`` at one alpha from ``coef``."""
+    p = estimator.get_params()
+    return enet_path(
+        data.X,
+        data.y,
+        l1_ratio=l1_ratio,
+        alphas=[float(alpha)],
+        precompute=precompute,
+        Xy=data.Xty,
+        coef_init=coef,
+        tol=p["tol"],
+        max_iter=p["max_iter"],
+        selection=p["selection"],
+        random_state=p["random_state"],
+        positive=p["positive"],
+        check_input=False,
+        return_n_iter=True,
+    )
+
+
+@fit_path.register
+def _(
+    estimator: ExactSolverMixin,
+    data: TrainingData,
+    alphas: np.ndarray,
+    on_fit: FitCallback | None = None,
+) -> PathResult:
+    """The suite's Lasso and ElasticNet: the optimum at every alpha (:mod:`sparsity_lab.solvers`),
+    or scikit-learn's coordinate descent with ``solver='cd'``."""
+    if estimator.solver == "cd":
+        return fit_path.dispatch(ElasticNet)(estimator, data, alphas, on_fit)
+    exact = solvers.exact_path(
+        data.X, data.y, data.Xty, data.gram, np.asarray(alphas, dtype=np.float64),
+        float(estimator.l1_ratio), estimator.solver, on_fit,
+    )  # fmt: skip
+    return PathResult(
+        alphas=alphas, coefs=exact.coefs, n_iter=exact.n_iter, converged=exact.converged,
+        fit_seconds=exact.fit_seconds, status=exact.status, message=exact.message, exact=True,
+    )  # fmt: skip
 
 
 @fit_path.register

@@ -11,7 +11,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import metrics, schema, studies
+from sparsity_lab import metrics, schema, solvers, studies
 from sparsity_lab.datasets import Dataset, PreparedData, check_test_size, prepare
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.paths import config_dir
@@ -237,8 +237,10 @@ def path_fits_table(
         col_sq_norms = np.einsum("ij,ij->j", data.X, data.X)
         safe = metrics.gap_safe_zeros(W, XtR, gap, col_sq_norms, alphas, l1_ratio, n)
         certified = metrics.count_certified_zeros(W, safe).astype(np.float64)
+        boundary = metrics.boundary_zeros(W, XtR, alphas, l1_ratio, n).sum(axis=1)
     else:  # a penalty the suite does not know: no certificate
-        obj = gap = kkt = certified = np.full(len(alphas), np.nan)
+        obj = gap = kkt = certified = boundary = np.full(len(alphas), np.nan)
+    vs_optimum = optimum_columns(path, data, l1_ratio)
     nan_where_broken = lambda v: np.where(finite, v, np.nan)  # noqa: E731
     fits = pd.DataFrame(
         {
@@ -249,6 +251,8 @@ def path_fits_table(
             "n_features": data.n_features,
             "n_zero": metrics.count_exact_zeros(W),
             "n_zero_certified": nan_where_broken(certified),
+            "n_zero_boundary": nan_where_broken(boundary),
+            **{k: nan_where_broken(v) for k, v in vs_optimum.items()},
             "n_nonzero": metrics.count_nonzero(W),
             "n_tiny": metrics.count_tiny(W, zero_tol),
             "zero_tol": zero_tol,
@@ -269,6 +273,23 @@ def path_fits_table(
         }
     )
     return fits[list(schema.FITS.names)]
+
+
+def optimum_columns(path: PathResult, data: TrainingData, l1_ratio: float) -> dict:
+    """``n_zero_optimum``, ``n_false_zero``, ``n_missed_zero`` of each fit: against itself on the
+    exact route, against the optimum at the same alphas on the same rows otherwise (SGD, cd);
+    NaN without an L1 part (Ridge, SGD L2) and where the optimum is not reached."""
+    W, K = path.coefs, len(path.alphas)
+    if not (np.isfinite(l1_ratio) and l1_ratio > 0):
+        return {k: np.full(K, np.nan) for k in ("n_zero_optimum", "n_false_zero", "n_missed_zero")}
+    if path.exact:
+        counts = metrics.optimum_zero_counts(W, W)
+        ok = np.asarray(path.converged)
+    else:
+        opt = solvers.exact_path(data.X, data.y, data.Xty, data.gram, path.alphas, l1_ratio)
+        counts = metrics.optimum_zero_counts(W, opt.coefs)
+        ok = opt.converged
+    return {k: np.where(ok, v, np.nan) for k, v in counts.items()}
 
 
 def path_coefs_table(

@@ -88,6 +88,7 @@ FITS = Table(
     "one row per fit: one (dataset, model, variant, alpha, seed)",
     columns(
         f"{_IDENT} n_samples:count n_features:count n_zero:count n_zero_certified:count "
+        "n_zero_boundary:count n_zero_optimum:count n_false_zero:count n_missed_zero:count "
         "n_nonzero:count n_tiny:count zero_tol:float support_precision:float "
         "support_recall:float support_f1:float train_mse:float test_mse:float test_r2:float "
         "objective:float duality_gap:float kkt_violation:float n_iter:count converged:bool "

@@ -5,9 +5,10 @@ only Lasso or Ridge should not pay.
 """
 
 from sparsity_lab.models.adapters import Ridge
+from sparsity_lab.models.exact import ElasticNet, Lasso
 
 _SGD = ("SGDL2", "SGDCumulative", "SGDProx", "SGDSubgradient", "SGDTruncated")
-__all__ = ["Ridge", *_SGD]
+__all__ = ["ElasticNet", "Lasso", "Ridge", *_SGD]
 
 
 def __getattr__(name: str):

@@ -1,0 +1,439 @@
+"""Exact Lasso and elastic-net solutions of the shared objective, at every alpha of a grid.
+
+    L(w) = 1/(2n) ||y - Xw||^2 + lam ||w||_1 + mu/2 ||w||^2,  lam = alpha l1_ratio,
+                                                             mu = alpha (1 - l1_ratio)
+
+on centred data. Two routes produce a start point close to the optimum; one exact finish makes it
+the optimum to machine precision:
+
+``cd_exact``
+    scikit-learn's coordinate descent (``enet_path``, Gram matrix when n > p) to a moderate
+    tolerance, warm-started from the previous alpha's optimum.
+``homotopy``
+    the LARS-lasso homotopy (``lars_path(method="lasso")``): the exact piecewise-linear path,
+    interpolated to the grid between its breakpoints (Lasso only).
+
+The exact finish is a primal active-set method on the KKT conditions with
+``c = X^T (y - Xw)/n - mu w``: ``c_j = lam sign(w_j)`` where ``w_j != 0`` and ``|c_j| <= lam``
+where ``w_j = 0``. With the support S and its signs s fixed, the optimum on S solves
+``(X_S^T X_S / n + mu I) w_S = X_S^T y / n - lam s`` (Cholesky, or conjugate gradients on large
+supports). A coefficient that changes sign stops the step at its zero crossing and leaves S;
+a zero coordinate with ``|c_j| > lam`` (beyond rounding) joins S with the sign of c_j. Every step
+lowers the objective; the loop ends when the KKT conditions hold to rounding.
+
+Coordinates with ``|c_j|`` equal to lam within rounding (ties, e.g. duplicate columns) sit on the
+KKT boundary: the optimum there is not unique or not decidable in floating point. The finish
+keeps them at 0.0 (a coefficient that would be nonzero only at rounding level is set to 0.0) and
+:func:`sparsity_lab.metrics.boundary_zeros` counts them.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import enet_path, lars_path
+
+from sparsity_lab.metrics import BOUNDARY_RTOL
+
+#: Routes of the exact solver; ``auto`` picks one by shape and penalty.
+EXACT_SOLVERS = ("cd_exact", "homotopy")
+#: Every value of the ``solver`` parameter of the suite's Lasso and ElasticNet.
+SOLVERS = ("auto", "cd", *EXACT_SOLVERS)
+#: Relative duality gap (gap / objective) an exact fit must reach.
+GAP_RTOL = 1e-12
+#: Supports larger than this are solved by conjugate gradients, smaller ones by Cholesky.
+CG_MIN_SUPPORT = 400
+#: Tolerance of the coordinate-descent start of ``cd_exact``: largest move in a sweep relative to
+#: the largest coefficient (numba kernel), scikit-learn's duality-gap tolerance without Gram.
+CD_START_TOL = 1e-5
+#: Rounds of iterative refinement of the support's solution against the KKT residual.
+_REFINE = 2
+_EPS = np.finfo(np.float64).eps
+
+
+class SolverError(ValueError):
+    """A solver that cannot handle the problem asked (e.g. the homotopy on an elastic net)."""
+
+
+def choose_solver(solver: str, n_samples: int, n_features: int, l1_ratio: float) -> str:
+    """The route ``solver`` means for this shape and penalty (``auto`` resolved).
+
+    ``auto``: the homotopy for the Lasso when p > n or p <= 500 (few breakpoints, or a cheap
+    Cholesky per breakpoint), ``cd_exact`` otherwise and for every elastic net.
+    """
+    if solver not in SOLVERS:
+        raise SolverError(f"solver={solver!r}: allowed values are {', '.join(SOLVERS)}")
+    if solver == "homotopy" and l1_ratio != 1.0:
+        raise SolverError(
+            f"solver='homotopy' solves the Lasso only (l1_ratio=1, got {l1_ratio}); "
+            "allowed for the elastic net: auto, cd, cd_exact"
+        )
+    if solver != "auto":
+        return solver
+    if l1_ratio == 1.0 and (n_features > n_samples or n_features <= 500):
+        return "homotopy"
+    return "cd_exact"
+
+
+@dataclass
+class ExactPath:
+    """Optima along a grid (largest alpha first) with each fit's verdict."""
+
+    coefs: np.ndarray  # (K, p)
+    n_iter: np.ndarray  # (K,) active-set iterations of the exact finish
+    converged: np.ndarray  # (K,) bool: KKT to rounding and relative gap <= GAP_RTOL
+    fit_seconds: np.ndarray  # (K,)
+    status: list[str]
+    message: list[str]
+
+
+class _Problem:
+    """Products of centred (X, y) the finish needs; the Gram matrix only when given (without
+    it, the blocks X_S^T X_S already computed are kept for the next alphas)."""
+
+    def __init__(self, X, y, Xty, gram):
+        self.X, self.y, self.Xty, self.gram = X, y, Xty, gram
+        self.n, self.p = X.shape
+        self.yty = float(y @ y)
+        self.amax = float(np.max(np.abs(Xty))) / self.n if self.p else 0.0
+        self.diag = np.diag(gram).copy() if gram is not None else np.einsum("ij,ij->j", X, X)
+        self._pos = np.full(self.p, -1, dtype=np.int64)  # feature -> row of self._block
+        self._block = np.zeros((0, 0))
+
+    def grad(self, w: np.ndarray, mu: float) -> tuple[np.ndarray, np.ndarray]:
+        """(c, X^T r / n): c = X^T (y - Xw)/n - mu w."""
+        S = np.flatnonzero(w)
+        if self.gram is not None:
+            Gw = self.gram @ w if 4 * len(S) > self.p else self.gram[:, S] @ w[S]
+            xtr = self.Xty - Gw
+        else:
+            xtr = self.X.T @ (self.y - self.X[:, S] @ w[S])
+        xtr /= self.n
+        return xtr - mu * w, xtr
+
+    def system(self, S: np.ndarray, mu: float) -> np.ndarray:
+        """X_S^T X_S / n + mu I."""
+        if self.gram is not None:
+            A = self.gram[np.ix_(S, S)]
+        else:
+            new = S[self._pos[S] < 0]
+            if new.size:
+                old = np.flatnonzero(self._pos >= 0)
+                old = old[np.argsort(self._pos[old])]
+                Xn = self.X[:, new]
+                cross = self.X[:, old].T @ Xn
+                self._block = np.block([[self._block, cross], [cross.T, Xn.T @ Xn]])
+                self._pos[new] = len(old) + np.arange(new.size)
+            idx = self._pos[S]
+            A = self._block[np.ix_(idx, idx)]
+        A /= self.n
+        A[np.diag_indices_from(A)] += mu
+        return A
+
+
+def _factorize(A: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """``solve(b, x0)`` for the positive (semi)definite A; None when A is singular.
+
+    Conjugate gradients on large systems (falling back to Cholesky when they stall), Cholesky
+    with one step of iterative refinement otherwise.
+    """
+    m = len(A)
+    if m == 0:
+        return lambda b, x0: b.copy()
+    cho = None
+    if m < CG_MIN_SUPPORT:
+        try:
+            cho = scipy.linalg.cho_factor(A, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        if np.abs(np.diag(cho[0])).min() ** 2 <= 1e3 * _EPS * np.max(np.diag(A)) * m:
+            return None  # numerically singular
+
+    def solve(b: np.ndarray, x0: np.ndarray) -> np.ndarray | None:
+        if cho is None:
+            x = _cg(A, b, x0)
+            if x is not None:
+                return x
+            try:
+                factor = scipy.linalg.cho_factor(A, check_finite=False)
+            except np.linalg.LinAlgError:
+                return None
+        else:
+            factor = cho
+        x = scipy.linalg.cho_solve(factor, b, check_finite=False)
+        return x + scipy.linalg.cho_solve(factor, b - A @ x, check_finite=False)
+
+    return solve
+
+
+def _cg(A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int = 500) -> np.ndarray | None:
+    """Conjugate gradients from x0 until the residual stops decreasing at rounding level;
+    None when it has not reached ``1e-13 ||b||`` (ill-conditioned: use Cholesky)."""
+    x = x0.copy()
+    r = b - A @ x
+    d = r.copy()
+    rr = float(r @ r)
+    target = (1e-14 * float(np.linalg.norm(b))) ** 2
+    for _ in range(max_iter):
+        if rr <= target:
+            return x
+        Ad = A @ d
+        step = rr / float(d @ Ad)
+        x += step * d
+        r -= step * Ad
+        rr_new = float(r @ r)
+        d = r + (rr_new / rr) * d
+        rr = rr_new
+    r = b - A @ x
+    return x if float(r @ r) <= 100 * target else None
+
+
+def rounding_level(prob: _Problem, w: np.ndarray) -> float:
+    """Absolute rounding level of c = X^T r / n - mu w computed at w."""
+    return 1e3 * _EPS * (prob.amax + float(np.max(prob.diag)) / prob.n * float(np.abs(w).sum()))
+
+
+def kkt_tolerance(prob: _Problem, w: np.ndarray, lam: float) -> float:
+    """The KKT conditions hold when violated by no more than this: rounding, or the boundary
+    tolerance ``BOUNDARY_RTOL * lam`` (a zero that close to lam is a tie, left at 0)."""
+    return max(BOUNDARY_RTOL * lam, rounding_level(prob, w))
+
+
+def kkt_finish(
+    prob: _Problem, w0: np.ndarray, lam: float, mu: float, max_iter: int = 500
+) -> tuple[np.ndarray, int, str, np.ndarray | None]:
+    """The optimum at (lam, mu) from the start point ``w0`` by the primal active-set method.
+
+    Returns (w, iterations, message, X^T r / n at w); the message is empty when the KKT
+    conditions hold to :func:`kkt_tolerance`.
+    """
+    w = np.array(w0, dtype=np.float64)
+    if lam <= 0:
+        return w, 0, "alpha = 0: no L1 penalty, use Ridge or an alpha > 0", None
+    # S and its signs; the start point's signs are the first guess
+    active = w != 0.0
+    sign = np.sign(w)
+    one_at_a_time = False
+    for it in range(1, max_iter + 1):
+        S = np.flatnonzero(active)
+        A = prob.system(S, mu)
+        b = prob.Xty[S] / prob.n - lam * sign[S]
+        solve = _factorize(A)
+        w_new = solve(b, w[S]) if solve is not None else None
+        if w_new is None:  # singular: move along the null space until a coefficient is 0
+            _, V = np.linalg.eigh(A)
+            d = V[:, 0] if float(sign[S] @ V[:, 0]) <= 0 else -V[:, 0]
+            w_new = w[S] + d * (10.0 * (np.abs(w[S]).max() + 1.0))  # a far point on the line
+        wrong = w_new * sign[S] <= 0.0
+        if wrong.any():
+            ws = w[S]
+            t = np.ones(len(S))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t[wrong] = ws[wrong] / (ws[wrong] - w_new[wrong])
+            t = np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
+            k = int(np.argmin(np.where(wrong, t, np.inf)))
+            step = t[k]
+            ws = ws + step * (w_new - ws)
+            drop = wrong & (t <= step)
+            drop[k] = True
+            ws[drop] = 0.0
+            w[S] = ws
+            active[S[drop]] = False
+            if step == 0.0:  # a coordinate that just joined left at once: add one at a time
+                one_at_a_time = True
+            continue
+        w[S] = w_new
+        c, xtr = prob.grad(w, mu)
+        tol = kkt_tolerance(prob, w, lam)
+        for _ in range(_REFINE):  # refine against the KKT residual computed from X^T r
+            residual = c[S] - lam * sign[S]
+            if float(np.max(np.abs(residual), initial=0.0)) <= rounding_level(prob, w):
+                break
+            delta = solve(residual, np.zeros(len(S)))
+            if delta is None or not np.all((w[S] + delta) * sign[S] > 0):
+                break
+            w[S] += delta
+            c, xtr = prob.grad(w, mu)
+        excess = np.where(active, -np.inf, np.abs(c) - lam)
+        viol = np.flatnonzero(excess > tol)
+        if viol.size == 0:
+            # coefficients nonzero only at rounding level on the boundary are ties: set to 0
+            tiny = active & (np.abs(w) <= 1e3 * _EPS * max(float(np.abs(w).max()), 1e-300))
+            if tiny.any():
+                w[tiny] = 0.0
+                active &= ~tiny
+                continue
+            return w, it, "", xtr
+        if one_at_a_time:
+            viol = viol[[int(np.argmax(excess[viol]))]]
+        active[viol] = True
+        sign[viol] = np.sign(c[viol])
+    msg = f"exact finish: KKT not reached in {max_iter} active-set iterations"
+    return w, max_iter, msg, None
+
+
+def relative_gap(
+    prob: _Problem, w: np.ndarray, lam: float, mu: float, xtr: np.ndarray | None = None
+) -> float:
+    """Duality gap / primal objective of the shared objective at w (dual point: the rescaled
+    residual, as in :func:`sparsity_lab.metrics.duality_gap`); ``xtr`` = X^T r / n if known."""
+    n = prob.n
+    if xtr is None:
+        _, xtr = prob.grad(w, mu)
+    g = xtr - mu * w
+    if prob.gram is not None:  # ||r||^2 = y^T y - w^T X^T y - n w^T (X^T r / n)
+        rss = max(prob.yty - float(w @ prob.Xty) - n * float(w @ xtr), 0.0)
+    else:
+        S = np.flatnonzero(w)
+        r = prob.y - prob.X[:, S] @ w[S]
+        rss = float(r @ r)
+    dual_norm = float(np.max(np.abs(g))) if g.size else 0.0
+    scale = min(1.0, lam / dual_norm) if dual_norm > 0 and lam > 0 else 1.0
+    primal = rss / (2 * n) + lam * float(np.abs(w).sum()) + 0.5 * mu * float(w @ w)
+    # dual at theta = scale r / n: y^T theta - n/2 ||theta||^2 - ||(|X^T theta| - lam)_+||^2/(2 mu)
+    y_theta = scale * (prob.yty - float(w @ prob.Xty)) / n  # y^T r = y^T y - w^T X^T y
+    dual = y_theta - 0.5 * scale**2 * rss / n
+    if mu > 0:
+        v = np.maximum(np.abs(scale * xtr) - lam, 0.0)
+        dual -= float(v @ v) / (2 * mu)
+    gap = max(primal - dual, 0.0)
+    return gap / primal if primal > 0 else 0.0
+
+
+def _cd_start(prob: _Problem, w: np.ndarray, alpha: float, l1_ratio: float) -> np.ndarray:
+    """Coordinate descent from w to a moderate tolerance at one alpha: the numba kernel on the
+    Gram matrix, scikit-learn's ``enet_path`` without one."""
+    if prob.gram is not None:
+        from sparsity_lab._cd_kernel import cd_gram
+
+        w = np.array(w, dtype=np.float64)
+        n = prob.n
+        cd_gram(w, prob.gram, prob.Xty, n * alpha * l1_ratio, n * alpha * (1 - l1_ratio),
+                CD_START_TOL, 1000)  # fmt: skip
+        return w
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the exact finish takes over
+        _, coefs, _ = enet_path(
+            prob.X,
+            prob.y,
+            l1_ratio=l1_ratio,
+            alphas=[alpha],
+            precompute=False,
+            Xy=prob.Xty,
+            coef_init=np.ascontiguousarray(w),
+            tol=CD_START_TOL,
+            max_iter=1000,
+            check_input=False,
+        )
+    return np.ascontiguousarray(coefs[:, 0])
+
+
+def _homotopy_starts(prob: _Problem, alphas: np.ndarray) -> np.ndarray:
+    """The LARS-lasso path at every alpha of the grid, linear between breakpoints (K, p)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # degenerate steps: the finish fixes
+        knots, _, path = lars_path(
+            prob.X,
+            prob.y,
+            Xy=prob.Xty,
+            Gram=prob.gram,
+            method="lasso",
+            alpha_min=float(np.min(alphas)),
+            max_iter=20 * min(prob.n, prob.p) + 100,
+            copy_X=True,
+            copy_Gram=True,
+        )
+    starts = np.zeros((len(alphas), prob.p))
+    # knots decrease; between knots k-1 and k the path is linear in alpha
+    for i, a in enumerate(alphas):
+        k = int(np.searchsorted(-knots, -a))
+        if k == 0:
+            starts[i] = path[:, 0]
+        elif k >= len(knots):
+            starts[i] = path[:, -1]
+        else:
+            t = (knots[k - 1] - a) / (knots[k - 1] - knots[k])
+            starts[i] = path[:, k - 1] + t * (path[:, k] - path[:, k - 1])
+    return starts
+
+
+def exact_path(
+    X: np.ndarray,
+    y: np.ndarray,
+    Xty: np.ndarray,
+    gram: np.ndarray | None,
+    alphas: np.ndarray,
+    l1_ratio: float,
+    solver: str = "auto",
+    on_fit: Callable[[int, int], None] | None = None,
+) -> ExactPath:
+    """The optimum of the shared objective at every alpha (largest first).
+
+    Parameters
+    ----------
+    X, y : ndarray
+        Centred training data, shapes (n, p) and (n,).
+    Xty : ndarray of shape (p,)
+        X^T y.
+    gram : ndarray of shape (p, p) or None
+        X^T X when it is cheaper than X (n > p).
+    alphas : ndarray of shape (K,)
+        Decreasing alphas >= 0.
+    l1_ratio : float
+        In (0, 1]; 1 is the Lasso.
+    solver : str
+        ``auto``, ``cd_exact`` or ``homotopy`` (:data:`SOLVERS`; ``cd`` is not exact).
+    on_fit : callable, optional
+        Called as ``on_fit(k, K)`` after the fit at alphas[k - 1].
+
+    Returns
+    -------
+    ExactPath
+        ``status`` is ``ok`` where the KKT conditions hold to rounding and the relative duality
+        gap is <= :data:`GAP_RTOL`, ``not_converged`` (with the reason in ``message``) otherwise.
+    """
+    route = choose_solver(solver, X.shape[0], X.shape[1], l1_ratio)
+    if route not in EXACT_SOLVERS:
+        raise SolverError(f"solver={solver!r} is not exact: allowed {', '.join(EXACT_SOLVERS)}")
+    prob = _Problem(X, y, Xty, gram)
+    K = len(alphas)
+    out = ExactPath(
+        coefs=np.zeros((K, prob.p)),
+        n_iter=np.zeros(K, dtype=np.int64),
+        converged=np.zeros(K, dtype=bool),
+        fit_seconds=np.zeros(K),
+        status=["ok"] * K,
+        message=[""] * K,
+    )
+    start = time.perf_counter()
+    starts = _homotopy_starts(prob, alphas) if route == "homotopy" else None
+    shared = (time.perf_counter() - start) / max(K, 1)  # the homotopy is shared by the grid
+    w = np.zeros(prob.p)
+    for k, alpha in enumerate(alphas):
+        start = time.perf_counter()
+        lam, mu = float(alpha) * l1_ratio, float(alpha) * (1.0 - l1_ratio)
+        if lam >= prob.amax:  # at and above alpha_max the optimum is 0 (the EN's too)
+            w = np.zeros(prob.p)
+            it, msg, xtr = 0, "", None
+        else:
+            w0 = starts[k] if starts is not None else _cd_start(prob, w, float(alpha), l1_ratio)
+            w, it, msg, xtr = kkt_finish(prob, w0, lam, mu)
+        out.coefs[k] = w
+        out.n_iter[k] = it
+        if not msg:
+            rgap = relative_gap(prob, w, lam, mu, xtr)
+            if not rgap <= GAP_RTOL:
+                msg = f"exact finish: relative duality gap {rgap:.2g} > {GAP_RTOL:g}"
+        out.converged[k] = not msg
+        if msg:
+            out.status[k], out.message[k] = "not_converged", msg
+        out.fit_seconds[k] = time.perf_counter() - start + shared
+        if on_fit is not None:
+            on_fit(k + 1, K)
+    return out

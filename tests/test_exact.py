@@ -1,0 +1,250 @@
+"""The exact route (sparsity_lab.solvers) on designs whose optimum is known independently:
+orthogonal designs (soft-thresholding), p > n against the LARS-lasso homotopy, a correlated
+design and the elastic net against scikit-learn at a tolerance tight enough to certify, duplicate
+columns (a tie on the KKT boundary), and alphas at and above alpha_max."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.linear_model import ElasticNet as SkElasticNet
+from sklearn.linear_model import Lasso as SkLasso
+from sklearn.linear_model import enet_path, lars_path
+
+from conftest import results_line, run_cli
+from sparsity_lab import metrics, solvers
+from sparsity_lab.datasets import make_synthetic, prepare
+from sparsity_lab.models import ElasticNet, Lasso
+from sparsity_lab.regularization import TrainingData, fit_path
+from sparsity_lab.runner import run_path_job
+
+ROUTES = ["cd_exact", "homotopy"]
+
+
+def toeplitz(n, p, rho, seed=0, k=5):
+    """Centred, standardised Toeplitz design (corr rho^|i-j|) with a k-sparse truth."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    for j in range(1, p):
+        X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho**2) * X[:, j]
+    beta = np.zeros(p)
+    beta[rng.choice(p, k, replace=False)] = rng.choice([-1.0, 1.0], k)
+    y = X @ beta + rng.standard_normal(n)
+    X = (X - X.mean(0)) / X.std(0)
+    return TrainingData(X, y - y.mean())
+
+
+def grid(data, l1_ratio=1.0, num=20, min_ratio=1e-3):
+    amax = np.max(np.abs(data.Xty)) / data.n_samples / l1_ratio
+    return amax * np.logspace(0, np.log10(min_ratio), num)
+
+
+def exact(data, alphas, l1_ratio=1.0, solver="auto"):
+    return solvers.exact_path(data.X, data.y, data.Xty, data.gram, alphas, l1_ratio, solver)
+
+
+def zero_columns(data, W, alphas, l1_ratio):
+    """(n_zero, certified, boundary) per row, with the suite's own metrics."""
+    XtR, rss = data.residual_products(W)
+    n = data.n_samples
+    gap = metrics.duality_gap(W, XtR, rss, data.Xty, data.yty, alphas, l1_ratio, n)
+    col = np.einsum("ij,ij->j", data.X, data.X)
+    safe = metrics.gap_safe_zeros(W, XtR, gap, col, alphas, l1_ratio, n)
+    return (
+        metrics.count_exact_zeros(W),
+        metrics.count_certified_zeros(W, safe),
+        metrics.boundary_zeros(W, XtR, alphas, l1_ratio, n).sum(axis=1),
+    )
+
+
+def assert_every_zero_accounted(data, W, alphas, l1_ratio):
+    n_zero, certified, boundary = zero_columns(data, W, alphas, l1_ratio)
+    assert_array_equal(certified + boundary, n_zero)
+
+
+# ---------------------------------------------------------------------------- orthogonal design
+@pytest.fixture(scope="module")
+def ortho():
+    rng = np.random.default_rng(1)
+    n, p = 200, 40
+    Q, _ = np.linalg.qr(rng.standard_normal((n, p)) - 0.0)
+    Q -= Q.mean(axis=0)  # centre, then re-orthogonalise: X^T X = n I exactly up to rounding
+    Q, _ = np.linalg.qr(Q)
+    X = Q * np.sqrt(n)
+    y = X @ np.r_[rng.choice([-2.0, 2.0], 8), np.zeros(p - 8)] + rng.standard_normal(n)
+    return TrainingData(X, y - y.mean())
+
+
+@pytest.mark.parametrize(("solver", "l1_ratio"), [("cd_exact", 1.0), ("homotopy", 1.0),
+                                                  ("cd_exact", 0.5), ("auto", 0.3)])  # fmt: skip
+def test_orthogonal_design_is_the_soft_threshold(ortho, solver, l1_ratio):
+    alphas = grid(ortho, l1_ratio, num=15)
+    out = exact(ortho, alphas, l1_ratio, solver)
+    assert out.status == ["ok"] * len(alphas)
+    b = ortho.Xty / ortho.n_samples
+    for k, a in enumerate(alphas):
+        lam, mu = a * l1_ratio, a * (1 - l1_ratio)
+        closed = np.sign(b) * np.maximum(np.abs(b) - lam, 0.0) / (1 + mu)
+        assert_allclose(out.coefs[k], closed, rtol=1e-11, atol=1e-13)
+        assert_array_equal(out.coefs[k] == 0.0, closed == 0.0)
+    assert_every_zero_accounted(ortho, out.coefs, alphas, l1_ratio)
+
+
+# ---------------------------------------------------------------------------- p > n
+def lars_reference(data, alphas):
+    """The LARS-lasso homotopy, linear between its knots, at every alpha."""
+    knots, _, path = lars_path(data.X, data.y, method="lasso", alpha_min=alphas[-1])
+    W = np.empty((len(alphas), data.n_features))
+    for i, a in enumerate(alphas):
+        k = int(np.searchsorted(-knots, -a))
+        t = (knots[k - 1] - a) / (knots[k - 1] - knots[k]) if k > 0 else 0.0
+        W[i] = path[:, max(k - 1, 0)] + t * (path[:, k] - path[:, max(k - 1, 0)])
+    return W
+
+
+@pytest.mark.parametrize("solver", ROUTES)
+def test_p_greater_than_n_matches_the_lars_homotopy(solver):
+    data = toeplitz(40, 150, 0.5, seed=3)
+    alphas = grid(data, num=25, min_ratio=0.02)
+    out = exact(data, alphas, 1.0, solver)
+    assert out.status == ["ok"] * len(alphas)
+    ref = lars_reference(data, alphas)
+    assert_allclose(out.coefs, ref, atol=1e-9)
+    n_zero, _, _ = zero_columns(data, out.coefs, alphas, 1.0)
+    assert_array_equal(n_zero, np.sum(np.abs(ref) < 1e-12, axis=1))
+    assert_every_zero_accounted(data, out.coefs, alphas, 1.0)
+
+
+# ---------------------------------------------------------------------------- correlated design
+@pytest.mark.parametrize("solver", ROUTES)
+def test_correlated_design_every_zero_certified(solver):
+    data = toeplitz(150, 60, 0.95, seed=5)
+    alphas = grid(data, num=20)
+    out = exact(data, alphas, 1.0, solver)
+    assert out.status == ["ok"] * len(alphas)
+    assert_every_zero_accounted(data, out.coefs, alphas, 1.0)
+    _, ref, _ = enet_path(data.X, data.y, l1_ratio=1.0, alphas=alphas, tol=1e-15, max_iter=10**6)
+    assert_allclose(out.coefs, ref.T, atol=1e-8)
+    # scikit-learn's tight iterate has the same support wherever a coefficient is not tiny
+    big = np.abs(ref.T) > 1e-8
+    assert not (big & (out.coefs == 0.0)).any()
+
+
+def test_elastic_net_matches_scikit_learn_at_a_tight_tolerance():
+    data = toeplitz(300, 50, 0.7, seed=2)
+    for l1_ratio in (0.5, 0.9):
+        alphas = grid(data, l1_ratio, num=12)
+        out = exact(data, alphas, l1_ratio)
+        assert out.status == ["ok"] * len(alphas)
+        for k, a in enumerate(alphas):
+            sk = SkElasticNet(alpha=a, l1_ratio=l1_ratio, fit_intercept=False, tol=1e-15,
+                              max_iter=10**6).fit(data.X, data.y).coef_  # fmt: skip
+            assert_allclose(out.coefs[k], sk, atol=1e-9)
+            assert_array_equal(out.coefs[k] == 0.0, np.abs(sk) < 1e-10)
+        assert_every_zero_accounted(data, out.coefs, alphas, l1_ratio)
+
+
+# ---------------------------------------------------------------------------- ties
+@pytest.mark.parametrize("solver", ROUTES)
+def test_duplicate_columns_give_one_nonzero_and_one_boundary_zero(solver):
+    base = toeplitz(100, 20, 0.3, seed=7, k=3)
+    j = int(np.argmax(np.abs(base.Xty)))  # the first variable to enter
+    data = TrainingData(np.column_stack([base.X, base.X[:, j]]), base.y)
+    alphas = grid(data, num=10, min_ratio=0.05)[1:]  # below alpha_max: j is in the model
+    out = exact(data, alphas, 1.0, solver)
+    assert out.status == ["ok"] * len(alphas)
+    pair = out.coefs[:, [j, -1]]
+    assert ((pair != 0.0).sum(axis=1) == 1).all()  # exactly one of the twins is used
+    XtR, _ = data.residual_products(out.coefs)
+    boundary = metrics.boundary_zeros(out.coefs, XtR, alphas, 1.0, data.n_samples)
+    assert boundary[:, [j, -1]].sum(axis=1).tolist() == [1] * len(alphas)
+    assert_every_zero_accounted(data, out.coefs, alphas, 1.0)
+    # the optimum without the twin, split or not, has the same fit
+    ref = exact(base, alphas, 1.0, solver).coefs
+    assert_allclose(pair.sum(axis=1), ref[:, j], rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------- alpha_max
+@pytest.mark.parametrize(("solver", "l1_ratio"), [("cd_exact", 1.0), ("homotopy", 1.0),
+                                                  ("cd_exact", 0.5)])  # fmt: skip
+def test_at_and_above_alpha_max_every_coefficient_is_zero(solver, l1_ratio):
+    data = toeplitz(80, 30, 0.5, seed=1)
+    amax = np.max(np.abs(data.Xty)) / data.n_samples / l1_ratio
+    alphas = np.array([10 * amax, amax, amax * (1 - 1e-6)])
+    out = exact(data, alphas, l1_ratio, solver)
+    assert out.status == ["ok"] * 3
+    assert (out.coefs[:2] == 0.0).all()
+    assert (out.coefs[2] != 0.0).sum() == 1  # just below, the top variable enters
+    n_zero, certified, boundary = zero_columns(data, out.coefs[1:2], alphas[1:2], l1_ratio)
+    assert boundary[0] == 1 and certified[0] == n_zero[0] - 1  # the top one is a tie
+
+
+# ---------------------------------------------------------------------------- estimators
+def test_estimator_fit_is_exact_with_an_intercept(ortho):
+    X, y = ortho.X, ortho.y + 3.0
+    alpha = 0.2 * np.max(np.abs(ortho.Xty)) / ortho.n_samples
+    est = Lasso(alpha=alpha).fit(X, y)
+    b = ortho.Xty / ortho.n_samples
+    assert_allclose(est.coef_, np.sign(b) * np.maximum(np.abs(b) - alpha, 0.0), atol=1e-12)
+    assert est.intercept_ == pytest.approx(3.0) and est.status_ == "ok"
+    en = ElasticNet(alpha=alpha, l1_ratio=0.5).fit(X, y)
+    closed = np.sign(b) * np.maximum(np.abs(b) - alpha / 2, 0.0) / (1 + alpha / 2)
+    assert_allclose(en.coef_, closed, atol=1e-12)
+
+
+def test_solver_cd_is_scikit_learns_coordinate_descent():
+    data = toeplitz(120, 40, 0.5, seed=4)
+    alphas = grid(data, num=8)
+    ours = fit_path(Lasso(solver="cd", tol=1e-6, max_iter=10_000), data, alphas)
+    ref = fit_path(SkLasso(tol=1e-6, max_iter=10_000), data, alphas)
+    assert_array_equal(ours.coefs, ref.coefs)
+    assert not ours.exact and fit_path(Lasso(), data, alphas).exact
+
+
+@pytest.mark.parametrize(
+    ("est", "words"),
+    [(Lasso(solver="xyz"), ["solver='xyz'", "auto, cd"]),
+     (ElasticNet(solver="homotopy"), ["homotopy", "l1_ratio=1", "cd_exact"])],
+)  # fmt: skip
+def test_bad_solver_is_a_one_line_value_error(est, words):
+    with pytest.raises(ValueError) as info:
+        est._check_params()
+    assert all(w in str(info.value) for w in words) and "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------- runner columns
+def test_sgd_rows_are_compared_with_the_optimum(compose_cfg):
+    grid_ = ["grid=values", "grid.values=[0.5,0.1,0.02]", "dataset.n_samples=200"]
+    cfg = compose_cfg(["model=sgd_prox", "model.max_epochs=20", *grid_])
+    sgd = run_path_job(cfg, "sgd_prox")["fits"]
+    lasso = run_path_job(compose_cfg(["model=lasso", *grid_]), "lasso")["fits"]
+    assert_array_equal(sgd["n_zero_optimum"], lasso["n_zero"])  # same rows, same alphas
+    assert_array_equal(lasso["n_zero_optimum"], lasso["n_zero"])
+    assert (lasso[["n_false_zero", "n_missed_zero"]] == 0).all().all()
+    # zeros of the fit = zeros of the optimum - missed + false
+    assert_array_equal(
+        sgd["n_zero"], sgd["n_zero_optimum"] - sgd["n_missed_zero"] + sgd["n_false_zero"]
+    )
+    ridge = run_path_job(compose_cfg(["model=ridge", *grid_]), "ridge")["fits"]
+    assert ridge[["n_zero_optimum", "n_false_zero", "n_missed_zero"]].isna().all().all()
+
+
+def test_default_run_every_lasso_and_elasticnet_zero_is_certified_or_a_tie(tmp_path):
+    proc = run_cli(["run", "experiment=quickstart", "grid.num=12"], cwd=tmp_path)
+    assert "ConvergenceWarning" not in proc.stdout + proc.stderr
+    fits = pd.read_parquet(tmp_path / results_line(proc.stdout) / "fits.parquet")
+    l1 = fits[fits["model"].isin(["lasso", "elasticnet"])]
+    assert len(l1) == 2 * 2 * 12 and (l1["status"] == "ok").all()
+    assert_array_equal(l1["n_zero_certified"] + l1["n_zero_boundary"], l1["n_zero"])
+    assert (l1["duality_gap"] <= 1e-12 * l1["objective"]).all()
+
+
+def test_synthetic_path_exact_zero_counts_agree_with_the_homotopy():
+    prep = prepare(make_synthetic(300, 80, 10, rho=0.5, random_state=0), test_size=0.0)
+    data = TrainingData(prep.X_train, prep.y_train)
+    alphas = grid(data, num=30)
+    out = fit_path(Lasso(solver="cd_exact"), data, alphas)
+    ref = lars_reference(data, alphas)
+    assert_array_equal((out.coefs == 0).sum(axis=1), (np.abs(ref) < 1e-12).sum(axis=1))
