@@ -6,7 +6,16 @@ only Lasso or Ridge should not pay.
 
 from sparsity_lab.models.adapters import Ridge
 
-_SGD = ("SGDL2", "SGDCumulative", "SGDProx", "SGDSubgradient", "SGDTruncated")
+_SGD = (
+    "SGDL2",
+    "SGDCumulative",
+    "SGDProx",
+    "SGDSubgradient",
+    "SGDTruncated",
+    "SGDClip",
+    "SGDRDA",
+    "SGDFTRL",
+)
 __all__ = ["Ridge", *_SGD]
 
 
