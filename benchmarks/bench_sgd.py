@@ -1,11 +1,12 @@
 """Seconds per epoch of every SGD rule against scikit-learn's SGDRegressor, in one run.
 
 Dense data, n = 20000, p = 2000, per-sample updates, constant step (FTRL: its per-coordinate
-rates); each figure is the best of
-3 fits of 2 epochs. Ratios compare times measured in this same process: every L1 rule against
-SGDRegressor(penalty="l1") (target <= 0.33) and sgd_l2 against SGDRegressor(penalty="l2")
-(target <= 1.0). numba's compile time is reported apart, from fresh processes sharing a
-temporary numba cache: the first one compiles, the second loads the cache (``cache=True``).
+rates); each figure is the best of 3 fits of 2 epochs. Ratios compare times measured in this
+same process: every L1 rule against SGDRegressor(penalty="l1") (target <= 0.33) and sgd_l2
+against SGDRegressor(penalty="l2") (target <= 1.0). FTRL-Proximal needs a square root and a
+division per coordinate and sample (Algorithm 1), which the other rules do not. numba's
+compile time is reported apart, from fresh processes sharing a temporary numba cache: the
+first one compiles, the second loads the cache (``cache=True``).
 """
 
 from __future__ import annotations
