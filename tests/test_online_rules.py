@@ -256,3 +256,19 @@ def test_ftrl_has_no_schedule_parameters():
     params = SGDFTRL().get_params()
     assert "learning_rate" not in params and "power_t" not in params
     assert {"beta", "l1_ratio", "eta0"} <= set(params)
+
+
+@pytest.mark.parametrize("cls", [SGDRDA, SGDFTRL])
+def test_full_batch_dual_rules_reach_the_lasso(cls):
+    # Deterministic gradients: the average gradient converges to the optimum's, and the
+    # threshold test |gbar_j| <= alpha is the Lasso's own optimality condition.
+    X, y = _problem(seed=5, n_samples=300, n_features=40, n_informative=6)
+    alpha = 0.1 * _alpha_max(X, y)
+    lasso = Lasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X, y)
+    schedule = {} if cls is SGDFTRL else {"learning_rate": "constant"}
+    model = cls(alpha=alpha, batch_size="full", max_epochs=3000, tol=None, **schedule).fit(X, y)
+    assert model.status_ == "ok"
+    assert 0 < (lasso.coef_ == 0.0).sum() < X.shape[1]
+    assert_array_equal(model.coef_ == 0.0, lasso.coef_ == 0.0)
+    assert_allclose(model.coef_, lasso.coef_, atol=1e-8)
+    assert_allclose(model.intercept_, lasso.intercept_, atol=1e-8)
