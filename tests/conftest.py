@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -41,6 +42,15 @@ def run_cli(args, cwd: Path, check: bool = True, timeout: float = 300):
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def fit_objective(X, y, coef, intercept, alpha, penalty) -> float:
+    """The shared objective at one fit with an intercept (the suite's formula, per fit)."""
+    from sparsity_lab.metrics import objective
+
+    residual = y - X @ coef - intercept
+    rss = np.array([residual @ residual])
+    return float(objective(rss, coef[None, :], [alpha], penalty.l1_ratio, len(y))[0])
 
 
 def results_line(stdout: str) -> Path:

@@ -12,13 +12,22 @@ from sklearn.base import clone
 from sklearn.linear_model import Lasso, SGDRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from conftest import fit_objective as objective
 from sparsity_lab.datasets import make_synthetic, prepare
-from sparsity_lab.metrics import objective as objective_of_rss
-from sparsity_lab.models import SGDL2, SGDCumulative, SGDProx, SGDSubgradient, SGDTruncated
-from sparsity_lab.models.penalties import L1, L2
+from sparsity_lab.models import (
+    SGDFTRL,
+    SGDL2,
+    SGDRDA,
+    SGDClip,
+    SGDCumulative,
+    SGDProx,
+    SGDSubgradient,
+    SGDTruncated,
+)
+from sparsity_lab.models.penalties import L1, L2, ElasticNet
 from sparsity_lab.regularization import alpha_max
 
-ALL = [SGDSubgradient, SGDL2, SGDProx, SGDTruncated, SGDCumulative]
+ALL = [SGDSubgradient, SGDL2, SGDProx, SGDTruncated, SGDCumulative, SGDClip, SGDRDA, SGDFTRL]
 
 
 @parametrize_with_checks([cls(random_state=0) for cls in ALL])
@@ -36,13 +45,6 @@ def _standardised_problem(seed=0, n_samples=200, n_features=30, n_informative=5)
         seed=seed,
     )  # fmt: skip
     return data.X_train, data.y_train
-
-
-def objective(X, y, coef, intercept, alpha, penalty) -> float:
-    """The shared objective at one fit with an intercept (the suite's formula, per fit)."""
-    residual = y - X @ coef - intercept
-    rss = np.array([residual @ residual])
-    return float(objective_of_rss(rss, coef[None, :], [alpha], penalty.l1_ratio, len(y))[0])
 
 
 @pytest.mark.parametrize("ratio", [0.5, 0.1, 0.02])
@@ -121,9 +123,11 @@ def test_truncated_with_period_one_and_no_threshold_is_prox():
 @pytest.mark.parametrize("cls", ALL)
 def test_divergence_is_a_status_not_an_exception(cls):
     X, y = _standardised_problem(seed=4)
+    # FTRL's per-coordinate rates bound every step by eta0: only an absurd eta0 blows it up.
+    params = dict(eta0=1e12) if cls is SGDFTRL else dict(eta0=5.0, learning_rate="constant")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow RuntimeWarning either
-        model = cls(eta0=5.0, learning_rate="constant", max_epochs=50, random_state=0).fit(X, y)
+        model = cls(max_epochs=50, random_state=0, **params).fit(X, y)
     assert model.status_ == "diverged"
     assert not model.converged_
     assert "diverged" in model.message_ and "eta0" in model.message_
@@ -141,7 +145,7 @@ def test_protocol_attributes_and_float32(cls):
     assert isinstance(model.intercept_, float)
     assert model.n_iter_ == 3 and model.converged_ and model.status_ == "ok"
     assert model.message_ == ""
-    assert cls.penalty_l1_ratio == (0.0 if cls is SGDL2 else 1.0)
+    assert model.penalty_l1_ratio == (0.0 if cls is SGDL2 else 1.0)
     single = clone(model).fit(X.astype(np.float32), y)
     assert single.coef_.dtype == np.float32
     assert_allclose(single.coef_, model.coef_, atol=1e-4)
@@ -215,7 +219,7 @@ def test_truncated_bad_period():
 def test_penalty_objects_match_their_definitions():
     rng = np.random.default_rng(0)
     z = rng.standard_normal(50)
-    for penalty in (L1(), L2()):
+    for penalty in (L1(), L2(), ElasticNet(0.3)):
         # prox(z, s) minimises 1/2 ||w - z||^2 + s Omega(w): no random point does better.
         w = penalty.prox(z, 0.3)
         best = 0.5 * np.sum((w - z) ** 2) + 0.3 * penalty.value(w)
@@ -224,6 +228,12 @@ def test_penalty_objects_match_their_definitions():
             assert best <= 0.5 * np.sum((v - z) ** 2) + 0.3 * penalty.value(v) + 1e-12
     assert_array_equal(L1().subgradient(np.array([-2.0, 0.0, 3.0])), [-1.0, 0.0, 1.0])
     assert_array_equal(L2().subgradient(np.array([-2.0, 0.0, 3.0])), [-2.0, 0.0, 3.0])
+    assert_allclose(ElasticNet(0.3).subgradient(np.array([-2.0, 0.0])), [-0.3 - 1.4, 0.0])
+    # The elastic net's ends are the L1 and L2 penalties.
+    assert ElasticNet(1.0).value(z) == L1().value(z)
+    assert ElasticNet(0.0).value(z) == L2().value(z)
+    assert_array_equal(ElasticNet(1.0).prox(z, 0.3), L1().prox(z, 0.3))
+    assert_array_equal(ElasticNet(0.0).prox(z, 0.3), L2().prox(z, 0.3))
 
 
 def test_exact_zeros_per_rule_next_to_lasso():

@@ -7,7 +7,16 @@ only Lasso or Ridge should not pay.
 from sparsity_lab.models.adapters import Ridge
 from sparsity_lab.models.exact import ElasticNet, Lasso
 
-_SGD = ("SGDL2", "SGDCumulative", "SGDProx", "SGDSubgradient", "SGDTruncated")
+_SGD = (
+    "SGDL2",
+    "SGDCumulative",
+    "SGDProx",
+    "SGDSubgradient",
+    "SGDTruncated",
+    "SGDClip",
+    "SGDRDA",
+    "SGDFTRL",
+)
 __all__ = ["ElasticNet", "Lasso", "Ridge", *_SGD]
 
 

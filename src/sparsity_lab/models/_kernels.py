@@ -16,6 +16,23 @@ Per step, with ``z = w - eta * grad`` the plain gradient step on the data term, 
 - cumulative:  clip z towards 0 by the not yet applied part of the total penalty
                ``u = sum eta_t * alpha`` (Tsuruoka, Tsujii and Ananiadou, ACL 2009), as
                scikit-learn's SGDRegressor(penalty="l1") does.
+- clip:        ``v = z - eta * alpha * subgradient(w)``; ``w <- 0`` if v and z have opposite
+               signs (the penalty step would carry the weight across 0), else ``v``
+               (tensorflow/playground's L1 rule).
+
+The dual-averaging rules keep the sum of the gradients ``G = sum_s g_s`` (``g_s`` the step's
+data gradient) and set the weights in closed form from it; with ``lam1 = alpha * l1_ratio`` and
+``lam2 = alpha * (1 - l1_ratio)`` the elastic-net penalty's two parts, after step t:
+- rda:   ``w = S(c w0 - G / t, lam1 + rho c) / (lam2 + c)`` with ``c = 1 / (t eta_t)``, S the
+         soft-threshold and w0 the prox centre (0, or the warm start). This is Xiao's (JMLR 2010)
+         RDA with ``h(w) = 1/2 ||w - w0||^2`` and ``beta_t = t c = 1 / eta_t``: l1-RDA for
+         ``rho = 0``, enhanced l1-RDA (threshold ``lam1 + gamma rho / sqrt(t)``) for rho > 0.
+         A weight is exactly 0 while ``|c w0 - G / t| <= lam1 + rho c``.
+- ftrl:  FTRL-Proximal (McMahan et al., KDD 2013, Algorithm 1) per coordinate, with their
+         alpha = eta0 and their lambda1, lambda2 = t lam1, t lam2 (the penalty of t summed
+         losses): ``sigma = (sqrt(n + g^2) - sqrt(n)) / eta0``, ``z += g - sigma w``,
+         ``n += g^2``, ``w = 0`` if ``|z| <= t lam1``, else
+         ``-(z - sign(z) t lam1) / ((beta + sqrt(n)) / eta0 + t lam2)``.
 """
 
 from __future__ import annotations
@@ -25,11 +42,15 @@ from numba import njit
 
 PENALTY_L1 = 0
 PENALTY_L2 = 1
+PENALTY_ELASTICNET = 2  # only the clip, rda and ftrl rules, which take its l1_ratio
 
 RULE_SUBGRADIENT = 0
 RULE_PROX = 1
 RULE_TRUNCATED = 2
 RULE_CUMULATIVE = 3
+RULE_CLIP = 4
+RULE_RDA = 5
+RULE_FTRL = 6
 
 SCHEDULE_CONSTANT = 0
 SCHEDULE_INVSCALING = 1
@@ -41,7 +62,18 @@ STATUS_DIVERGED = 1
 STATE_INTERCEPT = 0
 STATE_STEP = 1  # t, the number of the next update, starting at 1 (as scikit-learn counts)
 STATE_CUMULATIVE = 2  # u, the total L1 penalty each weight could have received so far
-STATE_SIZE = 3
+STATE_INTERCEPT_SUM = 3  # rda: the intercept's gradient sum; ftrl: its z
+STATE_INTERCEPT_ROOT = 4  # ftrl: sqrt of the intercept's sum of squared gradients
+STATE_INTERCEPT_CENTER = 5  # rda: the intercept's prox centre
+STATE_INTERCEPT_TOTAL = 6  # rda: the sum of the intercept's iterates (for the average)
+STATE_SIZE = 7
+
+# Rows of the float64 ``memory`` array of shape (MEMORY_SIZE, n_features), one value per weight.
+MEMORY_SUM = 0  # cumulative: the penalty q applied so far; rda: gradient sum G; ftrl: z
+MEMORY_ROOT = 1  # ftrl: sqrt(n), n the sum of squared gradients
+MEMORY_CENTER = 2  # rda: the prox centre w0
+MEMORY_TOTAL = 3  # rda: the sum of the iterates (for the averaged iterate)
+MEMORY_SIZE = 4
 
 
 @njit(inline="always")
@@ -115,12 +147,67 @@ def _cumulative_update(w, direction, scale, u, q):
 
 
 @njit(inline="always")
-def apply_update(rule, penalty, w, direction, scale, eta_alpha, truncation, theta, u, q):
-    """One step of ``rule`` on every weight: ``w <- rule(w - scale * direction)``.
+def _clip_update(w, direction, scale, eta_alpha, l1_ratio):
+    # The L1 part is l1_ratio * sign(w), as the subgradient rule takes it; for l1_ratio = 1
+    # the step is bitwise the subgradient rule's until the clip fires.
+    l2_ratio = 1.0 - l1_ratio
+    for j in range(w.shape[0]):
+        old = w[j]
+        sign = 1.0 if old > 0.0 else (-1.0 if old < 0.0 else 0.0)
+        z = old - scale * direction[j]
+        v = z - eta_alpha * (l1_ratio * sign + l2_ratio * old)
+        w[j] = 0.0 if z * v < 0.0 else v
+
+
+@njit(inline="always")
+def _rda_update(w, direction, gscale, memory, inv_t, c, threshold, inv_denominator):
+    gradient_sum = memory[MEMORY_SUM]
+    center = memory[MEMORY_CENTER]
+    total = memory[MEMORY_TOTAL]
+    for j in range(w.shape[0]):
+        g = gradient_sum[j] + gscale * direction[j]
+        gradient_sum[j] = g
+        a = c * center[j] - g * inv_t
+        if a > threshold:
+            new = (a - threshold) * inv_denominator
+        elif a < -threshold:
+            new = (a + threshold) * inv_denominator
+        else:
+            new = 0.0
+        w[j] = new
+        total[j] += new
+
+
+@njit(inline="always")
+def _ftrl_update(w, direction, gscale, memory, rate, beta, l1, l2):
+    z = memory[MEMORY_SUM]
+    root = memory[MEMORY_ROOT]
+    inv_rate = 1.0 / rate
+    for j in range(w.shape[0]):
+        g = gscale * direction[j]
+        old_root = root[j]
+        new_root = np.sqrt(old_root * old_root + g * g)
+        zj = z[j] + g - (new_root - old_root) * inv_rate * w[j]
+        z[j] = zj
+        root[j] = new_root
+        # zj - clip(zj, -l1, l1) is the soft-threshold z - sign(z) l1, or 0 where |z| <= l1; one
+        # division and no branch keep the loop vectorised. + 0.0 turns -0.0 into 0.0.
+        shrunk = zj - min(max(zj, -l1), l1)
+        w[j] = -shrunk / ((beta + new_root) * inv_rate + l2) + 0.0
+
+
+@njit(inline="always")
+def apply_update(
+    rule, penalty, w, direction, gscale, eta, alpha, truncation, theta, u, memory, t,
+    l1_ratio, eta0, beta, rho,
+):  # fmt: skip
+    """One step of ``rule`` on every weight, the data gradient being ``gscale * direction``.
 
     The branches run once per step, outside the coordinate loops, and every loop sees its
     penalty as a constant: each (rule, penalty) pair gets its own tight, vectorisable loop.
     """
+    scale = eta * gscale
+    eta_alpha = eta * alpha
     if rule == RULE_SUBGRADIENT:
         if penalty == PENALTY_L1:
             _subgradient_update(PENALTY_L1, w, direction, scale, eta_alpha)
@@ -133,8 +220,41 @@ def apply_update(rule, penalty, w, direction, scale, eta_alpha, truncation, thet
             _prox_update(PENALTY_L2, w, direction, scale, eta_alpha)
     elif rule == RULE_TRUNCATED:
         _truncated_update(w, direction, scale, truncation, theta)
+    elif rule == RULE_CUMULATIVE:
+        _cumulative_update(w, direction, scale, u, memory[MEMORY_SUM])
+    elif rule == RULE_CLIP:
+        _clip_update(w, direction, scale, eta_alpha, l1_ratio)
+    elif rule == RULE_RDA:
+        c = 1.0 / (t * eta)
+        threshold = alpha * l1_ratio + rho * c
+        inv_denominator = 1.0 / (alpha * (1.0 - l1_ratio) + c)
+        _rda_update(w, direction, gscale, memory, 1.0 / t, c, threshold, inv_denominator)
     else:
-        _cumulative_update(w, direction, scale, u, q)
+        l1 = t * alpha * l1_ratio
+        l2 = t * alpha * (1.0 - l1_ratio)
+        _ftrl_update(w, direction, gscale, memory, eta0, beta, l1, l2)
+
+
+@njit(inline="always")
+def update_intercept(rule, intercept, gradient, eta, state, t, eta0, beta):
+    """The unpenalised intercept's step under ``rule``; returns the new intercept.
+
+    Gradient steps for the primal rules; the same dual-averaging (rda) or FTRL-Proximal (ftrl)
+    formulas as the weights, with no penalty, for the others.
+    """
+    if rule == RULE_RDA:
+        state[STATE_INTERCEPT_SUM] += gradient
+        intercept = state[STATE_INTERCEPT_CENTER] - eta * state[STATE_INTERCEPT_SUM]
+        state[STATE_INTERCEPT_TOTAL] += intercept
+        return intercept
+    if rule == RULE_FTRL:
+        old_root = state[STATE_INTERCEPT_ROOT]
+        new_root = np.sqrt(old_root * old_root + gradient * gradient)
+        z = state[STATE_INTERCEPT_SUM] + gradient - (new_root - old_root) / eta0 * intercept
+        state[STATE_INTERCEPT_SUM] = z
+        state[STATE_INTERCEPT_ROOT] = new_root
+        return -z * eta0 / (beta + new_root)
+    return intercept - eta * gradient
 
 
 @njit(fastmath={"reassoc", "contract"}, cache=True)
@@ -147,7 +267,9 @@ def _row_dot(x, w):
     return acc
 
 
-@njit(cache=True)
+# error_model="numpy": no zero-division check (and branch) per division, which kept FTRL's
+# per-coordinate loop from vectorising (no divisor here can be 0).
+@njit(cache=True, error_model="numpy")
 def sgd_epoch(
     X,
     y,
@@ -164,11 +286,14 @@ def sgd_epoch(
     theta,
     period,
     fit_intercept,
-    q,
+    memory,
     grad,
     residual_limit,
+    l1_ratio,
+    beta,
+    rho,
 ):
-    """Run one epoch in place on ``w``, ``state`` and ``q``; return a STATUS_* code.
+    """Run one epoch in place on ``w``, ``state`` and ``memory``; return a STATUS_* code.
 
     Parameters
     ----------
@@ -176,15 +301,19 @@ def sgd_epoch(
     y : ndarray of shape (n_samples,), float64
     w : ndarray of shape (n_features,), dtype of X; updated in place
     state : ndarray of shape (STATE_SIZE,), float64; intercept, step counter, cumulative penalty
+        and the intercept's dual-averaging / FTRL scalars (STATE_*)
     order : ndarray of shape (n_samples,), int64; the order in which samples are visited
     batch_size : int; consecutive entries of ``order`` form one mini-batch
     rule, penalty, schedule : int codes (RULE_*, PENALTY_*, SCHEDULE_*)
     alpha, eta0, power_t, theta : float
     period : int; truncation period K of the truncated-gradient rule
     fit_intercept : bool
-    q : ndarray of shape (n_features,), float64; cumulative rule's applied penalty per weight
+    memory : ndarray of shape (MEMORY_SIZE, n_features), float64; per-weight memory of the
+        cumulative, rda and ftrl rules (MEMORY_*)
     grad : ndarray of shape (n_features,), float64; work space for mini-batch gradients
     residual_limit : float; a residual above it (or NaN) stops the epoch as diverged
+    l1_ratio : float; the L1 share of the elastic-net penalty (clip, rda, ftrl)
+    beta, rho : float; FTRL-Proximal's beta and enhanced RDA's rho
     """
     n_features = X.shape[1]
     intercept = state[STATE_INTERCEPT]
@@ -211,10 +340,12 @@ def sgd_epoch(
             if not abs(residual) <= residual_limit:
                 status = STATUS_DIVERGED
                 break
-            step = eta * residual
-            apply_update(rule, penalty, w, x, step, eta_alpha, truncation, theta, u, q)
+            apply_update(
+                rule, penalty, w, x, residual, eta, alpha, truncation, theta, u, memory, t,
+                l1_ratio, eta0, beta, rho,
+            )  # fmt: skip
             if fit_intercept:
-                intercept -= step
+                intercept = update_intercept(rule, intercept, residual, eta, state, t, eta0, beta)
         else:
             grad[:] = 0.0
             residual_sum = 0.0
@@ -230,10 +361,15 @@ def sgd_epoch(
                     grad[j] += residual * x[j]
             if status != STATUS_OK:
                 break
-            scale = eta / (stop - start)
-            apply_update(rule, penalty, w, grad, scale, eta_alpha, truncation, theta, u, q)
+            gscale = 1.0 / (stop - start)
+            apply_update(
+                rule, penalty, w, grad, gscale, eta, alpha, truncation, theta, u, memory, t,
+                l1_ratio, eta0, beta, rho,
+            )  # fmt: skip
             if fit_intercept:
-                intercept -= scale * residual_sum
+                intercept = update_intercept(
+                    rule, intercept, gscale * residual_sum, eta, state, t, eta0, beta
+                )
         t += 1.0
     state[STATE_INTERCEPT] = intercept
     state[STATE_STEP] = t

@@ -71,3 +71,30 @@ class L2:
     def prox(self, z: np.ndarray, step: float) -> np.ndarray:
         """argmin_w 1/2 ||w - z||^2 + step/2 ||w||^2 = z / (1 + step)."""
         return z / (1.0 + step)
+
+
+class ElasticNet:
+    """Omega(w) = l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2; L1 at l1_ratio = 1, L2 at 0.
+
+    Parameters
+    ----------
+    l1_ratio : float
+        The L1 share, in [0, 1].
+    """
+
+    code = _kernels.PENALTY_ELASTICNET
+
+    def __init__(self, l1_ratio: float):
+        self.l1_ratio = float(l1_ratio)
+
+    def value(self, w: np.ndarray) -> float:
+        """Omega(w) for ``w`` of shape (n_features,)."""
+        return float(penalty_value(w, self.l1_ratio)[0])
+
+    def subgradient(self, w: np.ndarray) -> np.ndarray:
+        """``l1_ratio sign(w) + (1 - l1_ratio) w``, shape (n_features,), sign(0) = 0."""
+        return self.l1_ratio * np.sign(w) + (1.0 - self.l1_ratio) * np.asarray(w)
+
+    def prox(self, z: np.ndarray, step: float) -> np.ndarray:
+        """argmin_w 1/2 ||w - z||^2 + step * Omega(w): soft-threshold, then shrinkage."""
+        return L1().prox(z, step * self.l1_ratio) / (1.0 + step * (1.0 - self.l1_ratio))
