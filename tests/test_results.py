@@ -183,3 +183,14 @@ def test_old_tables_without_variant_read_back_with_the_default(tmp_path):
     results.write_table(fits.drop(columns="variant"), tmp_path / "fits.parquet")
     back = results.read_fits(tmp_path)
     assert tuple(back.columns) == results.FITS_COLUMNS and (back["variant"] == "").all()
+
+
+def test_collect_gives_old_jobs_the_default_variant(tmp_path):
+    old_fits, old_coefs = _tables(seed=0)
+    new_fits, new_coefs = _tables(seed=1)
+    old = {"fits": old_fits.drop(columns="variant"), "coefs": old_coefs.drop(columns="variant")}
+    results.write_job(tmp_path / "jobs" / "0000", old, {"key": "old"})  # before the column
+    results.write_job(tmp_path / "jobs" / "0001", {"fits": new_fits, "coefs": new_coefs}, {})
+    fits = results.collect(tmp_path)["fits"]
+    assert len(fits) == 8 and (fits["variant"] == "").all()
+    assert not fits.duplicated(list(results.FIT_KEY)).any()

@@ -231,7 +231,10 @@ def _read_complete_job(job: Path) -> dict[str, pd.DataFrame] | None:
     if not isinstance(names, dict):
         return None
     try:
-        return {name: pd.read_parquet(job / f"{name}.parquet") for name in names}
+        # a job written before a column existed (a resumed old run) gets its default
+        return {
+            name: with_variant(pd.read_parquet(job / f"{name}.parquet"), name) for name in names
+        }
     except (OSError, pa.ArrowException):
         return None
 
@@ -304,14 +307,18 @@ def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
         raise ResultsError(
             f"{file}: not a readable results table ({exc.__class__.__name__})"
         ) from exc
-    return with_variant(df)
+    return with_variant(df, Path(table).name.removesuffix(".parquet"))
 
 
-def with_variant(df: pd.DataFrame) -> pd.DataFrame:
+def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     """``df`` with the columns added since its table was written (``schema.LEGACY_DEFAULTS``:
-    ``variant == ""`` right after ``model``), and a string ``variant`` (CSV reads "" as NaN)."""
+    ``variant == ""`` right after ``model``), and a string ``variant`` (CSV reads "" as NaN).
+
+    ``table`` names the table when known: only the core tables that declare the column get it.
+    """
     for column, value, after in schema.LEGACY_DEFAULTS:
-        if after not in df.columns:
+        declares = {t.name for t in schema.CORE_TABLES if column in t.names}
+        if after not in df.columns or (table is not None and table not in declares):
             continue
         if column not in df.columns:
             df = df.copy()
