@@ -137,7 +137,8 @@ def run_path_job(
 #: Columns of a study's ``summary`` table: the keys and the counts it freezes.
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "study", "dataset", "model", "alpha_ratio", "seed", "n_features", "n_zero",
-    "n_zero_certified", "n_nonzero", "duality_gap", "status",
+    "n_zero_certified", "n_zero_boundary", "n_zero_optimum", "n_false_zero", "n_missed_zero",
+    "n_nonzero", "duality_gap", "status",
 )  # fmt: skip
 
 
