@@ -40,6 +40,7 @@ import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import enet_path
 
+from sparsity_lab import metrics
 from sparsity_lab.metrics import BOUNDARY_RTOL
 
 #: Routes of the exact solver; ``auto`` picks one by shape and penalty.
@@ -54,7 +55,7 @@ CG_MIN_SUPPORT = 400
 #: the largest coefficient (numba kernel), scikit-learn's duality-gap tolerance without Gram.
 CD_START_TOL = 1e-5
 #: Rounds of iterative refinement of the support's solution against the KKT residual.
-_REFINE = 2
+_REFINE = 3
 _EPS = np.finfo(np.float64).eps
 
 
@@ -219,12 +220,18 @@ def kkt_tolerance(prob: _Problem, w: np.ndarray, lam: float) -> float:
 
 
 def kkt_finish(
-    prob: _Problem, w0: np.ndarray, lam: float, mu: float, max_iter: int = 500
+    prob: _Problem,
+    w0: np.ndarray,
+    lam: float,
+    mu: float,
+    max_iter: int = 500,
+    trust_start: bool = True,
 ) -> tuple[np.ndarray, int, str, np.ndarray | None]:
     """The optimum at (lam, mu) from the start point ``w0`` by the primal active-set method.
 
-    A start that already satisfies the KKT conditions (the homotopy's) is returned after one
-    check. Returns (w, iterations, message, X^T r / n at w); the message is empty when the KKT
+    With ``trust_start``, a start that already satisfies the KKT conditions (the homotopy's)
+    is returned after one check; otherwise the support's solution is always re-solved and
+    refined. Returns (w, iterations, message, X^T r / n at w); the message is empty when the KKT
     conditions hold to :func:`kkt_tolerance`.
     """
     w = np.array(w0, dtype=np.float64)
@@ -236,7 +243,8 @@ def kkt_finish(
     zero_excess = float(np.max(np.abs(c[~on]) - lam, initial=0.0))
     tiny = on & (np.abs(w) <= 1e3 * _EPS * max(float(np.abs(w).max(initial=0.0)), 1e-300))
     if (
-        support_residual <= rounding_level(prob, w)
+        trust_start
+        and support_residual <= rounding_level(prob, w)
         and zero_excess <= kkt_tolerance(prob, w, lam)
         and not tiny.any()
     ):
@@ -276,10 +284,13 @@ def kkt_finish(
         w[S] = w_new
         c, xtr = prob.grad(w, mu)
         tol = kkt_tolerance(prob, w, lam)
+        before = np.inf
         for _ in range(_REFINE):  # refine against the KKT residual computed from X^T r
             residual = c[S] - lam * sign[S]
-            if float(np.max(np.abs(residual), initial=0.0)) <= rounding_level(prob, w):
+            size = float(np.max(np.abs(residual), initial=0.0))
+            if size <= 4 * _EPS * prob.amax or size >= 0.5 * before:
                 break
+            before = size
             delta = solve(residual, np.zeros(len(S)))
             if delta is None or not np.all((w[S] + delta) * sign[S] > 0):
                 break
@@ -306,29 +317,24 @@ def kkt_finish(
 def relative_gap(
     prob: _Problem, w: np.ndarray, lam: float, mu: float, xtr: np.ndarray | None = None
 ) -> float:
-    """Duality gap / primal objective of the shared objective at w (dual point: the rescaled
-    residual, as in :func:`sparsity_lab.metrics.duality_gap`); ``xtr`` = X^T r / n if known."""
+    """Duality gap / primal objective of the shared objective at w: the gap of the fits table
+    (:func:`sparsity_lab.metrics.duality_gap`); ``xtr`` = X^T r / n if known."""
     n = prob.n
     if xtr is None:
         _, xtr = prob.grad(w, mu)
-    g = xtr - mu * w
     if prob.gram is not None:  # ||r||^2 = y^T y - w^T X^T y - n w^T (X^T r / n)
         rss = max(prob.yty - float(w @ prob.Xty) - n * float(w @ xtr), 0.0)
     else:
         S = np.flatnonzero(w)
         r = prob.y - prob.X[:, S] @ w[S]
         rss = float(r @ r)
-    dual_norm = float(np.max(np.abs(g))) if g.size else 0.0
-    scale = min(1.0, lam / dual_norm) if dual_norm > 0 and lam > 0 else 1.0
+    alpha = lam + mu
     primal = rss / (2 * n) + lam * float(np.abs(w).sum()) + 0.5 * mu * float(w @ w)
-    # dual at theta = scale r / n: y^T theta - n/2 ||theta||^2 - ||(|X^T theta| - lam)_+||^2/(2 mu)
-    y_theta = scale * (prob.yty - float(w @ prob.Xty)) / n  # y^T r = y^T y - w^T X^T y
-    dual = y_theta - 0.5 * scale**2 * rss / n
-    if mu > 0:
-        v = np.maximum(np.abs(scale * xtr) - lam, 0.0)
-        dual -= float(v @ v) / (2 * mu)
-    gap = max(primal - dual, 0.0)
-    return gap / primal if primal > 0 else 0.0
+    gap = metrics.duality_gap(
+        w[None, :], n * xtr[None, :], np.array([rss]), prob.Xty, prob.yty, np.array([alpha]),
+        lam / alpha, n,
+    )[0]  # fmt: skip
+    return float(gap) / primal if primal > 0 else 0.0
 
 
 def _cd_start(prob: _Problem, w: np.ndarray, alpha: float, l1_ratio: float) -> np.ndarray:
@@ -511,6 +517,13 @@ def exact_path(
             w, it, msg, xtr = kkt_finish(prob, w0, lam, mu)
         out.coefs[k] = w
         out.n_iter[k] = it
+        if (
+            not msg
+            and it == 0
+            and lam < prob.amax
+            and relative_gap(prob, w, lam, mu, xtr) > GAP_RTOL
+        ):
+            w, it, msg, xtr = kkt_finish(prob, w, lam, mu, trust_start=False)  # refine it
         if not msg:
             rgap = relative_gap(prob, w, lam, mu, xtr)
             if not rgap <= GAP_RTOL:
