@@ -180,8 +180,14 @@ def test_sgd_exact_zeros_summary(tmp_path):
     # the seed note's claims, independent of any run: the subgradient and L2 rules never
     # give an exact zero
     assert (frozen.loc[frozen["model"].isin(["sgd_subgradient", "sgd_l2"]), "n_zero"] == 0).all()
+    # each SGD row is compared with the Lasso optimum at its alpha (tests/test_frozen_optima.py
+    # checks the lasso rows against LARS): the optimum's zeros are the lasso row's
+    lasso = frozen[frozen["model"] == "lasso"].set_index("alpha_ratio")["n_zero"]
+    l1_rows = frozen[frozen["model"] != "sgd_l2"]
+    assert (l1_rows["n_zero_optimum"].to_numpy() == lasso[l1_rows["alpha_ratio"]].to_numpy()).all()
+    assert frozen.loc[frozen["model"] == "sgd_l2", "n_zero_optimum"].isna().all()
     run_dir = run_study(tmp_path, "sgd_exact_zeros")
-    check(tmp_path, expected, run_dir, "--table", "summary", "--metrics", "n_zero_certified")
+    check(tmp_path, expected, run_dir, "--table", "summary", "--metrics", OPTIMUM_METRICS)
 
 
 # ---------------------------------------------------------------------------- l1_vs_l2
@@ -214,6 +220,10 @@ def test_l1_vs_l2_frozen_counts_match_independent_references():
     assert lasso["n_zero"].tolist() == _alpha_max_ratio_counts(prep.X_train, prep.y_train, ratios)
 
 
+#: The certificate and optimum columns of the frozen summaries (issue 11).
+OPTIMUM_METRICS = "n_zero_certified,n_zero_boundary,n_zero_optimum,n_false_zero,n_missed_zero"
+
+
 def test_l1_vs_l2_orthogonal_rows_are_the_soft_threshold_counts(compose_cfg):
     from sparsity_lab.runner import load_prepared
 
@@ -221,10 +231,12 @@ def test_l1_vs_l2_orthogonal_rows_are_the_soft_threshold_counts(compose_cfg):
     b = np.abs(prep.X_train.T @ prep.y_train) / prep.n_samples
     frozen = pd.read_csv(EXPERIMENTS / "l1_vs_l2" / "expected_summary.csv")
     rows = frozen[(frozen["dataset"] == "orthogonal") & (frozen["model"] == "lasso")]
-    for ratio, n_zero, certified in rows[["alpha_ratio", "n_zero", "n_zero_certified"]].values:
+    columns = ["alpha_ratio", "n_zero", "n_zero_certified", "n_zero_boundary"]
+    for ratio, n_zero, certified, boundary in rows[columns].values:
         assert n_zero == np.sum(b <= ratio * b.max())
-        # at alpha_max the top coordinate sits on the boundary |b_j| = alpha: not strictly below
+        # at alpha_max the top coordinate sits on the boundary |b_j| = alpha: a tie, not proved
         assert certified == np.sum(b < ratio * b.max() * (1 - 1e-9))
+        assert boundary == np.sum(np.abs(b - ratio * b.max()) <= 1e-9 * ratio * b.max())
 
 
 def test_l1_vs_l2_small_scale(tmp_path):
@@ -233,16 +245,15 @@ def test_l1_vs_l2_small_scale(tmp_path):
     frozen[frozen["dataset"].isin(SMALL_DATASETS)].to_csv(subset, index=False)
     sweep = f"dataset={','.join(SMALL_DATASETS)}"  # the command line wins over the sweep
     run_dir = run_study(tmp_path, "l1_vs_l2", sweep, "grid.num=4")  # the decades only
-    # exact zeros only: the certified count depends on the gap each fit reaches, which moves
-    # with the warm-start path (the full test, on the study's own grid, compares it too)
-    check(tmp_path, subset, run_dir, "--table", "summary")
+    # every fit is the optimum, whatever the grid: its zeros and their certificates match
+    check(tmp_path, subset, run_dir, "--table", "summary", "--metrics", OPTIMUM_METRICS)
 
 
 @pytest.mark.slow
 def test_l1_vs_l2_full(tmp_path):
     expected = EXPERIMENTS / "l1_vs_l2" / "expected_summary.csv"
     run_dir = run_study(tmp_path, "l1_vs_l2")
-    check(tmp_path, expected, run_dir, "--table", "summary", "--metrics", "n_zero_certified")
+    check(tmp_path, expected, run_dir, "--table", "summary", "--metrics", OPTIMUM_METRICS)
 
 
 # ---------------------------------------------------------------------------- compare

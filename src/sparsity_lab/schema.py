@@ -105,7 +105,8 @@ SUMMARY = Table(
     "the fits rows at the config's summary_ratios (the frozen summaries of experiments/)",
     columns(
         "study:str dataset:str model:str variant:str alpha_ratio:float seed:int "
-        "n_features:count n_zero:count n_zero_certified:count n_nonzero:count "
+        "n_features:count n_zero:count n_zero_certified:count n_zero_boundary:count "
+        "n_zero_optimum:count n_false_zero:count n_missed_zero:count n_nonzero:count "
         "duality_gap:float status:str"
     ),
 )

@@ -10,8 +10,9 @@ the optimum to machine precision:
     scikit-learn's coordinate descent (``enet_path``, Gram matrix when n > p) to a moderate
     tolerance, warm-started from the previous alpha's optimum.
 ``homotopy``
-    the LARS-lasso homotopy (``lars_path(method="lasso")``): the exact piecewise-linear path,
-    interpolated to the grid between its breakpoints (Lasso only).
+    the LARS-lasso homotopy (the suite's own, as ``lars_path(method="lasso")`` but with the
+    support's solution recomputed at every breakpoint and ties kept out): the exact
+    piecewise-linear path evaluated at the grid alphas (Lasso only).
 
 The exact finish is a primal active-set method on the KKT conditions with
 ``c = X^T (y - Xw)/n - mu w``: ``c_j = lam sign(w_j)`` where ``w_j != 0`` and ``|c_j| <= lam``
@@ -37,8 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import enet_path, lars_path
+from sklearn.linear_model import enet_path
 
+from sparsity_lab import metrics
 from sparsity_lab.metrics import BOUNDARY_RTOL
 
 #: Routes of the exact solver; ``auto`` picks one by shape and penalty.
@@ -53,7 +55,7 @@ CG_MIN_SUPPORT = 400
 #: the largest coefficient (numba kernel), scikit-learn's duality-gap tolerance without Gram.
 CD_START_TOL = 1e-5
 #: Rounds of iterative refinement of the support's solution against the KKT residual.
-_REFINE = 2
+_REFINE = 3
 _EPS = np.finfo(np.float64).eps
 
 
@@ -116,6 +118,18 @@ class _Problem:
             xtr = self.X.T @ (self.y - self.X[:, S] @ w[S])
         xtr /= self.n
         return xtr - mu * w, xtr
+
+    def cross(self, S: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """X^T X_S v / n for v of shape (|S|,)."""
+        if self.gram is not None:
+            return self.gram[:, S] @ v / self.n
+        return self.X.T @ (self.X[:, S] @ v) / self.n
+
+    def column(self, S: np.ndarray, j: int) -> tuple[np.ndarray, float]:
+        """(X_S^T x_j / n, ||x_j||^2 / n)."""
+        if self.gram is not None:
+            return self.gram[S, j] / self.n, self.diag[j] / self.n
+        return self.X[:, S].T @ self.X[:, j] / self.n, self.diag[j] / self.n
 
     def system(self, S: np.ndarray, mu: float) -> np.ndarray:
         """X_S^T X_S / n + mu I."""
@@ -206,16 +220,35 @@ def kkt_tolerance(prob: _Problem, w: np.ndarray, lam: float) -> float:
 
 
 def kkt_finish(
-    prob: _Problem, w0: np.ndarray, lam: float, mu: float, max_iter: int = 500
+    prob: _Problem,
+    w0: np.ndarray,
+    lam: float,
+    mu: float,
+    max_iter: int = 500,
+    trust_start: bool = True,
 ) -> tuple[np.ndarray, int, str, np.ndarray | None]:
     """The optimum at (lam, mu) from the start point ``w0`` by the primal active-set method.
 
-    Returns (w, iterations, message, X^T r / n at w); the message is empty when the KKT
+    With ``trust_start``, a start that already satisfies the KKT conditions (the homotopy's)
+    is returned after one check; otherwise the support's solution is always re-solved and
+    refined. Returns (w, iterations, message, X^T r / n at w); the message is empty when the KKT
     conditions hold to :func:`kkt_tolerance`.
     """
     w = np.array(w0, dtype=np.float64)
     if lam <= 0:
         return w, 0, "alpha = 0: no L1 penalty, use Ridge or an alpha > 0", None
+    c, xtr = prob.grad(w, mu)
+    on = w != 0.0
+    support_residual = float(np.max(np.abs(c[on] - lam * np.sign(w[on])), initial=0.0))
+    zero_excess = float(np.max(np.abs(c[~on]) - lam, initial=0.0))
+    tiny = on & (np.abs(w) <= 1e3 * _EPS * max(float(np.abs(w).max(initial=0.0)), 1e-300))
+    if (
+        trust_start
+        and support_residual <= rounding_level(prob, w)
+        and zero_excess <= kkt_tolerance(prob, w, lam)
+        and not tiny.any()
+    ):
+        return w, 0, "", xtr
     # S and its signs; the start point's signs are the first guess
     active = w != 0.0
     sign = np.sign(w)
@@ -251,10 +284,13 @@ def kkt_finish(
         w[S] = w_new
         c, xtr = prob.grad(w, mu)
         tol = kkt_tolerance(prob, w, lam)
+        before = np.inf
         for _ in range(_REFINE):  # refine against the KKT residual computed from X^T r
             residual = c[S] - lam * sign[S]
-            if float(np.max(np.abs(residual), initial=0.0)) <= rounding_level(prob, w):
+            size = float(np.max(np.abs(residual), initial=0.0))
+            if size <= 4 * _EPS * prob.amax or size >= 0.5 * before:
                 break
+            before = size
             delta = solve(residual, np.zeros(len(S)))
             if delta is None or not np.all((w[S] + delta) * sign[S] > 0):
                 break
@@ -281,29 +317,24 @@ def kkt_finish(
 def relative_gap(
     prob: _Problem, w: np.ndarray, lam: float, mu: float, xtr: np.ndarray | None = None
 ) -> float:
-    """Duality gap / primal objective of the shared objective at w (dual point: the rescaled
-    residual, as in :func:`sparsity_lab.metrics.duality_gap`); ``xtr`` = X^T r / n if known."""
+    """Duality gap / primal objective of the shared objective at w: the gap of the fits table
+    (:func:`sparsity_lab.metrics.duality_gap`); ``xtr`` = X^T r / n if known."""
     n = prob.n
     if xtr is None:
         _, xtr = prob.grad(w, mu)
-    g = xtr - mu * w
     if prob.gram is not None:  # ||r||^2 = y^T y - w^T X^T y - n w^T (X^T r / n)
         rss = max(prob.yty - float(w @ prob.Xty) - n * float(w @ xtr), 0.0)
     else:
         S = np.flatnonzero(w)
         r = prob.y - prob.X[:, S] @ w[S]
         rss = float(r @ r)
-    dual_norm = float(np.max(np.abs(g))) if g.size else 0.0
-    scale = min(1.0, lam / dual_norm) if dual_norm > 0 and lam > 0 else 1.0
+    alpha = lam + mu
     primal = rss / (2 * n) + lam * float(np.abs(w).sum()) + 0.5 * mu * float(w @ w)
-    # dual at theta = scale r / n: y^T theta - n/2 ||theta||^2 - ||(|X^T theta| - lam)_+||^2/(2 mu)
-    y_theta = scale * (prob.yty - float(w @ prob.Xty)) / n  # y^T r = y^T y - w^T X^T y
-    dual = y_theta - 0.5 * scale**2 * rss / n
-    if mu > 0:
-        v = np.maximum(np.abs(scale * xtr) - lam, 0.0)
-        dual -= float(v @ v) / (2 * mu)
-    gap = max(primal - dual, 0.0)
-    return gap / primal if primal > 0 else 0.0
+    gap = metrics.duality_gap(
+        w[None, :], n * xtr[None, :], np.array([rss]), prob.Xty, prob.yty, np.array([alpha]),
+        lam / alpha, n,
+    )[0]  # fmt: skip
+    return float(gap) / primal if primal > 0 else 0.0
 
 
 def _cd_start(prob: _Problem, w: np.ndarray, alpha: float, l1_ratio: float) -> np.ndarray:
@@ -335,31 +366,91 @@ def _cd_start(prob: _Problem, w: np.ndarray, alpha: float, l1_ratio: float) -> n
 
 
 def _homotopy_starts(prob: _Problem, alphas: np.ndarray) -> np.ndarray:
-    """The LARS-lasso path at every alpha of the grid, linear between breakpoints (K, p)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # degenerate steps: the finish fixes
-        knots, _, path = lars_path(
-            prob.X,
-            prob.y,
-            Xy=prob.Xty,
-            Gram=prob.gram,
-            method="lasso",
-            alpha_min=float(np.min(alphas)),
-            max_iter=20 * min(prob.n, prob.p) + 100,
-            copy_X=True,
-            copy_Gram=True,
-        )
-    starts = np.zeros((len(alphas), prob.p))
-    # knots decrease; between knots k-1 and k the path is linear in alpha
-    for i, a in enumerate(alphas):
-        k = int(np.searchsorted(-knots, -a))
-        if k == 0:
-            starts[i] = path[:, 0]
-        elif k >= len(knots):
-            starts[i] = path[:, -1]
+    """The Lasso path at every alpha of the grid by the LARS-lasso homotopy (K, p).
+
+    Between breakpoints the optimum is linear in lam: ``w_A(lam) = (G_AA/n)^-1 (X_A^T y/n -
+    lam s_A)`` on the active set A with signs s_A. A variable joins when its |c_j| reaches lam,
+    leaves when its coefficient reaches 0. At every breakpoint w_A and c = X^T r / n are
+    recomputed from the data (no drift); each grid alpha gets the solution on its segment's
+    active set. Ties that would make G_AA singular (duplicate columns) do not join: they stay
+    zeros on the KKT boundary. Cholesky factors grow by one row per join; a drop refactors.
+    """
+    n, p, K = prob.n, prob.p, len(alphas)
+    starts = np.zeros((K, p))
+    c = prob.Xty / n
+    lam = float(np.max(np.abs(c))) if p else 0.0
+    i = int(np.searchsorted(-alphas, -lam, side="right"))  # grid alphas >= lam: all zeros
+    if i == K or lam == 0.0:
+        return starts
+    act: list[int] = [int(np.argmax(np.abs(c)))]
+    sgn = np.sign(c[act])
+    L = np.sqrt(prob.system(np.array(act), 0.0))
+    blocked = np.zeros(p, dtype=bool)  # ties: would make G_AA singular
+    w_act = np.zeros(1)
+    tiny = 1e3 * _EPS
+    dropped = joined = -1  # a variable that just left (joined) does not re-enter (leave) at once
+    for step in range(20 * min(n, p) + 100):
+        A = np.array(act)
+        d = scipy.linalg.cho_solve((L, True), sgn, check_finite=False)  # dw_A / d(-lam)
+        a = prob.cross(A, d)  # -dc / d(-lam) = X^T X_A d / n
+        free = np.ones(p, dtype=bool)
+        free[A] = False
+        free &= ~blocked
+        if dropped >= 0:
+            free[dropped] = False
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g1 = (lam - c) / (1.0 - a)
+            g2 = (lam + c) / (1.0 + a)
+        g1 = np.where(free & (g1 > tiny * lam), g1, np.inf)
+        g2 = np.where(free & (g2 > tiny * lam), g2, np.inf)
+        g = np.minimum(g1, g2)
+        j_join = int(np.argmin(g))
+        gamma_join = float(g[j_join])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gd = -w_act / d
+        gd = np.where(gd > tiny * lam, gd, np.inf)
+        if joined >= 0:
+            gd[act.index(joined)] = np.inf
+        k_drop = int(np.argmin(gd))
+        gamma = min(gamma_join, float(gd[k_drop]), lam)
+        while i < K and alphas[i] >= lam - gamma:  # grid points on this segment
+            starts[i, A] = w_act + (lam - alphas[i]) * d
+            i += 1
+        if i == K:
+            return starts
+        lam -= gamma
+        dropped = joined = -1
+        if gd[k_drop] <= gamma_join:
+            dropped = act[k_drop]
+            del act[k_drop]
+            sgn = np.delete(sgn, k_drop)
+            blocked[:] = False
+            L = scipy.linalg.cholesky(prob.system(np.array(act), 0.0), lower=True)
         else:
-            t = (knots[k - 1] - a) / (knots[k - 1] - knots[k])
-            starts[i] = path[:, k - 1] + t * (path[:, k] - path[:, k - 1])
+            col, gjj = prob.column(A, j_join)
+            row = scipy.linalg.solve_triangular(L, col, lower=True, check_finite=False)
+            diag2 = gjj - float(row @ row)
+            if diag2 <= 1e-10 * gjj:
+                blocked[j_join] = True
+            else:
+                act.append(j_join)
+                joined = j_join
+                sgn = np.append(sgn, np.sign(c[j_join] - gamma * a[j_join]))
+                L = np.block([[L, np.zeros((len(row), 1))], [row[None, :], np.sqrt(diag2)]])
+        if not act:
+            break
+        A = np.array(act)
+        rhs = prob.Xty[A] / n - lam * sgn
+        w_act = scipy.linalg.cho_solve((L, True), rhs, check_finite=False)
+        if step % 16 == 15:  # c from the data now and then, else updated along the segment
+            w = np.zeros(p)
+            w[A] = w_act
+            c, _ = prob.grad(w, 0.0)
+        else:
+            c -= gamma * a
+            c[A] = lam * sgn
+    for k in range(i, K):  # ran out of steps: the last point, the finish takes over
+        starts[k] = starts[i - 1] if i > 0 else 0.0
     return starts
 
 
@@ -426,6 +517,13 @@ def exact_path(
             w, it, msg, xtr = kkt_finish(prob, w0, lam, mu)
         out.coefs[k] = w
         out.n_iter[k] = it
+        if (
+            not msg
+            and it == 0
+            and lam < prob.amax
+            and relative_gap(prob, w, lam, mu, xtr) > GAP_RTOL
+        ):
+            w, it, msg, xtr = kkt_finish(prob, w, lam, mu, trust_start=False)  # refine it
         if not msg:
             rgap = relative_gap(prob, w, lam, mu, xtr)
             if not rgap <= GAP_RTOL:
