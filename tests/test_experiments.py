@@ -166,7 +166,7 @@ def test_l1_vs_l2_small_scale(tmp_path):
     run_dir = run_study(tmp_path, "l1_vs_l2", sweep, "grid.num=4")  # the decades only
     # exact zeros only: the certified count depends on the gap each fit reaches, which moves
     # with the warm-start path (the full test, on the study's own grid, compares it too)
-    check(tmp_path, subset, run_dir, "--table", "summary")
+    check(tmp_path, subset, run_dir, "--table", "summary", "--ignore", "n_zero_certified")
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ SLOW_JOB = ["dataset.n_samples=10000", "dataset.n_features=500", "grid.num=50"]
 
 def _sorted_fits(run_dir: Path) -> pd.DataFrame:
     fits = pd.read_parquet(run_dir / results.FITS_FILE)
-    fits = fits.drop(columns=list(results.TIMING_COLUMNS))
+    fits = fits.drop(columns=list(results.TIMING_COLUMNS), errors="ignore")
     return fits.sort_values(list(results.FIT_KEY)).reset_index(drop=True)
 
 

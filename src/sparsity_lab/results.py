@@ -35,8 +35,8 @@ COEFS_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 #: Columns that identify a fit; the rest are measurements.
 FIT_KEY: tuple[str, ...] = ("dataset", "model", "alpha", "seed")
-#: Columns that legitimately differ between two runs of the same config.
-TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds",)
+#: Columns that legitimately differ between two runs of the same config (in any table).
+TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds", "seconds")
 STATUSES: tuple[str, ...] = ("ok", "not_converged", "diverged", "failed")
 
 FITS_FILE = "fits.parquet"
