@@ -10,6 +10,7 @@ from conftest import results_line, run_cli
 from sparsity_lab import cli
 
 SMALL = ["dataset=diabetes", "grid.num=2"]
+FOLDER = "one folder name of letters, digits, '.', '_' and '-'"
 
 # (id, arguments after `run`, words the error line must contain); {nan_csv} is a user table
 # with a missing value. Expectation "row:<status>" means: exit 0, every fit has that status.
@@ -35,6 +36,12 @@ CASES = [
     ),
     ("table without a path", ["dataset=table"], ["dataset.path", "missing"]),
     ("negative seed in one job of a sweep", ["-m", "seed=0,-1"], ["seed=-1", "integers >= 0"]),
+    ("run_id escapes results_dir", ["run_id=../../escape"], ["run_id='../../escape'", FOLDER]),
+    ("run_id an absolute path", ["run_id={tmp}/abs"], ["run_id=", "/abs'", FOLDER]),
+    ("run_id empty", ["run_id="], ["run_id=''", FOLDER]),
+    ("run_id '..'", ["run_id=.."], ["run_id='..'", FOLDER]),
+    ("run_id with a space", ["run_id='a b'"], ["run_id='a b'", FOLDER]),
+    ("study escapes results_dir", ["study=../x"], ["study='../x'", FOLDER]),
     (
         "bad value inside an experiment's sweep",
         ["experiment=quickstart", "grid.num=0"],
@@ -62,7 +69,7 @@ def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
     pd.DataFrame({"a": [1.0, None, 3.0, 4.0], "b": [1.0, 2.0, 0.0, 1.0], "t": [1, 2, 3, 4]}).to_csv(
         nan_csv, index=False
     )
-    args = [a.format(nan_csv=nan_csv) for a in args]
+    args = [a.format(nan_csv=nan_csv, tmp=tmp_path) for a in args]
     if isinstance(expected, str):  # a recorded row, not an exit: run the real command
         status = expected.removeprefix("row:")
         proc = run_cli(["run", *args], cwd=tmp_path)
@@ -79,4 +86,5 @@ def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
     assert "Traceback" not in err + out
     for word in expected:
         assert word in lines[0], lines[0]
-    assert not (tmp_path / "results").exists(), "work started before the input was checked"
+    written = [p.name for p in tmp_path.iterdir() if p != nan_csv]
+    assert not written, f"work started before the input was checked: {written}"

@@ -6,7 +6,7 @@ job's composed config) and checks every job's config, so that bad input stops be
 starts with one line naming the field and the allowed values.
 
 What the check covers, per job: composition (unknown group options or keys), ``task`` (the
-study), ``seed``, ``zero_tol``, the study's own parameters (its ``check``), and for every job
+study), ``run_id`` and ``study`` (one folder name each), ``seed``, ``zero_tol``, the study's own parameters (its ``check``), and for every job
 that fits a path (every study whose ``uses_path`` is true) the grid (``grid.num``,
 ``grid.min_ratio``, ``grid.values``), ``dataset.test_size``, the model's constructor and its
 own parameter checks, and the dataset: its loader is called and the data prepared (split,
@@ -255,6 +255,24 @@ def _check_model(cfg: DictConfig) -> None:
             raise ConfigError(f"{prefix}{message}") from None
 
 
+#: A run id or study name: one folder name of these characters (not '.' or '..').
+PATH_COMPONENT = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def check_path_components(cfg: DictConfig) -> None:
+    """``run_id`` and ``study`` name folders under ``results_dir``: each must be one path
+    component of safe characters, so a run cannot write outside its folder."""
+    from sparsity_lab.errors import ConfigError
+
+    for key in ("run_id", "study"):
+        value = str(cfg.get(key))
+        if not PATH_COMPONENT.fullmatch(value) or value in (".", ".."):
+            raise ConfigError(
+                f"{key}={value!r}: allowed values are one folder name of letters, digits, "
+                "'.', '_' and '-' (not '.' or '..')"
+            )
+
+
 def _dataset_size(params: dict) -> int | None:
     n, p = params.get("n_samples"), params.get("n_features")
     if isinstance(n, Integral) and isinstance(p, Integral):
@@ -277,6 +295,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     if missing:
         raise SweepConfigError(f"{missing[0]} is missing: give {missing[0]}=<value>")
     study = studies.get(cfg.get("task", "path"))
+    check_path_components(cfg)
     check_config(cfg)
     study.check(cfg)
     if not study.uses_path:
