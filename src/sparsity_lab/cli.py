@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import secrets
 import subprocess
 import sys
@@ -121,11 +122,18 @@ class CollectCallback(Callback):
             path,
         )
 
+    def _start_or_exit(self, config: DictConfig) -> None:
+        try:
+            self._start(config)
+        except OSError as exc:  # SystemExit passes through Hydra's error report
+            print(f"error: {results.io_error_line(exc, run_dir_of(config))}", file=sys.stderr)
+            raise SystemExit(1) from None
+
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        self._start(config)
+        self._start_or_exit(config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        self._start(config)
+        self._start_or_exit(config)
 
 
 def hydra_task(cfg: DictConfig) -> str:
@@ -144,7 +152,11 @@ def hydra_task(cfg: DictConfig) -> str:
         log.info("job %s complete already, skipped", job_dir.name)
         return "skipped"
     meta = {"key": key, "overrides": list(hc.overrides.task)}
-    results.mark_job_running(job_dir, meta)
+    logging.raiseExceptions = False  # a job log on a full disk must not print tracebacks
+    try:
+        results.mark_job_running(job_dir, meta)
+    except OSError as exc:
+        return job_write_failed(job_dir, meta, exc)
     start = time.perf_counter()
     try:
         with sweep.limited_threads():
@@ -164,8 +176,28 @@ def hydra_task(cfg: DictConfig) -> str:
         )
         log.error("job %s failed: %s", job_dir.name, line)
         return "failed"
-    results.write_job(job_dir, tables, {**meta, "seconds": round(time.perf_counter() - start, 3)})
+    try:
+        results.write_job(
+            job_dir, tables, {**meta, "seconds": round(time.perf_counter() - start, 3)}
+        )
+    except OSError as exc:
+        return job_write_failed(job_dir, meta, exc)
     return "complete"
+
+
+def job_write_failed(job_dir: Path, meta: dict, exc: OSError) -> str:
+    """A job whose files could not be written: its tables are removed (incomplete; on a full
+    disk the record needs their room) and its record says ``failed`` with the path and cause."""
+    line = f"cannot write {results.io_error_line(exc, job_dir)}"
+    try:
+        results.discard_job_tables(job_dir)
+        results.mark_job_failed(
+            job_dir, {**meta, "user_error": False}, line, traceback.format_exc()
+        )
+    except OSError:  # not even a short record fits: the job reads as corrupt, never running
+        pass
+    log.error("job %s failed: %s", job_dir.name, line)
+    return "failed"
 
 
 def one_line(exc: BaseException) -> str:
@@ -222,8 +254,10 @@ def run_hydra(overrides: list[str]) -> int:
     progress = sweep.Progress(
         plan.n_jobs if plan else 1, lambda: sweep.STARTED_RUNS[-1] if sweep.STARTED_RUNS else None
     )
-    saved = sys.argv
+    saved = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = ["sparsity-lab run", *overrides]
+    if plan is not None:  # checked input: what Hydra raises now reaches the handlers below
+        os.environ["HYDRA_FULL_ERROR"] = "1"
     code = 0
     try:
         with progress if plan else contextlib.nullcontext():
@@ -232,22 +266,39 @@ def run_hydra(overrides: list[str]) -> int:
         code = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
         code = 130
+    except OSError as exc:  # Hydra writing a job's config or log (a full disk, ...)
+        where = sweep.STARTED_RUNS[-1] if sweep.STARTED_RUNS else None
+        print(f"error: {results.io_error_line(exc, where)}", file=sys.stderr, flush=True)
+        code = 1
     finally:
-        sys.argv = saved
+        sys.argv = saved[0]
+        if saved[1] is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved[1]
     if not sweep.STARTED_RUNS or plan is None:
         return code
     return finish_run(sweep.STARTED_RUNS[-1], plan, code)
 
 
 def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
-    """Collect the run, print the summary and the `results:` line; the run's exit code."""
-    results.update_run_json(run_dir, n_jobs=plan.n_jobs)
-    tables = results.collect(run_dir)
-    results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
+    """Collect the run, print the summary and the `results:` line; the run's exit code.
+
+    When the run's tables or record cannot be written (a full disk, ...), one line says which
+    path and why, the jobs' own tables stay usable, and the `results:` line is still printed.
+    """
+    try:
+        results.update_run_json(run_dir, n_jobs=plan.n_jobs)
+        tables = results.collect(run_dir)
+        results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
+    except OSError as exc:
+        print(f"error: {results.io_error_line(exc, run_dir)}", file=sys.stderr, flush=True)
+        tables, code = None, code or 1
     statuses = {d.name: results.job_status(d) for d in results.job_dirs(run_dir)}
     expected = [f"{i:04d}" for i in range(plan.n_jobs)]
     not_done = [name for name in expected if statuses.get(name, "missing") != "complete"]
-    print_summary(tables)
+    if tables is not None:
+        print_summary(tables)
     if not_done:
         first = results.read_json_or_empty(run_dir / results.JOBS_DIR / not_done[0] / "job.json")
         if not plan.multirun and first.get("user_error"):
@@ -359,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file that cannot be written or read: its path and the cause
+        print(f"error: {results.io_error_line(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

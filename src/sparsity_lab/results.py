@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -50,6 +51,31 @@ class ResultsError(ValueError):
     """A path that is not a run dir or results table."""
 
 
+class WriteError(OSError):
+    """A result file or folder that could not be written; ``filename`` is its path."""
+
+
+def io_cause(exc: OSError) -> str:
+    """The cause of an I/O error in words (``No space left on device``)."""
+    if exc.strerror:
+        return exc.strerror
+    if exc.errno:
+        return os.strerror(exc.errno)
+    # pyarrow's OSErrors carry the cause in the message only: "... [errno 28] No space ..."
+    text = str(exc).strip()
+    number = re.search(r"\[errno (\d+)\]", text, flags=re.IGNORECASE)
+    if number:
+        return os.strerror(int(number.group(1)))
+    return (text.splitlines() or [exc.__class__.__name__])[0]
+
+
+def io_error_line(exc: OSError, where: Path | str | None = None) -> str:
+    """One line naming the path (``exc.filename``, else ``where``) and the cause of an I/O
+    error, e.g. ``results/x/fits.parquet: No space left on device``."""
+    path = exc.filename or where
+    return f"{path}: {io_cause(exc)}" if path else io_cause(exc)
+
+
 def empty_fit_tables() -> dict[str, pd.DataFrame]:
     """Empty fits and coefs tables with the contract's columns, for jobs that fit no path."""
     return {
@@ -60,17 +86,44 @@ def empty_fit_tables() -> dict[str, pd.DataFrame]:
 
 # ---------------------------------------------------------------------------- atomic writes
 def _atomic(path: Path, write) -> Path:
+    """Write ``path`` through a temp file in its folder and a rename; an I/O failure raises
+    :class:`WriteError` naming the path, and leaves the old file (if any) and no temp file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(exc.errno, io_cause(exc), str(exc.filename or path.parent)) from exc
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        raise WriteError(exc.errno, io_cause(exc), str(path)) from exc
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(exc.errno, io_cause(exc), str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_writable_dir(folder: Path) -> None:
+    """Raise :class:`ResultsError` unless ``folder`` can be created and written: its nearest
+    existing ancestor is a folder (not a file) in which a file can be created. Creates nothing
+    that stays."""
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ResultsError(f"cannot create {folder}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ResultsError(f"cannot write in {existing}: {io_cause(exc)}") from None
 
 
 def write_table(df: pd.DataFrame, path: Path) -> Path:
@@ -189,9 +242,25 @@ def mark_job_running(job_dir: Path, meta: dict) -> None:
 
 
 def mark_job_failed(job_dir: Path, meta: dict, error: str, detail: str = "") -> None:
-    """Record a failed job (never collected, rerun on resume) with its one-line error."""
-    record = {**meta, "status": "failed", "error": error, "traceback": detail}
-    write_json(record, Path(job_dir) / JOB_FILE)
+    """Record a failed job (never collected, rerun on resume) with its one-line error.
+
+    When the atomic write fails (a full disk), the record is rewritten in place without the
+    traceback: truncating the old record frees the room the short one needs.
+    """
+    path = Path(job_dir) / JOB_FILE
+    record = {**meta, "status": "failed", "error": error}
+    try:
+        write_json({**record, "traceback": detail}, path)
+    except OSError:
+        with open(path, "w") as fh:
+            json.dump(record, fh, default=str)
+
+
+def discard_job_tables(job_dir: Path) -> None:
+    """Remove a job's table files (after a failed write: incomplete, and their room is needed
+    for the failed record)."""
+    for file in Path(job_dir).glob("*.parquet"):
+        file.unlink(missing_ok=True)
 
 
 def collect(run_dir: Path) -> dict[str, pd.DataFrame]:

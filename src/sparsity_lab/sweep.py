@@ -6,7 +6,8 @@ job's composed config) and checks every job's config, so that bad input stops be
 starts with one line naming the field and the allowed values.
 
 What the check covers, per job: composition (unknown group options or keys), ``task`` (the
-study), ``run_id`` and ``study`` (one folder name each), ``seed``, ``zero_tol``, the study's own parameters (its ``check``), and for every job
+study), ``run_id`` and ``study`` (one folder name each), that the run dir can be written,
+``seed``, ``zero_tol``, the study's own parameters (its ``check``), and for every job
 that fits a path (every study whose ``uses_path`` is true) the grid (``grid.num``,
 ``grid.min_ratio``, ``grid.values``), ``dataset.test_size``, the model's constructor and its
 own parameter checks, and the dataset: its loader is called and the data prepared (split,
@@ -283,11 +284,12 @@ def _dataset_size(params: dict) -> int | None:
 def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = None) -> None:
     """Raise the suite's one-line ValueError for the first value of ``cfg`` that is not allowed.
 
-    ``checked`` holds the dataset configs (as JSON) already loaded, so a sweep loads each
-    distinct dataset once.
+    ``checked`` holds the dataset configs (as JSON) already loaded and the run dirs already
+    probed, so a sweep loads each distinct dataset and probes its run dir once.
     """
     from sparsity_lab import studies
     from sparsity_lab.datasets.base import check_test_size
+    from sparsity_lab.errors import ConfigError
     from sparsity_lab.runner import check_config, grid_alphas, load_prepared
 
     task_keys = [k for k in cfg if k != "hydra"]
@@ -296,6 +298,13 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
         raise SweepConfigError(f"{missing[0]} is missing: give {missing[0]}=<value>")
     study = studies.get(cfg.get("task", "path"))
     check_path_components(cfg)
+    run_dir = Path(str(cfg.results_dir)) / str(cfg.study) / str(cfg.run_id)
+    if str(run_dir) not in checked:
+        checked.add(str(run_dir))
+        try:
+            results.check_writable_dir(run_dir)
+        except results.ResultsError as exc:
+            raise ConfigError(f"results_dir={cfg.results_dir}: {exc}") from None
     check_config(cfg)
     study.check(cfg)
     if not study.uses_path:
@@ -384,9 +393,12 @@ class FitReporter:
         if now - self._last < self.interval or done == total:
             return  # the job's final record follows right after the last fit
         self._last = now
-        results.mark_job_running(
-            self.job_dir, {**self.meta, "fits_done": done, "fits_total": total}
-        )
+        try:
+            results.mark_job_running(
+                self.job_dir, {**self.meta, "fits_done": done, "fits_total": total}
+            )
+        except OSError:  # progress is a courtesy; the job's own write reports a full disk
+            pass
 
 
 class Progress:
