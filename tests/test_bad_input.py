@@ -10,6 +10,7 @@ from conftest import results_line, run_cli
 from sparsity_lab import cli
 
 SMALL = ["dataset=diabetes", "grid.num=2"]
+SEEDS = "integers 0 <= seed < 2**32"
 FOLDER = "one folder name of letters, digits, '.', '_' and '-'"
 
 # (id, arguments after `run`, words the error line must contain); {nan_csv} is a user table
@@ -35,7 +36,9 @@ CASES = [
         ["column 'a'", "missing", "allowed: error, drop_rows"],
     ),
     ("table without a path", ["dataset=table"], ["dataset.path", "missing"]),
-    ("negative seed in one job of a sweep", ["-m", "seed=0,-1"], ["seed=-1", "integers >= 0"]),
+    ("negative seed in one job of a sweep", ["-m", "seed=0,-1"], ["seed=-1", SEEDS]),
+    ("seed = 2**32", ["seed=4294967296"], ["seed=4294967296", SEEDS]),
+    ("seed >= 2**63 in a sweep", ["-m", "seed=0,9223372036854775808"], ["seed=92233", SEEDS]),
     ("run_id escapes results_dir", ["run_id=../../escape"], ["run_id='../../escape'", FOLDER]),
     ("run_id an absolute path", ["run_id={tmp}/abs"], ["run_id=", "/abs'", FOLDER]),
     ("run_id empty", ["run_id="], ["run_id=''", FOLDER]),
