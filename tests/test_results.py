@@ -80,6 +80,30 @@ def test_collect_takes_complete_jobs_only_and_is_idempotent(tmp_path):
     assert info["incomplete_jobs"] == ["0002"] and info["n_fits"] == 8
 
 
+def test_collect_keeps_the_last_good_tables_when_every_job_is_corrupt(tmp_path, capsys):
+    from sparsity_lab import cli
+
+    for i in range(2):
+        fits, coefs = _tables(seed=i)
+        results.write_job(tmp_path / "jobs" / f"{i:04d}", {"fits": fits, "coefs": coefs}, {})
+    assert cli.main(["collect", str(tmp_path)]) == 0
+    good = {name: (tmp_path / name).read_bytes() for name in ("fits.parquet", "coefs.parquet")}
+    for job in results.job_dirs(tmp_path):
+        (job / results.FITS_FILE).write_bytes(b"PAR1 damaged")
+    capsys.readouterr()
+    assert cli.main(["collect", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "fits: 8 rows" in out and "2 corrupt" in out
+    assert "no job" in err and "kept its last run-level tables (coefs, fits)" in err
+    for name, content in good.items():
+        assert (tmp_path / name).read_bytes() == content
+    # once a job is complete again, the tables are rebuilt from it
+    fits, coefs = _tables(seed=5)
+    results.write_job(tmp_path / "jobs" / "0000", {"fits": fits, "coefs": coefs}, {})
+    assert cli.main(["collect", str(tmp_path)]) == 0
+    assert sorted(pd.read_parquet(tmp_path / "fits.parquet")["seed"].unique()) == [5]
+
+
 def test_job_completeness_checks_the_key(tmp_path):
     fits, coefs = _tables()
     results.write_job(tmp_path, {"fits": fits, "coefs": coefs}, {"key": "abc"})

@@ -299,6 +299,9 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
     not_done = [name for name in expected if statuses.get(name, "missing") != "complete"]
     if tables is not None:
         print_summary(tables)
+    kept = kept_tables_line(run_dir)
+    if kept:
+        print(f"note: {kept}", file=sys.stderr, flush=True)
     if not_done:
         first = results.read_json_or_empty(run_dir / results.JOBS_DIR / not_done[0] / "job.json")
         if not plan.multirun and first.get("user_error"):
@@ -333,8 +336,22 @@ def collect_main(argv: list[str]) -> int:
     statuses = pd.Series([results.job_status(d) for d in results.job_dirs(args.run)])
     counts = statuses.value_counts()
     print("jobs: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    kept = kept_tables_line(args.run)
+    if kept:
+        print(f"error: {kept}", file=sys.stderr)
     print(f"results: {args.run}")
-    return 0
+    return 1 if kept else 0
+
+
+def kept_tables_line(run_dir: Path) -> str:
+    """What `results.collect` kept because no job is complete ('' when it kept nothing)."""
+    kept = results.read_json_or_empty(Path(run_dir) / results.RUN_FILE).get("kept_tables")
+    if not kept:
+        return ""
+    return (
+        f"no job of {run_dir} is complete: kept its last run-level tables "
+        f"({', '.join(kept)}) rather than replace them by empty ones"
+    )
 
 
 def models_main(argv: list[str]) -> int:

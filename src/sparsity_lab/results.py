@@ -271,10 +271,14 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     the number of jobs of the last launch (``n_jobs``), job dirs beyond it, left by an earlier,
     larger sweep into the same run id, are not collected (``stale_jobs``): their fits would
     repeat the keys of the jobs that replaced them.
+
+    When no job is complete, run-level tables that hold rows are kept as they are (never
+    replaced by empty ones they cannot be rebuilt from), listed in ``run.json`` under
+    ``kept_tables`` and returned as read.
     """
     run_dir = Path(run_dir)
     parts: dict[str, list[pd.DataFrame]] = {"fits": [], "coefs": []}
-    incomplete, stale = [], []
+    incomplete, stale, n_complete = [], [], 0
     n_jobs = read_json_or_empty(run_dir / RUN_FILE).get("n_jobs")
     for job in job_dirs(run_dir):
         if n_jobs is not None and int(job.name) >= n_jobs:
@@ -284,16 +288,37 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
         if frames is None:
             incomplete.append(job.name)
             continue
+        n_complete += 1
         for name, frame in frames.items():
             parts.setdefault(name, []).append(frame)
-    columns = {"fits": FITS_COLUMNS, "coefs": COEFS_COLUMNS}
-    tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
-    for name, frame in tables.items():
-        write_table(frame, run_dir / f"{name}.parquet")
+    kept = [] if n_complete else _tables_with_rows(run_dir)
+    if kept:
+        tables = {p.stem: pd.read_parquet(p) for p in kept}
+    else:
+        columns = {"fits": FITS_COLUMNS, "coefs": COEFS_COLUMNS}
+        tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
+        for name, frame in tables.items():
+            write_table(frame, run_dir / f"{name}.parquet")
     update_run_json(
-        run_dir, incomplete_jobs=incomplete, stale_jobs=stale, n_fits=len(tables["fits"])
+        run_dir,
+        incomplete_jobs=incomplete,
+        stale_jobs=stale,
+        n_fits=len(tables.get("fits", ())),
+        kept_tables=[p.stem for p in kept],
     )
     return tables
+
+
+def _tables_with_rows(run_dir: Path) -> list[Path]:
+    """The run-level tables (``*.parquet`` beside run.json) that hold rows and read back."""
+    found = []
+    for path in sorted(Path(run_dir).glob("*.parquet")):
+        try:
+            if pq.ParquetFile(path).metadata.num_rows:
+                found.append(path)
+        except (OSError, pa.ArrowException):
+            continue
+    return found
 
 
 def _read_complete_job(job: Path) -> dict[str, pd.DataFrame] | None:
