@@ -150,7 +150,15 @@ def test_a_smaller_sweep_into_the_same_run_id_does_not_collect_the_old_extra_job
     # jobs 0 and 1 now hold seeds 1 and 2; job 2 (seed 2 of the first sweep) is stale
     assert sorted(fits["seed"].unique()) == [1, 2]
     assert not fits.duplicated(list(results.FIT_KEY)).any() and len(fits) == 2 * 3
-    assert json.loads((run_dir / results.RUN_FILE).read_text())["stale_jobs"] == ["0002"]
+    info = json.loads((run_dir / results.RUN_FILE).read_text())
+    assert info["stale_jobs"] == ["0002"]
+    # run.json keeps the history of the sweeps that wrote the run; the top level is the latest
+    assert [s["overrides"][0] for s in info["sweeps"]] == ["seed=0,1,2", "seed=1,2"]
+    assert [s["n_jobs"] for s in info["sweeps"]] == [3, 2]
+    assert all(s["start"] <= s["end"] for s in info["sweeps"])
+    assert info["sweeps"][0]["end"] <= info["sweeps"][1]["start"]
+    assert info["command"][1:3] == ["-m", "seed=1,2"]
+    assert info["start"] == info["sweeps"][0]["start"]
 
 
 def test_two_runs_started_in_the_same_second_get_distinct_run_dirs(tmp_path, monkeypatch):

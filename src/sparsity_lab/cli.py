@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -102,24 +103,36 @@ class CollectCallback(Callback):
         run_dir = run_dir_of(config)
         run_dir.mkdir(parents=True, exist_ok=True)
         sweep.STARTED_RUNS.append(run_dir)
-        path = run_dir / results.RUN_FILE
         now = datetime.now().isoformat(timespec="seconds")
-        if path.exists():  # same run_id again: a resume
-            info = results.read_json(path)
-            results.update_run_json(run_dir, resumed=[*info.get("resumed", []), now])
-            return
-        results.write_json(
-            {
-                "study": str(config.study),
-                "run_id": str(config.run_id),
-                "command": ["sparsity-lab", *sys.argv[1:]],
-                "overrides": list(config.hydra.overrides.task),
-                "cwd": str(Path.cwd()),
-                "git_commit": git_commit(),
-                "versions": package_versions(),
-                "start": now,
-            },
-            path,
+        this = {
+            "command": ["sparsity-lab", *sys.argv[1:]],
+            "overrides": list(config.hydra.overrides.task),
+            "cwd": str(Path.cwd()),
+            "git_commit": git_commit(),
+            "start": now,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+
+        def add_sweep(info: dict) -> None:
+            # a run written before the history existed: its first sweep from the top level
+            if "sweeps" not in info:
+                old = {k: info[k] for k in ("command", "overrides", "start") if k in info}
+                info["sweeps"] = [old] if old else []
+            info["sweeps"].append(this)
+            info.setdefault("start", now)  # the run's first start
+
+        # the top level describes the latest sweep (whose config the jobs now hold)
+        results.update_run_json(
+            run_dir,
+            add_sweep,
+            study=str(config.study),
+            run_id=str(config.run_id),
+            command=this["command"],
+            overrides=this["overrides"],
+            cwd=this["cwd"],
+            git_commit=this["git_commit"],
+            versions=package_versions(),
         )
 
     def _start_or_exit(self, config: DictConfig) -> None:
@@ -290,7 +303,8 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
     try:
         results.update_run_json(run_dir, n_jobs=plan.n_jobs)
         tables = results.collect(run_dir)
-        results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
+        end = datetime.now().isoformat(timespec="seconds")
+        results.update_run_json(run_dir, lambda info: end_sweep(info, end, plan.n_jobs), end=end)
     except OSError as exc:
         print(f"error: {results.io_error_line(exc, run_dir)}", file=sys.stderr, flush=True)
         tables, code = None, code or 1
@@ -319,6 +333,15 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
             code = code or 1
     print(f"results: {run_dir}", flush=True)
     return code
+
+
+def end_sweep(info: dict, end: str, n_jobs: int) -> None:
+    """Close this process's entry of run.json's ``sweeps``: its end and number of jobs."""
+    here = (socket.gethostname(), os.getpid())
+    for entry in reversed(info.get("sweeps", [])):
+        if (entry.get("host"), entry.get("pid")) == here and "end" not in entry:
+            entry.update(end=end, n_jobs=n_jobs)
+            return
 
 
 # ------------------------------------------------------------------ other verbs

@@ -357,11 +357,17 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def update_run_json(run_dir: Path, **fields) -> dict:
-    """Read-modify-write ``run.json`` under a lock: a sweep and a `collect` may both write it."""
+def update_run_json(run_dir: Path, change=None, **fields) -> dict:
+    """Read-modify-write ``run.json`` under a lock: a sweep and a `collect` may both write it.
+
+    ``fields`` replace top-level keys; ``change(info)``, if given, edits the record in place
+    first (for nested keys such as ``sweeps``).
+    """
     path = Path(run_dir) / RUN_FILE
     with _locked(Path(run_dir) / f".{RUN_FILE}.lock"):
         info = read_json(path) if path.exists() else {}
+        if change is not None:
+            change(info)
         info.update(fields)
         write_json(info, path)
     return info
