@@ -1,6 +1,8 @@
 """The results contract: columns, atomic writes, job completeness, collection."""
 
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -51,6 +53,18 @@ def test_atomic_write_leaves_the_old_file_and_no_temp_on_failure(tmp_path):
         results.write_table(Unwritable({"a": [2]}), target)
     assert pd.read_parquet(target)["a"].tolist() == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_written_files_respect_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        table = results.write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+        record = results.write_json({"a": 1}, tmp_path / "r.json")
+    finally:
+        os.umask(old)
+    for path in (table, record):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
 def test_job_dirs_sort_numerically(tmp_path):

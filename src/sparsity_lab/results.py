@@ -85,9 +85,16 @@ def empty_fit_tables() -> dict[str, pd.DataFrame]:
 
 
 # ---------------------------------------------------------------------------- atomic writes
+def _umask() -> int:
+    mask = os.umask(0o077)  # reading the umask means setting it; restored at once
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: Path, write) -> Path:
-    """Write ``path`` through a temp file in its folder and a rename; an I/O failure raises
-    :class:`WriteError` naming the path, and leaves the old file (if any) and no temp file."""
+    """Write ``path`` through a temp file in its folder and a rename, with the mode a plain
+    ``open`` would give (0666 less the umask); an I/O failure raises :class:`WriteError` naming
+    the path, and leaves the old file (if any) and no temp file."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +107,7 @@ def _atomic(path: Path, write) -> Path:
         raise WriteError(exc.errno, io_cause(exc), str(path)) from exc
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; colleagues may need to read
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
