@@ -46,6 +46,14 @@ CASES = [
     ("run_id with a space", ["run_id='a b'"], ["run_id='a b'", FOLDER]),
     ("study escapes results_dir", ["study=../x"], ["study='../x'", FOLDER]),
     (
+        "p = 10**7: more memory than the machine has",
+        ["dataset.n_samples=200", "dataset.n_features=10000000"],
+        ["dataset.n_features=10000000", "needs about", "GB", "available", "max_memory_gb="],
+    ),
+    ("n = 10**9", ["dataset.n_samples=1000000000"], ["dataset.n_samples=1000000000", "GB"]),
+    ("too little max_memory_gb", ["max_memory_gb=0.0001"], ["more than max_memory_gb=0.0001"]),
+    ("max_memory_gb <= 0", ["max_memory_gb=0"], ["max_memory_gb=0", "numbers > 0"]),
+    (
         "bad value inside an experiment's sweep",
         ["experiment=quickstart", "grid.num=0"],
         ["grid.num=0"],

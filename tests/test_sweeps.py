@@ -264,3 +264,39 @@ def test_running_jobs_report_their_fits_to_the_progress_line(tmp_path):
     assert "fits 3/10" in line and "1 running" in line
     reporter(10, 10)  # the last fit leaves the record to the job's final write
     assert results.read_json(job / results.JOB_FILE)["fits_done"] == 3
+
+
+def test_memory_guard_uses_the_available_memory_and_max_memory_gb_overrides(monkeypatch):
+    from sparsity_lab.paths import config_dir
+
+    shape = ["dataset.n_samples=2000", "dataset.n_features=20000", "grid.num=10"]
+    need = sweep.estimate_job_bytes(2000, 20000, 10)
+    assert need >= sweep.X_COPIES * 8 * 2000 * 20000  # X alone is 320 MB
+    monkeypatch.setattr(sweep, "available_memory_bytes", lambda: need - 1)
+    with pytest.raises(ValueError, match=r"needs about 1\.88 GB .* available on this machine"):
+        sweep.plan_run(shape, config_dir())
+    assert sweep.plan_run([*shape, "max_memory_gb=4"], config_dir()).n_jobs == 1
+    # a cluster job's memory is not this machine's: checked only against max_memory_gb
+    slurm = ["-m", "hydra/launcher=slurm", *shape]
+    assert sweep.plan_run(slurm, config_dir()).n_jobs == 1
+    with pytest.raises(ValueError, match="more than max_memory_gb=1"):
+        sweep.plan_run([*slurm, "max_memory_gb=1"], config_dir())
+    monkeypatch.setattr(sweep, "available_memory_bytes", lambda: need)
+    assert sweep.plan_run(shape, config_dir()).n_jobs == 1
+
+
+@pytest.mark.slow
+def test_memory_estimate_bounds_the_measured_peak(tmp_path):
+    """The estimate is at least a real job's peak RSS beyond a tiny job's (this machine)."""
+    import resource
+
+    def peak(args):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        run_cli(["run", "model=ridge", *args], cwd=tmp_path)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        assert after > before, "ru_maxrss of children is the largest child's: run small first"
+        return after * 1024
+
+    base = peak(["dataset.n_samples=100", "dataset.n_features=10", "grid.num=2"])
+    big = peak(["dataset.n_samples=2000", "dataset.n_features=5000", "grid.num=10"])
+    assert big - base <= sweep.estimate_job_bytes(2000, 5000, 10)

@@ -88,7 +88,7 @@ def job_key(cfg: DictConfig) -> str:
     """What makes a job's result reusable: its resolved config (without where it is written)
     and the package version."""
     content = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("run_id", "results_dir", "hydra"):
+    for key in ("run_id", "results_dir", "hydra", "max_memory_gb"):
         content.pop(key, None)
     blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
