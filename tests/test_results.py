@@ -118,6 +118,29 @@ def test_collect_keeps_the_last_good_tables_when_every_job_is_corrupt(tmp_path, 
     assert sorted(pd.read_parquet(tmp_path / "fits.parquet")["seed"].unique()) == [5]
 
 
+def test_a_running_record_without_its_owner_is_abandoned(tmp_path):
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer exists
+    job = tmp_path / "jobs" / "0000"
+    results.write_json(
+        {"status": "running", "pid": gone.pid, "host": "elsewhere"}, job / "job.json"
+    )
+    # no lock file (a record of an older version): the pid tells, on the recorded host only
+    assert results.job_status(job) == "running"
+    results.write_json({"status": "running", "pid": gone.pid}, job / "job.json")
+    assert results.job_status(job) == "abandoned"
+    results.write_json({"status": "running", "pid": os.getpid()}, job / "job.json")
+    assert results.job_status(job) == "running"
+    # with a lock file, the lock tells: held -> running, free -> abandoned
+    with results.job_lock(job):
+        assert results.job_is_locked(job) is True
+        assert results.job_status(job) == "running"
+    assert results.job_is_locked(job) is False
+    assert results.job_status(job) == "abandoned"
+
+
 def test_job_completeness_checks_the_key(tmp_path):
     fits, coefs = _tables()
     results.write_job(tmp_path, {"fits": fits, "coefs": coefs}, {"key": "abc"})

@@ -155,17 +155,36 @@ def hydra_task(cfg: DictConfig) -> str:
     A job that raises is recorded as failed in its job.json (one-line error and traceback) and
     returns normally, so the other jobs of the sweep go on; `run_hydra` reports it. Returns the
     job's status: complete | skipped | failed.
-    """
-    from sparsity_lab.runner import run_job  # heavy imports only in jobs
 
+    The job holds its lock (`results.job_lock`) while it runs: another sweep into the same
+    run id waits for it, then finds it complete and skips it.
+    """
     hc = HydraConfig.get()
     job_dir = Path(hc.runtime.output_dir)
+    logging.raiseExceptions = False  # a job log on a full disk must not print tracebacks
+
+    def waiting(record: dict) -> None:
+        log.info(
+            "job %s is running in another sweep (pid %s on %s): waiting for it",
+            job_dir.name, record.get("pid", "?"), record.get("host", "?"),
+        )  # fmt: skip
+
+    try:
+        with results.job_lock(job_dir, on_wait=waiting):
+            return run_locked_job(cfg, hc, job_dir)
+    except OSError as exc:  # the lock file itself cannot be written
+        return job_write_failed(job_dir, {"key": job_key(cfg), **results.job_owner()}, exc)
+
+
+def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
+    """The body of :func:`hydra_task`, run while holding the job's lock."""
+    from sparsity_lab.runner import run_job  # heavy imports only in jobs
+
     key = job_key(cfg)
     if results.job_is_complete(job_dir, key):
         log.info("job %s complete already, skipped", job_dir.name)
         return "skipped"
-    meta = {"key": key, "overrides": list(hc.overrides.task)}
-    logging.raiseExceptions = False  # a job log on a full disk must not print tracebacks
+    meta = {"key": key, "overrides": list(hc.overrides.task), **results.job_owner()}
     try:
         results.mark_job_running(job_dir, meta)
     except OSError as exc:

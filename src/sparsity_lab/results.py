@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ FITS_FILE = "fits.parquet"
 COEFS_FILE = "coefs.parquet"
 RUN_FILE = "run.json"
 JOB_FILE = "job.json"
+#: The lock a job's process holds while it runs (``job_lock``).
+LOCK_FILE = ".job.lock"
 JOBS_DIR = "jobs"
 
 
@@ -212,20 +215,93 @@ def job_is_complete(job_dir: Path, key: str | None = None) -> bool:
 
 
 def job_status(job_dir: Path) -> str:
-    """What a job's record says: complete | running | failed | missing | corrupt.
+    """What a job's record says: complete | running | abandoned | failed | missing | corrupt.
 
-    ``complete`` only when :func:`job_is_complete` agrees (tables present and intact).
+    ``complete`` only when :func:`job_is_complete` agrees (tables present and intact);
+    ``abandoned`` for a record that says running when no process holds the job's lock (its
+    sweep was killed).
     """
     job_dir = Path(job_dir)
     try:
-        status = read_json(job_dir / JOB_FILE).get("status")
+        info = read_json(job_dir / JOB_FILE)
+        status = info.get("status")
     except FileNotFoundError:
         return "missing"
     except (OSError, ValueError, AttributeError):
         return "corrupt"
     if status == "complete":
         return "complete" if job_is_complete(job_dir) else "corrupt"
+    if status == "running" and _owner_gone(job_dir, info):
+        return "abandoned"
     return status if status in ("running", "failed") else "corrupt"
+
+
+# ---------------------------------------------------------------------------- job locks
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def job_is_locked(job_dir: Path) -> bool | None:
+    """Whether a process holds the job's lock (None: no lock file, or no flock here)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    try:
+        fh = open(Path(job_dir) / LOCK_FILE, "rb")
+    except OSError:
+        return None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return None
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
+def _owner_gone(job_dir: Path, info: dict) -> bool:
+    """A running record whose owner is gone: nobody holds the job's lock or, without a lock
+    file, the recorded process of this host no longer exists."""
+    locked = job_is_locked(job_dir)
+    if locked is not None:
+        return not locked
+    pid = info.get("pid")
+    here = info.get("host") in (None, socket.gethostname())
+    return isinstance(pid, int) and here and not _pid_alive(pid)
+
+
+@contextmanager
+def job_lock(job_dir: Path, on_wait=None):
+    """Hold the job's exclusive lock (``fcntl.flock`` on ``<job>/.job.lock``) while it runs.
+
+    When another process holds it (another sweep into the same run id runs this job),
+    ``on_wait(record)`` is called with the job's current record, then this waits for the lock.
+    The lock goes with the process (also when it is killed). Without flock (not POSIX): no lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    with open(job_dir / LOCK_FILE, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(read_json_or_empty(job_dir / JOB_FILE))
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 def write_job(job_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
@@ -243,10 +319,15 @@ def write_job(job_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> Non
     write_json(record, job_dir / JOB_FILE)
 
 
+def job_owner() -> dict:
+    """Who runs a job: this process's pid and host (recorded in job.json)."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
 def mark_job_running(job_dir: Path, meta: dict) -> None:
     """Replace the job's record by a ``running`` one before it (re)computes: a collect running
     meanwhile must not pair an old record with tables being rewritten."""
-    write_json({**meta, "status": "running", "pid": os.getpid()}, Path(job_dir) / JOB_FILE)
+    write_json({**meta, "status": "running", **job_owner()}, Path(job_dir) / JOB_FILE)
 
 
 def mark_job_failed(job_dir: Path, meta: dict, error: str, detail: str = "") -> None:
