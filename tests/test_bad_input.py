@@ -10,6 +10,8 @@ from conftest import results_line, run_cli
 from sparsity_lab import cli
 
 SMALL = ["dataset=diabetes", "grid.num=2"]
+SEEDS = "integers 0 <= seed < 2**32"
+FOLDER = "one folder name of letters, digits, '.', '_' and '-'"
 
 # (id, arguments after `run`, words the error line must contain); {nan_csv} is a user table
 # with a missing value. Expectation "row:<status>" means: exit 0, every fit has that status.
@@ -34,7 +36,23 @@ CASES = [
         ["column 'a'", "missing", "allowed: error, drop_rows"],
     ),
     ("table without a path", ["dataset=table"], ["dataset.path", "missing"]),
-    ("negative seed in one job of a sweep", ["-m", "seed=0,-1"], ["seed=-1", "integers >= 0"]),
+    ("negative seed in one job of a sweep", ["-m", "seed=0,-1"], ["seed=-1", SEEDS]),
+    ("seed = 2**32", ["seed=4294967296"], ["seed=4294967296", SEEDS]),
+    ("seed >= 2**63 in a sweep", ["-m", "seed=0,9223372036854775808"], ["seed=92233", SEEDS]),
+    ("run_id escapes results_dir", ["run_id=../../escape"], ["run_id='../../escape'", FOLDER]),
+    ("run_id an absolute path", ["run_id={tmp}/abs"], ["run_id=", "/abs'", FOLDER]),
+    ("run_id empty", ["run_id="], ["run_id=''", FOLDER]),
+    ("run_id '..'", ["run_id=.."], ["run_id='..'", FOLDER]),
+    ("run_id with a space", ["run_id='a b'"], ["run_id='a b'", FOLDER]),
+    ("study escapes results_dir", ["study=../x"], ["study='../x'", FOLDER]),
+    (
+        "p = 10**7: more memory than the machine has",
+        ["dataset.n_samples=200", "dataset.n_features=10000000"],
+        ["dataset.n_features=10000000", "needs about", "GB", "available", "max_memory_gb="],
+    ),
+    ("n = 10**9", ["dataset.n_samples=1000000000"], ["dataset.n_samples=1000000000", "GB"]),
+    ("too little max_memory_gb", ["max_memory_gb=0.0001"], ["more than max_memory_gb=0.0001"]),
+    ("max_memory_gb <= 0", ["max_memory_gb=0"], ["max_memory_gb=0", "numbers > 0"]),
     (
         "bad value inside an experiment's sweep",
         ["experiment=quickstart", "grid.num=0"],
@@ -68,7 +86,7 @@ def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
     pd.DataFrame({"a": [1.0, None, 3.0, 4.0], "b": [1.0, 2.0, 0.0, 1.0], "t": [1, 2, 3, 4]}).to_csv(
         nan_csv, index=False
     )
-    args = [a.format(nan_csv=nan_csv) for a in args]
+    args = [a.format(nan_csv=nan_csv, tmp=tmp_path) for a in args]
     if isinstance(expected, str):  # a recorded row, not an exit: run the real command
         status = expected.removeprefix("row:")
         proc = run_cli(["run", *args], cwd=tmp_path)
@@ -85,7 +103,8 @@ def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
     assert "Traceback" not in err + out
     for word in expected:
         assert word in lines[0], lines[0]
-    assert not (tmp_path / "results").exists(), "work started before the input was checked"
+    written = [p.name for p in tmp_path.iterdir() if p != nan_csv]
+    assert not written, f"work started before the input was checked: {written}"
 
 
 # ------------------------------------------------------------------ user errors against bugs

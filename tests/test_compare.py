@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from sparsity_lab import compare
-from sparsity_lab.results import FITS_COLUMNS, write_table
+from sparsity_lab.results import FITS_COLUMNS, TIMING_COLUMNS, write_table
 
 MODELS = ("lasso", "ridge")
 RATIOS = tuple(np.logspace(-3, 0, 4))  # 1e-3 .. 1: spans decades, like a real grid
@@ -97,13 +97,11 @@ def test_changed_count_is_listed_with_its_key():
     hit = (b["model"] == "lasso") & (b["dataset"] == "diabetes") & (b["seed"] == 1)
     hit &= np.isclose(b["alpha_ratio"], RATIOS[2])
     b.loc[hit, "n_zero"] += 1
-    differences = compare.find_differences(compare.align(a, b))
+    differences = compare.check_tables(a, b)
     assert len(differences) == 1
     row = differences.iloc[0]
-    assert (row["dataset"], row["model"], row["seed"], row["metric"]) == (
-        "diabetes", "lasso", 1, "n_zero"
-    )  # fmt: skip
-    assert row["diff"] == 1
+    assert row["column"] == "n_zero" and row["B"] - row["A"] == 1
+    assert "dataset=diabetes model=lasso" in row["key"] and row["key"].endswith("seed=1")
 
 
 def test_tolerances_counts_exact_floats_within_rtol_nan_equal():
@@ -111,12 +109,13 @@ def test_tolerances_counts_exact_floats_within_rtol_nan_equal():
     b = a.copy()
     b["test_mse"] *= 1 + 1e-9  # within the default rtol
     b["support_precision"] = a["support_precision"]  # NaN on diabetes on both sides
-    comparison = compare.align(a, b, metrics=[*compare.DEFAULT_METRICS, "support_precision"])
-    assert compare.find_differences(comparison).empty
-    assert len(compare.find_differences(comparison, rtol=1e-12, atol=0)) == len(a)
+    assert compare.check_tables(a, b).empty
+    assert len(compare.check_tables(a, b, rtol=1e-12, atol=0)) == len(a)
     b.loc[0, "support_precision"] = np.nan  # number vs NaN differs
-    comparison = compare.align(a, b, metrics=["support_precision"])
-    assert len(compare.find_differences(comparison)) == 1
+    assert list(compare.check_tables(a, b)["column"]) == ["support_precision"]
+    b = a.copy()
+    b.loc[0, "n_zero"] += 1  # a count differs whatever the tolerance
+    assert list(compare.check_tables(a, b, rtol=1.0, atol=1.0)["column"]) == ["n_zero"]
 
 
 def test_rows_on_one_side_are_listed_not_dropped():
@@ -287,3 +286,116 @@ def test_tables_without_variant_still_compare(tmp_path, capsys):
     new.to_csv(csv, index=False)  # "" reads back as NaN from CSV
     code, out, err = run_cli([csv, b, "--check"], capsys)
     assert code == 0 and "check: OK" in out, err
+
+
+# ---------------------------------------------------------------------------- --check, a real run
+#: A small real run with three tables: fits, coefs and a study's summary.
+REAL_RUN = [
+    "run", "-m", "model=lasso,ridge", "dataset.n_samples=60", "dataset.n_features=5",
+    "dataset.n_informative=2", "grid.num=2", "grid.min_ratio=0.1", "+summary_ratios=[1.0,0.1]",
+    "run_id=base",
+]  # fmt: skip
+REAL_KEYS = {"fits": compare.DEFAULT_KEYS, "summary": compare.DEFAULT_KEYS}
+REAL_KEYS["coefs"] = (*compare.DEFAULT_KEYS, "feature")
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    from conftest import results_line
+    from conftest import run_cli as run_command
+
+    cwd = tmp_path_factory.mktemp("real")
+    return cwd / results_line(run_command(REAL_RUN, cwd=cwd).stdout)
+
+
+def _copy_tables(run_dir, dest):
+    dest.mkdir()
+    for table in run_dir.glob("*.parquet"):
+        (dest / table.name).write_bytes(table.read_bytes())
+    return dest
+
+
+def _mutate(values: pd.Series) -> pd.Series:
+    """Every value changed, whatever the column's type."""
+    if pd.api.types.is_bool_dtype(values):
+        return ~values
+    if pd.api.types.is_integer_dtype(values):
+        return values + 1
+    if pd.api.types.is_float_dtype(values):
+        return values.fillna(1.0) * 3 + 1
+    return values.astype(str) + "x"
+
+
+def _real_columns():
+    from sparsity_lab.results import COEFS_COLUMNS
+    from sparsity_lab.runner import SUMMARY_COLUMNS
+
+    columns = {"fits": FITS_COLUMNS, "coefs": COEFS_COLUMNS, "summary": SUMMARY_COLUMNS}
+    return [
+        (table, column)
+        for table, names in columns.items()
+        for column in names
+        if column not in REAL_KEYS[table] and column not in TIMING_COLUMNS
+    ]
+
+
+def test_check_passes_a_copy_of_a_real_run_and_ignores_timings(real_run, tmp_path, capsys):
+    copy = _copy_tables(real_run, tmp_path / "b")
+    fits = pd.read_parquet(copy / "fits.parquet")
+    assert len(fits) == 4 and {"fits", "coefs", "summary"} <= set(compare.run_tables(copy))
+    fits["fit_seconds"] *= 10
+    write_table(fits, copy / "fits.parquet")
+    code, out, _ = run_cli([real_run, copy, "--check"], capsys)
+    assert code == 0, out
+    assert "check: OK" in out
+
+
+@pytest.mark.parametrize(
+    ("table", "column"), _real_columns(), ids=[".".join(c) for c in _real_columns()]
+)
+def test_check_fails_on_each_mutated_column(real_run, tmp_path, capsys, table, column):
+    copy = _copy_tables(real_run, tmp_path / "b")
+    frame = pd.read_parquet(copy / f"{table}.parquet")
+    frame[column] = _mutate(frame[column])
+    write_table(frame, copy / f"{table}.parquet")
+    code, out, _ = run_cli([real_run, copy, "--check"], capsys)
+    assert code == 1, out
+    assert f"{table}.{column}: {len(frame)} row(s) differ" in out
+
+
+def test_check_leaves_out_the_ignored_columns(real_run, tmp_path, capsys):
+    copy = _copy_tables(real_run, tmp_path / "b")
+    fits = pd.read_parquet(copy / "fits.parquet")
+    for column in ("status", "objective", "n_iter", "converged"):
+        fits[column] = _mutate(fits[column])
+    write_table(fits, copy / "fits.parquet")
+    code, out, _ = run_cli([real_run, copy, "--check", "--ignore", "status,objective"], capsys)
+    assert code == 1
+    assert "fits.n_iter" in out and "fits.converged" in out and "fits.status" not in out
+    ignored = "status,objective,n_iter,converged"
+    code, out, _ = run_cli([real_run, copy, "--check", "--ignore", ignored], capsys)
+    assert code == 0, out
+
+
+def test_check_fails_on_a_changed_key_and_a_missing_table(real_run, tmp_path, capsys):
+    copy = _copy_tables(real_run, tmp_path / "b")
+    coefs = pd.read_parquet(copy / "coefs.parquet")
+    coefs["feature"] = coefs["feature"] + "x"
+    write_table(coefs, copy / "coefs.parquet")
+    (copy / "summary.parquet").unlink()
+    code, out, _ = run_cli([real_run, copy, "--check"], capsys)
+    assert code == 1
+    assert f"coefs: {len(coefs)} row(s) only A" in out
+    assert "summary: table only A" in out
+
+
+def test_check_with_no_shared_rows_is_a_failed_check(tmp_path, capsys):
+    a = make_fits(datasets=("synthetic",))
+    b = make_fits(datasets=("diabetes",))
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    code, out, err = run_cli([pa, pb, "--check"], capsys)
+    assert (code, err) == (1, "")
+    assert "share no rows" in out and f"fits: {len(a)} row(s) only A" in out
+    code, _, err = run_cli([pa, pa, "--check", "--ignore", "nope"], capsys)
+    assert code == 2
+    assert "--ignore: nope not a column" in _one_error_line(err)

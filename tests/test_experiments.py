@@ -245,8 +245,9 @@ def test_l1_vs_l2_small_scale(tmp_path):
     frozen[frozen["dataset"].isin(SMALL_DATASETS)].to_csv(subset, index=False)
     sweep = f"dataset={','.join(SMALL_DATASETS)}"  # the command line wins over the sweep
     run_dir = run_study(tmp_path, "l1_vs_l2", sweep, "grid.num=4")  # the decades only
-    # every fit is the optimum, whatever the grid: its zeros and their certificates match
-    check(tmp_path, subset, run_dir, "--table", "summary", "--metrics", OPTIMUM_METRICS)
+    # every fit is the optimum, whatever the grid: its zeros and their certificates match (the
+    # duality gap itself is rounding, and moves with the warm-start path)
+    check(tmp_path, subset, run_dir, "--table", "summary", "--ignore", "duality_gap")
 
 
 @pytest.mark.slow

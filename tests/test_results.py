@@ -1,6 +1,8 @@
 """The results contract: columns, atomic writes, job completeness, collection."""
 
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,18 @@ def test_atomic_write_leaves_the_old_file_and_no_temp_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_written_files_respect_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        table = results.write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+        record = results.write_json({"a": 1}, tmp_path / "r.json")
+    finally:
+        os.umask(old)
+    for path in (table, record):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
 def test_job_dirs_sort_numerically(tmp_path):
     for name in ("10", "2", "0001", "notajob"):
         (tmp_path / "jobs" / name).mkdir(parents=True)
@@ -78,6 +92,53 @@ def test_collect_takes_complete_jobs_only_and_is_idempotent(tmp_path):
     assert len(coefs1) == 2 * 4 * 12
     info = json.loads((tmp_path / results.RUN_FILE).read_text())
     assert info["incomplete_jobs"] == ["0002"] and info["n_fits"] == 8
+
+
+def test_collect_keeps_the_last_good_tables_when_every_job_is_corrupt(tmp_path, capsys):
+    from sparsity_lab import cli
+
+    for i in range(2):
+        fits, coefs = _tables(seed=i)
+        results.write_job(tmp_path / "jobs" / f"{i:04d}", {"fits": fits, "coefs": coefs}, {})
+    assert cli.main(["collect", str(tmp_path)]) == 0
+    good = {name: (tmp_path / name).read_bytes() for name in ("fits.parquet", "coefs.parquet")}
+    for job in results.job_dirs(tmp_path):
+        (job / results.FITS_FILE).write_bytes(b"PAR1 damaged")
+    capsys.readouterr()
+    assert cli.main(["collect", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "fits: 8 rows" in out and "2 corrupt" in out
+    assert "no job" in err and "kept its last run-level tables (coefs, fits)" in err
+    for name, content in good.items():
+        assert (tmp_path / name).read_bytes() == content
+    # once a job is complete again, the tables are rebuilt from it
+    fits, coefs = _tables(seed=5)
+    results.write_job(tmp_path / "jobs" / "0000", {"fits": fits, "coefs": coefs}, {})
+    assert cli.main(["collect", str(tmp_path)]) == 0
+    assert sorted(pd.read_parquet(tmp_path / "fits.parquet")["seed"].unique()) == [5]
+
+
+def test_a_running_record_without_its_owner_is_abandoned(tmp_path):
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer exists
+    job = tmp_path / "jobs" / "0000"
+    results.write_json(
+        {"status": "running", "pid": gone.pid, "host": "elsewhere"}, job / "job.json"
+    )
+    # no lock file (a record of an older version): the pid tells, on the recorded host only
+    assert results.job_status(job) == "running"
+    results.write_json({"status": "running", "pid": gone.pid}, job / "job.json")
+    assert results.job_status(job) == "abandoned"
+    results.write_json({"status": "running", "pid": os.getpid()}, job / "job.json")
+    assert results.job_status(job) == "running"
+    # with a lock file, the lock tells: held -> running, free -> abandoned
+    with results.job_lock(job):
+        assert results.job_is_locked(job) is True
+        assert results.job_status(job) == "running"
+    assert results.job_is_locked(job) is False
+    assert results.job_status(job) == "abandoned"
 
 
 def test_job_completeness_checks_the_key(tmp_path):

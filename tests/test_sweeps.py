@@ -29,7 +29,7 @@ SLOW_JOB = ["dataset.n_samples=10000", "dataset.n_features=500", "grid.num=50"]
 
 def _sorted_fits(run_dir: Path) -> pd.DataFrame:
     fits = pd.read_parquet(run_dir / results.FITS_FILE)
-    fits = fits.drop(columns=list(results.TIMING_COLUMNS))
+    fits = fits.drop(columns=list(results.TIMING_COLUMNS), errors="ignore")
     return fits.sort_values(list(results.FIT_KEY)).reset_index(drop=True)
 
 
@@ -81,6 +81,9 @@ def test_kill_9_mid_sweep_then_rerun_computes_only_the_rest(tmp_path):
     proc.wait()
     done_before = _record_mtimes(run_dir)
     assert 2 <= len(done_before) < 6, "the kill did not land mid-sweep"
+    # the job the killed sweep was running reads as abandoned, not running forever
+    statuses = [results.job_status(d) for d in results.job_dirs(run_dir)]
+    assert "running" not in statuses and statuses.count("abandoned") <= 1, statuses
     # collect on the killed run: only complete jobs, each once
     partial = results.collect(run_dir)["fits"]
     assert sorted(partial["seed"].unique()) == sorted(int(n) for n in done_before)
@@ -93,6 +96,30 @@ def test_kill_9_mid_sweep_then_rerun_computes_only_the_rest(tmp_path):
     assert sorted(fits["seed"].unique()) == [0, 1, 2, 3, 4, 5]
     assert len(fits) == 6 * 50
     assert rerun.stdout.count("complete already, skipped") == len(done_before)
+
+
+def test_two_sweeps_into_one_run_id_compute_each_job_once(tmp_path):
+    args = ["run", "-m", "model=lasso", "seed=0,1,2,3", "run_id=shared", *SLOW_JOB]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+
+    def start():
+        return subprocess.Popen(
+            [sys.executable, "-m", "sparsity_lab.cli", *args], cwd=tmp_path, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
+    # started together: the sweep that falls behind skips what the other completed and
+    # waits for the job the other runs
+    first, second = start(), start()
+    run_dir = tmp_path / "results" / "adhoc" / "shared"
+    outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert "running in another sweep" in "".join(outputs), outputs
+    for job in results.job_dirs(run_dir):  # one fit of the path per job, by one of the sweeps
+        assert (job / "job.log").read_text().count("alphas from") == 1, job.name
+        assert results.job_status(job) == "complete"
+    fits = pd.read_parquet(run_dir / results.FITS_FILE)
+    assert len(fits) == 4 * 50 and not fits.duplicated(list(results.FIT_KEY)).any()
 
 
 def test_damaged_job_files_are_detected_recomputed_and_never_collected(tmp_path):
@@ -108,8 +135,9 @@ def test_damaged_job_files_are_detected_recomputed_and_never_collected(tmp_path)
     coefs2.write_bytes(bytes(data))
     assert [results.job_status(j) for j in jobs] == ["corrupt"] * 3
 
-    out = run_cli(["collect", str(run_dir)], cwd=tmp_path).stdout
-    assert "fits: 0 rows" in out and "3 corrupt" in out
+    proc = run_cli(["collect", str(run_dir)], cwd=tmp_path, check=False)
+    assert proc.returncode == 1 and "3 corrupt" in proc.stdout
+    assert "kept its last run-level tables" in proc.stderr  # not replaced by empty ones
     assert results.read_json(run_dir / results.RUN_FILE)["incomplete_jobs"] == [
         "0000", "0001", "0002"
     ]  # fmt: skip
@@ -150,7 +178,15 @@ def test_a_smaller_sweep_into_the_same_run_id_does_not_collect_the_old_extra_job
     # jobs 0 and 1 now hold seeds 1 and 2; job 2 (seed 2 of the first sweep) is stale
     assert sorted(fits["seed"].unique()) == [1, 2]
     assert not fits.duplicated(list(results.FIT_KEY)).any() and len(fits) == 2 * 3
-    assert json.loads((run_dir / results.RUN_FILE).read_text())["stale_jobs"] == ["0002"]
+    info = json.loads((run_dir / results.RUN_FILE).read_text())
+    assert info["stale_jobs"] == ["0002"]
+    # run.json keeps the history of the sweeps that wrote the run; the top level is the latest
+    assert [s["overrides"][0] for s in info["sweeps"]] == ["seed=0,1,2", "seed=1,2"]
+    assert [s["n_jobs"] for s in info["sweeps"]] == [3, 2]
+    assert all(s["start"] <= s["end"] for s in info["sweeps"])
+    assert info["sweeps"][0]["end"] <= info["sweeps"][1]["start"]
+    assert info["command"][1:3] == ["-m", "seed=1,2"]
+    assert info["start"] == info["sweeps"][0]["start"]
 
 
 def test_two_runs_started_in_the_same_second_get_distinct_run_dirs(tmp_path, monkeypatch):
@@ -256,3 +292,39 @@ def test_running_jobs_report_their_fits_to_the_progress_line(tmp_path):
     assert "fits 3/10" in line and "1 running" in line
     reporter(10, 10)  # the last fit leaves the record to the job's final write
     assert results.read_json(job / results.JOB_FILE)["fits_done"] == 3
+
+
+def test_memory_guard_uses_the_available_memory_and_max_memory_gb_overrides(monkeypatch):
+    from sparsity_lab.paths import config_dir
+
+    shape = ["dataset.n_samples=2000", "dataset.n_features=20000", "grid.num=10"]
+    need = sweep.estimate_job_bytes(2000, 20000, 10)
+    assert need >= sweep.X_COPIES * 8 * 2000 * 20000  # X alone is 320 MB
+    monkeypatch.setattr(sweep, "available_memory_bytes", lambda: need - 1)
+    with pytest.raises(ValueError, match=r"needs about 1\.88 GB .* available on this machine"):
+        sweep.plan_run(shape, config_dir())
+    assert sweep.plan_run([*shape, "max_memory_gb=4"], config_dir()).n_jobs == 1
+    # a cluster job's memory is not this machine's: checked only against max_memory_gb
+    slurm = ["-m", "hydra/launcher=slurm", *shape]
+    assert sweep.plan_run(slurm, config_dir()).n_jobs == 1
+    with pytest.raises(ValueError, match="more than max_memory_gb=1"):
+        sweep.plan_run([*slurm, "max_memory_gb=1"], config_dir())
+    monkeypatch.setattr(sweep, "available_memory_bytes", lambda: need)
+    assert sweep.plan_run(shape, config_dir()).n_jobs == 1
+
+
+@pytest.mark.slow
+def test_memory_estimate_bounds_the_measured_peak(tmp_path):
+    """The estimate is at least a real job's peak RSS beyond a tiny job's (this machine)."""
+    import resource
+
+    def peak(args):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        run_cli(["run", "model=ridge", *args], cwd=tmp_path)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        assert after > before, "ru_maxrss of children is the largest child's: run small first"
+        return after * 1024
+
+    base = peak(["dataset.n_samples=100", "dataset.n_features=10", "grid.num=2"])
+    big = peak(["dataset.n_samples=2000", "dataset.n_features=5000", "grid.num=10"])
+    assert big - base <= sweep.estimate_job_bytes(2000, 5000, 10)

@@ -7,6 +7,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -69,7 +71,7 @@ def job_key(cfg: DictConfig) -> str:
     """What makes a job's result reusable: its resolved config (without where it is written)
     and the package version."""
     content = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("run_id", "results_dir", "hydra"):
+    for key in ("run_id", "results_dir", "hydra", "max_memory_gb"):
         content.pop(key, None)
     blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -84,31 +86,50 @@ class CollectCallback(Callback):
         run_dir = run_dir_of(config)
         run_dir.mkdir(parents=True, exist_ok=True)
         sweep.STARTED_RUNS.append(run_dir)
-        path = run_dir / results.RUN_FILE
         now = datetime.now().isoformat(timespec="seconds")
-        if path.exists():  # same run_id again: a resume
-            info = results.read_json(path)
-            results.update_run_json(run_dir, resumed=[*info.get("resumed", []), now])
-            return
-        results.write_json(
-            {
-                "study": str(config.study),
-                "run_id": str(config.run_id),
-                "command": ["sparsity-lab", *sys.argv[1:]],
-                "overrides": list(config.hydra.overrides.task),
-                "cwd": str(Path.cwd()),
-                "git_commit": git_commit(),
-                "versions": package_versions(),
-                "start": now,
-            },
-            path,
+        this = {
+            "command": ["sparsity-lab", *sys.argv[1:]],
+            "overrides": list(config.hydra.overrides.task),
+            "cwd": str(Path.cwd()),
+            "git_commit": git_commit(),
+            "start": now,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+
+        def add_sweep(info: dict) -> None:
+            # a run written before the history existed: its first sweep from the top level
+            if "sweeps" not in info:
+                old = {k: info[k] for k in ("command", "overrides", "start") if k in info}
+                info["sweeps"] = [old] if old else []
+            info["sweeps"].append(this)
+            info.setdefault("start", now)  # the run's first start
+
+        # the top level describes the latest sweep (whose config the jobs now hold)
+        results.update_run_json(
+            run_dir,
+            add_sweep,
+            study=str(config.study),
+            run_id=str(config.run_id),
+            command=this["command"],
+            overrides=this["overrides"],
+            cwd=this["cwd"],
+            git_commit=this["git_commit"],
+            versions=package_versions(),
         )
 
+    def _start_or_exit(self, config: DictConfig) -> None:
+        try:
+            self._start(config)
+        except OSError as exc:  # SystemExit passes through Hydra's error report
+            print(f"error: {results.io_error_line(exc, run_dir_of(config))}", file=sys.stderr)
+            raise SystemExit(1) from None
+
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        self._start(config)
+        self._start_or_exit(config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        self._start(config)
+        self._start_or_exit(config)
 
 
 def hydra_task(cfg: DictConfig) -> str:
@@ -117,17 +138,40 @@ def hydra_task(cfg: DictConfig) -> str:
     A job that raises is recorded as failed in its job.json (one-line error and traceback) and
     returns normally, so the other jobs of the sweep go on; `run_hydra` reports it. Returns the
     job's status: complete | skipped | failed.
-    """
-    from sparsity_lab.runner import run_job  # heavy imports only in jobs
 
+    The job holds its lock (`results.job_lock`) while it runs: another sweep into the same
+    run id waits for it, then finds it complete and skips it.
+    """
     hc = HydraConfig.get()
     job_dir = Path(hc.runtime.output_dir)
+    logging.raiseExceptions = False  # a job log on a full disk must not print tracebacks
+
+    def waiting(record: dict) -> None:
+        log.info(
+            "job %s is running in another sweep (pid %s on %s): waiting for it",
+            job_dir.name, record.get("pid", "?"), record.get("host", "?"),
+        )  # fmt: skip
+
+    try:
+        with results.job_lock(job_dir, on_wait=waiting):
+            return run_locked_job(cfg, hc, job_dir)
+    except OSError as exc:  # the lock file itself cannot be written
+        return job_write_failed(job_dir, {"key": job_key(cfg), **results.job_owner()}, exc)
+
+
+def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
+    """The body of :func:`hydra_task`, run while holding the job's lock."""
+    from sparsity_lab.runner import run_job  # heavy imports only in jobs
+
     key = job_key(cfg)
     if results.job_is_complete(job_dir, key):
         log.info("job %s complete already, skipped", job_dir.name)
         return "skipped"
-    meta = {"key": key, "overrides": list(hc.overrides.task)}
-    results.mark_job_running(job_dir, meta)
+    meta = {"key": key, "overrides": list(hc.overrides.task), **results.job_owner()}
+    try:
+        results.mark_job_running(job_dir, meta)
+    except OSError as exc:
+        return job_write_failed(job_dir, meta, exc)
     start = time.perf_counter()
     try:
         with sweep.limited_threads():
@@ -149,8 +193,28 @@ def hydra_task(cfg: DictConfig) -> str:
         return "failed"
     if "notes" in tables:
         meta["notes"] = list(dict.fromkeys(tables["notes"]["note"]))
-    results.write_job(job_dir, tables, {**meta, "seconds": round(time.perf_counter() - start, 3)})
+    try:
+        results.write_job(
+            job_dir, tables, {**meta, "seconds": round(time.perf_counter() - start, 3)}
+        )
+    except OSError as exc:
+        return job_write_failed(job_dir, meta, exc)
     return "complete"
+
+
+def job_write_failed(job_dir: Path, meta: dict, exc: OSError) -> str:
+    """A job whose files could not be written: its tables are removed (incomplete; on a full
+    disk the record needs their room) and its record says ``failed`` with the path and cause."""
+    line = f"cannot write {results.io_error_line(exc, job_dir)}"
+    try:
+        results.discard_job_tables(job_dir)
+        results.mark_job_failed(
+            job_dir, {**meta, "user_error": False}, line, traceback.format_exc()
+        )
+    except OSError:  # not even a short record fits: the job reads as corrupt, never running
+        pass
+    log.error("job %s failed: %s", job_dir.name, line)
+    return "failed"
 
 
 def one_line(exc: BaseException) -> str:
@@ -227,8 +291,10 @@ def run_hydra(overrides: list[str]) -> int:
     progress = sweep.Progress(
         plan.n_jobs if plan else 1, lambda: sweep.STARTED_RUNS[-1] if sweep.STARTED_RUNS else None
     )
-    saved = sys.argv
+    saved = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = ["sparsity-lab run", *overrides]
+    if plan is not None:  # checked input: what Hydra raises now reaches the handlers below
+        os.environ["HYDRA_FULL_ERROR"] = "1"
     code = 0
     try:
         with progress if plan else contextlib.nullcontext():
@@ -237,22 +303,43 @@ def run_hydra(overrides: list[str]) -> int:
         code = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
         code = 130
+    except OSError as exc:  # Hydra writing a job's config or log (a full disk, ...)
+        where = sweep.STARTED_RUNS[-1] if sweep.STARTED_RUNS else None
+        print(f"error: {results.io_error_line(exc, where)}", file=sys.stderr, flush=True)
+        code = 1
     finally:
-        sys.argv = saved
+        sys.argv = saved[0]
+        if saved[1] is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved[1]
     if not sweep.STARTED_RUNS or plan is None:
         return code
     return finish_run(sweep.STARTED_RUNS[-1], plan, code)
 
 
 def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
-    """Collect the run, print the summary and the `results:` line; the run's exit code."""
-    results.update_run_json(run_dir, n_jobs=plan.n_jobs)
-    tables = results.collect(run_dir)
-    results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
+    """Collect the run, print the summary and the `results:` line; the run's exit code.
+
+    When the run's tables or record cannot be written (a full disk, ...), one line says which
+    path and why, the jobs' own tables stay usable, and the `results:` line is still printed.
+    """
+    try:
+        results.update_run_json(run_dir, n_jobs=plan.n_jobs)
+        tables = results.collect(run_dir)
+        end = datetime.now().isoformat(timespec="seconds")
+        results.update_run_json(run_dir, lambda info: end_sweep(info, end, plan.n_jobs), end=end)
+    except OSError as exc:
+        print(f"error: {results.io_error_line(exc, run_dir)}", file=sys.stderr, flush=True)
+        tables, code = None, code or 1
     statuses = {d.name: results.job_status(d) for d in results.job_dirs(run_dir)}
     expected = [f"{i:04d}" for i in range(plan.n_jobs)]
     not_done = [name for name in expected if statuses.get(name, "missing") != "complete"]
-    print_summary(tables)
+    if tables is not None:
+        print_summary(tables)
+    kept = kept_tables_line(run_dir)
+    if kept:
+        print(f"note: {kept}", file=sys.stderr, flush=True)
     if not_done:
         first = results.read_json_or_empty(run_dir / results.JOBS_DIR / not_done[0] / "job.json")
         if not plan.multirun and first.get("user_error"):
@@ -274,6 +361,15 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
     return code
 
 
+def end_sweep(info: dict, end: str, n_jobs: int) -> None:
+    """Close this process's entry of run.json's ``sweeps``: its end and number of jobs."""
+    here = (socket.gethostname(), os.getpid())
+    for entry in reversed(info.get("sweeps", [])):
+        if (entry.get("host"), entry.get("pid")) == here and "end" not in entry:
+            entry.update(end=end, n_jobs=n_jobs)
+            return
+
+
 # ------------------------------------------------------------------ other verbs
 def collect_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
@@ -289,8 +385,22 @@ def collect_main(argv: list[str]) -> int:
     statuses = pd.Series([results.job_status(d) for d in results.job_dirs(args.run)])
     counts = statuses.value_counts()
     print("jobs: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    kept = kept_tables_line(args.run)
+    if kept:
+        print(f"error: {kept}", file=sys.stderr)
     print(f"results: {args.run}")
-    return 0
+    return 1 if kept else 0
+
+
+def kept_tables_line(run_dir: Path) -> str:
+    """What `results.collect` kept because no job is complete ('' when it kept nothing)."""
+    kept = results.read_json_or_empty(Path(run_dir) / results.RUN_FILE).get("kept_tables")
+    if not kept:
+        return ""
+    return (
+        f"no job of {run_dir} is complete: kept its last run-level tables "
+        f"({', '.join(kept)}) rather than replace them by empty ones"
+    )
 
 
 def models_main(argv: list[str]) -> int:
@@ -367,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # argparse's own exits (--help: 0, bad arguments: 2)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except OSError as exc:  # a file that cannot be written or read: its path and the cause
+        print(f"error: {results.io_error_line(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,13 @@ from scipy import stats
 
 from sparsity_lab import schema
 from sparsity_lab.errors import UserError
-from sparsity_lab.results import FITS_COLUMNS, ResultsError, read_table, with_variant
+from sparsity_lab.results import (
+    FITS_COLUMNS,
+    TIMING_COLUMNS,
+    ResultsError,
+    read_table,
+    with_variant,
+)
 
 DEFAULT_KEYS: tuple[str, ...] = schema.COMPARE_KEY
 DEFAULT_METRICS: tuple[str, ...] = ("n_zero", "n_nonzero", "test_mse")
@@ -43,6 +50,10 @@ PRESENT_BOTH, PRESENT_A, PRESENT_B = "both", "only A", "only B"
 
 class CompareError(UserError):
     """Arguments of `compare` that the two tables cannot satisfy (keys, metrics, format)."""
+
+
+class NoSharedRows(CompareError):
+    """A and B share no row on the keys: nothing to compare side by side."""
 
 
 @dataclass
@@ -166,7 +177,7 @@ def align(
     right = b[list(keys + metrics)].rename(columns={m: f"{m}_B" for m in metrics})
     rows = left.merge(right, on=list(keys), how="outer", indicator="present", sort=True)
     if not (rows["present"] == "both").any():
-        raise CompareError(
+        raise NoSharedRows(
             f"A and B share no rows on keys ({', '.join(keys)}): "
             f"A has {len(a)} rows, B has {len(b)}; check the keys with --on"
         )
@@ -236,40 +247,174 @@ def has_several_seeds(comparison: Comparison, seed: str = "seed") -> bool:
 
 
 # ---------------------------------------------------------------------------- checking
-def find_differences(
-    comparison: Comparison, rtol: float = 1e-6, atol: float = 1e-12
-) -> pd.DataFrame:
-    """Every compared value that differs beyond tolerance, and every row on one side only.
+#: Key columns a table is aligned on under ``--check``, where it has them (with ``--on`` first).
+CHECK_KEY_CANDIDATES: tuple[str, ...] = ("variant", "feature")
+#: Columns of a ``--check`` difference report.
+DIFFERENCE_COLUMNS: tuple[str, ...] = ("table", "key", "column", "A", "B", "present")
 
-    Counts (``INTEGER_METRICS``) must be equal exactly; other metrics within
+
+def _check_keys(a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str]) -> list[str]:
+    """The key columns of one table pair: ``on`` and ``CHECK_KEY_CANDIDATES`` where both have
+    them, and ``#`` (the occurrence within a key, or the row number without keys) when they do
+    not identify the rows uniquely."""
+    keys = [k for k in dict.fromkeys([*on, *CHECK_KEY_CANDIDATES]) if k in a and k in b]
+    if keys and not (a.duplicated(keys).any() or b.duplicated(keys).any()):
+        return keys
+    return [*keys, "#"]
+
+
+def _with_occurrence(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if "#" not in keys:
+        return df
+    df = df.copy()
+    named = [k for k in keys if k != "#"]
+    df["#"] = df.groupby(named, dropna=False).cumcount() if named else np.arange(len(df))
+    return df
+
+
+def _same_values(a: pd.Series, b: pd.Series, column: str, rtol: float, atol: float) -> np.ndarray:
+    """Elementwise equality of one column on the shared rows: counts, integers, booleans and
+    strings exactly, other numbers within ``|B - A| <= atol + rtol * |A|``; NaN equals NaN."""
+    numeric = all(pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) for s in (a, b))
+    if numeric:
+        x, y = a.to_numpy(dtype=np.float64), b.to_numpy(dtype=np.float64)
+        exact = column in INTEGER_METRICS or not (
+            pd.api.types.is_float_dtype(a) or pd.api.types.is_float_dtype(b)
+        )
+        if exact:
+            return (x == y) | (np.isnan(x) & np.isnan(y))
+        return np.isclose(y, x, rtol=rtol, atol=atol, equal_nan=True)
+    x, y = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    missing = pd.isna(x) & pd.isna(y)
+    equal = [type(u) is type(v) and u == v for u, v in zip(x, y, strict=True)]
+    return missing | np.array(equal, dtype=bool)
+
+
+def _key_text(frame: pd.DataFrame, keys: list[str]) -> list[str]:
+    return [
+        " ".join(f"{k}={_format_number(v)}" for k, v in zip(keys, row, strict=True))
+        for row in frame[keys].itertuples(index=False)
+    ]
+
+
+def check_tables(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    on: Sequence[str] = DEFAULT_KEYS,
+    rtol: float = 1e-6,
+    atol: float = 1e-12,
+    ignore: Sequence[str] = (),
+    table: str = "fits",
+    all_columns: bool = True,
+) -> pd.DataFrame:
+    """Every value of two tables that differs, every row (and column) on one side only.
+
+    Rows are aligned on ``on`` (floats rounded as for the display) plus ``variant`` and
+    ``feature`` where both tables have them; every other column is compared except the timings
+    (``results.TIMING_COLUMNS``) and ``ignore``. Counts (``INTEGER_METRICS``), integers,
+    booleans and strings must be equal exactly; other numbers within
     ``|B - A| <= atol + rtol * |A|`` (``numpy.isclose``). NaN equals NaN; NaN against a number
-    differs.
+    differs. With ``all_columns`` a column on one side only is a difference; without, the
+    shared columns are compared (a frozen summary holds the columns it freezes).
 
     Returns
     -------
-    DataFrame, shape (n_differences, n_keys + 5)
-        Keys, ``metric`` (or ``row`` for a row on one side only), ``A``, ``B``, ``diff``,
-        ``present``.
+    DataFrame, shape (n_differences, 6)
+        ``DIFFERENCE_COLUMNS``: ``table``, ``key`` (the row's keys as text, empty for a column on
+        one side only), ``column`` (``row`` for a row on one side only), ``A``, ``B``,
+        ``present`` (``both``, ``only A``, ``only B``).
     """
-    keys = list(comparison.keys)
-    parts = []
-    common = comparison.common
-    for m in comparison.metrics:
-        a, b = common[f"{m}_A"].to_numpy(), common[f"{m}_B"].to_numpy()
-        if m in INTEGER_METRICS:
-            same = (a == b) | (np.isnan(a) & np.isnan(b))
-        else:
-            same = np.isclose(b, a, rtol=rtol, atol=atol, equal_nan=True)
-        bad = common.loc[~same, keys].copy()
-        bad["metric"], bad["A"], bad["B"] = m, a[~same], b[~same]
-        bad["diff"] = b[~same] - a[~same]
-        parts.append(bad)
-    one_side = pd.concat([comparison.only_a, comparison.only_b])[[*keys, "present"]].copy()
-    one_side["metric"] = "row"
-    parts.append(one_side)
-    out = pd.concat(parts, ignore_index=True)
-    out["present"] = out["present"].fillna(PRESENT_BOTH)
-    return out[[*keys, "metric", "A", "B", "diff", "present"]]
+    skip = {*TIMING_COLUMNS, *ignore}
+    keys = _check_keys(a, b, on)
+    a, b = _with_occurrence(a, keys), _with_occurrence(b, keys)
+    a, b = _normalise_keys(a, b, keys)
+    records = []
+    one_sided = [(c, PRESENT_A) for c in a if c not in b] + [
+        (c, PRESENT_B) for c in b if c not in a
+    ]
+    for column, side in one_sided if all_columns else ():
+        if column not in skip:
+            records.append({"key": "", "column": column, "present": f"column {side}"})
+    columns = [c for c in a if c in b and c not in keys and c not in skip]
+    rows = a[[*keys, *columns]].merge(
+        b[[*keys, *columns]], on=keys, how="outer", suffixes=("_A", "_B"), indicator="present"
+    )
+    for present, side in (("left_only", PRESENT_A), ("right_only", PRESENT_B)):
+        one_side = rows[rows["present"] == present]
+        for text in _key_text(one_side, keys):
+            records.append({"key": text, "column": "row", "present": side})
+    both = rows[rows["present"] == "both"]
+    for column in columns:
+        same = _same_values(both[f"{column}_A"], both[f"{column}_B"], column, rtol, atol)
+        if same.all():
+            continue
+        bad = both[~same]
+        for text, x, y in zip(
+            _key_text(bad, keys), bad[f"{column}_A"], bad[f"{column}_B"], strict=True
+        ):
+            records.append({"key": text, "column": column, "A": x, "B": y, "present": PRESENT_BOTH})
+    out = pd.DataFrame.from_records(records, columns=list(DIFFERENCE_COLUMNS))
+    out["table"] = table
+    return out
+
+
+def run_tables(path) -> list[str]:
+    """The tables of a run dir (``<name>.parquet`` beside ``run.json``): fits, coefs, then the
+    study's own, by name."""
+    names = sorted(p.stem for p in Path(path).glob("*.parquet"))
+    first = [n for n in ("fits", "coefs") if n in names]
+    return [*first, *(n for n in names if n not in first)]
+
+
+def check_paths(
+    path_a,
+    path_b,
+    table: str | None = None,
+    on: Sequence[str] = DEFAULT_KEYS,
+    rtol: float = 1e-6,
+    atol: float = 1e-12,
+    ignore: Sequence[str] = (),
+) -> pd.DataFrame:
+    """``--check``: two run dirs compare every table either has (fits, coefs and the study's
+    tables), every column; otherwise (``--table``, or a table file such as a frozen summary) the
+    one table, and with a file on its shared columns. See :func:`check_tables`.
+
+    Raises
+    ------
+    ValueError
+        A table is unreadable, or ``ignore`` names a column no compared table has.
+    """
+    both_runs = Path(path_a).is_dir() and Path(path_b).is_dir()
+    if table is None and both_runs:
+        names = list(dict.fromkeys([*run_tables(path_a), *run_tables(path_b)]))
+    else:
+        names = [table or "fits"]
+    parts, seen = [], set()
+    for name in names:
+        found = [
+            not Path(p).is_dir() or (Path(p) / f"{name}.parquet").is_file()
+            for p in (path_a, path_b)
+        ]
+        if not all(found):
+            side = PRESENT_A if found[0] else PRESENT_B
+            parts.append(
+                pd.DataFrame([{"table": name, "key": "", "column": "table", "present": side}])
+            )
+            continue
+        a = read_table(path_a, f"{name}.parquet")
+        b = read_table(path_b, f"{name}.parquet")
+        seen.update(a.columns, b.columns)
+        parts.append(check_tables(a, b, on, rtol, atol, ignore, table=name, all_columns=both_runs))
+    unknown = [c for c in ignore if c not in seen]
+    if unknown:
+        raise ValueError(
+            f"--ignore: {', '.join(unknown)} not a column of the compared tables "
+            f"({', '.join(names)})"
+        )
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
+    return pd.concat(parts, ignore_index=True)[list(DIFFERENCE_COLUMNS)]
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -438,20 +583,27 @@ def render(comparison: Comparison, fmt: str = "table", aggregate: bool | None = 
 
 
 def render_differences(differences: pd.DataFrame, rtol: float, atol: float) -> str:
+    """The ``--check`` verdict, then one line per differing (table, column): how many rows
+    differ and the first of them."""
+    rule = f"counts, integers and strings exact, other numbers within rtol={rtol:g}, atol={atol:g}"
     if differences.empty:
-        return f"check: OK (integer counts exact, others within rtol={rtol:g}, atol={atol:g})"
-    shown = differences.copy()
-    whole_row = shown["metric"] == "row"
-    for c in ("A", "B", "diff"):
-        shown[c] = [
-            "" if row else _format_number(v) for v, row in zip(shown[c], whole_row, strict=True)
-        ]
-    shown = shown.map(_format_number)
-    return (
-        f"check: FAILED, {len(differences)} differences beyond tolerance "
-        f"(integer counts exact, others rtol={rtol:g}, atol={atol:g}; metric 'row' = a row on one "
-        f"side only):\n{_text_table(shown)}"
-    )
+        return f"check: OK (every column but the timings; {rule})"
+    lines = [f"check: FAILED, {len(differences)} differences ({rule}):"]
+    groups = differences.groupby(["table", "column", "present"], sort=False, dropna=False)
+    for (table, column, present), group in groups:
+        first = group.iloc[0]
+        if column == "table":
+            lines.append(f"  {table}: table {present}")
+        elif str(present).startswith("column"):
+            lines.append(f"  {table}.{column}: {present}")
+        elif column == "row":
+            lines.append(f"  {table}: {len(group)} row(s) {present}, first {first['key']}")
+        else:
+            lines.append(
+                f"  {table}.{column}: {len(group)} row(s) differ, first {first['key']}: "
+                f"A={_format_number(first['A'])} B={_format_number(first['B'])}"
+            )
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -513,9 +665,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--table",
-        default="fits",
-        help="which table of a run dir: <table>.parquet (default: %(default)s); files are read "
-        "as they are",
+        default=None,
+        help="which table of a run dir: <table>.parquet (default: fits; --check on two run dirs "
+        "without --table checks every table of the runs); files are read as they are",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
     parser.add_argument(
@@ -524,7 +676,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 and list differences beyond tolerance (counts exactly), else exit 0",
+        help="compare every column (timings aside) of every table (fits, coefs, the study's): "
+        "exit 1 and list differences beyond tolerance (counts, integers, strings exactly), "
+        "else exit 0",
+    )
+    parser.add_argument(
+        "--ignore",
+        type=_split,
+        default=[],
+        help="comma-separated columns --check leaves out (besides the timings: "
+        + ", ".join(TIMING_COLUMNS)
+        + ")",
     )
     parser.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (%(default)s)")
     parser.add_argument(
@@ -536,20 +698,30 @@ def build_parser() -> argparse.ArgumentParser:
 def cli_main(argv: list[str]) -> int:
     """``sparsity-lab compare A B [...]``: returns 0, 1 (``--check`` found differences) or 2."""
     args = build_parser().parse_args(argv)
+    table = args.table or "fits"
     try:
         if args.rtol < 0 or args.atol < 0:
             raise CompareError("--rtol/--atol: tolerances must be >= 0")
-        a = read_comparable(args.a, args.table, args.on)
-        b = read_comparable(args.b, args.table, args.on)
-        comparison = align(a, b, on=args.on, metrics=compared_metrics(a, b, args.metrics))
-        aggregate = False if args.per_seed else None
-        sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+        a = read_comparable(args.a, table, args.on)
+        b = read_comparable(args.b, table, args.on)
+        try:
+            comparison = align(a, b, on=args.on, metrics=compared_metrics(a, b, args.metrics))
+        except NoSharedRows as exc:
+            if not args.check:  # nothing to show; under --check it is a failed check
+                raise
+            print(f"sparsity-lab compare: {exc}")
+        else:
+            aggregate = False if args.per_seed else None
+            sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+        if args.check:
+            differences = check_paths(
+                args.a, args.b, args.table, args.on, args.rtol, args.atol, args.ignore
+            )
     except UserError as exc:  # ResultsError included: one line, exit 2
         print(f"sparsity-lab compare: error: {exc}", file=sys.stderr)
         return 2
     if not args.check:
         return 0
-    differences = find_differences(comparison, rtol=args.rtol, atol=args.atol)
     # With --format csv stdout must stay one parseable table, so the verdict goes to stderr.
     stream = sys.stderr if args.fmt == "csv" else sys.stdout
     print(render_differences(differences, args.rtol, args.atol), file=stream)

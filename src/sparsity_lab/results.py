@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -41,10 +43,37 @@ COEFS_FILE = schema.COEFS.file
 RUN_FILE = schema.RUN_FILE
 JOB_FILE = schema.JOB_FILE
 JOBS_DIR = schema.JOBS_DIR
+#: The lock a job's process holds while it runs (``job_lock``).
+LOCK_FILE = ".job.lock"
 
 
 class ResultsError(UserError):
     """A path that is not a run dir or results table."""
+
+
+class WriteError(OSError):
+    """A result file or folder that could not be written; ``filename`` is its path."""
+
+
+def io_cause(exc: OSError) -> str:
+    """The cause of an I/O error in words (``No space left on device``)."""
+    if exc.strerror:
+        return exc.strerror
+    if exc.errno:
+        return os.strerror(exc.errno)
+    # pyarrow's OSErrors carry the cause in the message only: "... [errno 28] No space ..."
+    text = str(exc).strip()
+    number = re.search(r"\[errno (\d+)\]", text, flags=re.IGNORECASE)
+    if number:
+        return os.strerror(int(number.group(1)))
+    return (text.splitlines() or [exc.__class__.__name__])[0]
+
+
+def io_error_line(exc: OSError, where: Path | str | None = None) -> str:
+    """One line naming the path (``exc.filename``, else ``where``) and the cause of an I/O
+    error, e.g. ``results/x/fits.parquet: No space left on device``."""
+    path = exc.filename or where
+    return f"{path}: {io_cause(exc)}" if path else io_cause(exc)
 
 
 def empty_fit_tables() -> dict[str, pd.DataFrame]:
@@ -56,18 +85,53 @@ def empty_fit_tables() -> dict[str, pd.DataFrame]:
 
 
 # ---------------------------------------------------------------------------- atomic writes
+def _umask() -> int:
+    mask = os.umask(0o077)  # reading the umask means setting it; restored at once
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: Path, write) -> Path:
+    """Write ``path`` through a temp file in its folder and a rename, with the mode a plain
+    ``open`` would give (0666 less the umask); an I/O failure raises :class:`WriteError` naming
+    the path, and leaves the old file (if any) and no temp file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(exc.errno, io_cause(exc), str(exc.filename or path.parent)) from exc
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        raise WriteError(exc.errno, io_cause(exc), str(path)) from exc
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; colleagues may need to read
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(exc.errno, io_cause(exc), str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_writable_dir(folder: Path) -> None:
+    """Raise :class:`ResultsError` unless ``folder`` can be created and written: its nearest
+    existing ancestor is a folder (not a file) in which a file can be created. Creates nothing
+    that stays."""
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ResultsError(f"cannot create {folder}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ResultsError(f"cannot write in {existing}: {io_cause(exc)}") from None
 
 
 def write_table(df: pd.DataFrame, path: Path) -> Path:
@@ -149,17 +213,90 @@ def job_is_complete(job_dir: Path, key: str | None = None) -> bool:
 
 
 def job_status(job_dir: Path) -> str:
-    """What a job's record says: complete | running | failed | missing | corrupt.
+    """What a job's record says: complete | running | abandoned | failed | missing | corrupt.
 
-    ``complete`` only when :func:`job_is_complete` agrees (tables present and intact).
+    ``complete`` only when :func:`job_is_complete` agrees (tables present and intact);
+    ``abandoned`` for a record that says running when no process holds the job's lock (its
+    sweep was killed).
     """
     job_dir = Path(job_dir)
     if not (job_dir / JOB_FILE).exists():
         return "missing"
-    status = read_json_or_empty(job_dir / JOB_FILE).get("status")
+    info = read_json_or_empty(job_dir / JOB_FILE)
+    status = info.get("status")
     if status == "complete":
         return "complete" if job_is_complete(job_dir) else "corrupt"
+    if status == "running" and _owner_gone(job_dir, info):
+        return "abandoned"
     return status if status in ("running", "failed") else "corrupt"
+
+
+# ---------------------------------------------------------------------------- job locks
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def job_is_locked(job_dir: Path) -> bool | None:
+    """Whether a process holds the job's lock (None: no lock file, or no flock here)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    try:
+        fh = open(Path(job_dir) / LOCK_FILE, "rb")
+    except OSError:
+        return None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return None
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
+def _owner_gone(job_dir: Path, info: dict) -> bool:
+    """A running record whose owner is gone: nobody holds the job's lock or, without a lock
+    file, the recorded process of this host no longer exists."""
+    locked = job_is_locked(job_dir)
+    if locked is not None:
+        return not locked
+    pid = info.get("pid")
+    here = info.get("host") in (None, socket.gethostname())
+    return isinstance(pid, int) and here and not _pid_alive(pid)
+
+
+@contextmanager
+def job_lock(job_dir: Path, on_wait=None):
+    """Hold the job's exclusive lock (``fcntl.flock`` on ``<job>/.job.lock``) while it runs.
+
+    When another process holds it (another sweep into the same run id runs this job),
+    ``on_wait(record)`` is called with the job's current record, then this waits for the lock.
+    The lock goes with the process (also when it is killed). Without flock (not POSIX): no lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    with open(job_dir / LOCK_FILE, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(read_json_or_empty(job_dir / JOB_FILE))
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 def write_job(job_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
@@ -177,16 +314,37 @@ def write_job(job_dir: Path, tables: dict[str, pd.DataFrame], meta: dict) -> Non
     write_json(record, job_dir / JOB_FILE)
 
 
+def job_owner() -> dict:
+    """Who runs a job: this process's pid and host (recorded in job.json)."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
 def mark_job_running(job_dir: Path, meta: dict) -> None:
     """Replace the job's record by a ``running`` one before it (re)computes: a collect running
     meanwhile must not pair an old record with tables being rewritten."""
-    write_json({**meta, "status": "running", "pid": os.getpid()}, Path(job_dir) / JOB_FILE)
+    write_json({**meta, "status": "running", **job_owner()}, Path(job_dir) / JOB_FILE)
 
 
 def mark_job_failed(job_dir: Path, meta: dict, error: str, detail: str = "") -> None:
-    """Record a failed job (never collected, rerun on resume) with its one-line error."""
-    record = {**meta, "status": "failed", "error": error, "traceback": detail}
-    write_json(record, Path(job_dir) / JOB_FILE)
+    """Record a failed job (never collected, rerun on resume) with its one-line error.
+
+    When the atomic write fails (a full disk), the record is rewritten in place without the
+    traceback: truncating the old record frees the room the short one needs.
+    """
+    path = Path(job_dir) / JOB_FILE
+    record = {**meta, "status": "failed", "error": error}
+    try:
+        write_json({**record, "traceback": detail}, path)
+    except OSError:
+        with open(path, "w") as fh:
+            json.dump(record, fh, default=str)
+
+
+def discard_job_tables(job_dir: Path) -> None:
+    """Remove a job's table files (after a failed write: incomplete, and their room is needed
+    for the failed record)."""
+    for file in Path(job_dir).glob("*.parquet"):
+        file.unlink(missing_ok=True)
 
 
 def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
@@ -197,10 +355,14 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     the number of jobs of the last launch (``n_jobs``), job dirs beyond it, left by an earlier,
     larger sweep into the same run id, are not collected (``stale_jobs``): their fits would
     repeat the keys of the jobs that replaced them.
+
+    When no job is complete, run-level tables that hold rows are kept as they are (never
+    replaced by empty ones they cannot be rebuilt from), listed in ``run.json`` under
+    ``kept_tables`` and returned as read.
     """
     run_dir = Path(run_dir)
     parts: dict[str, list[pd.DataFrame]] = {"fits": [], "coefs": []}
-    incomplete, stale = [], []
+    incomplete, stale, n_complete = [], [], 0
     n_jobs = read_json_or_empty(run_dir / RUN_FILE).get("n_jobs")
     for job in job_dirs(run_dir):
         if n_jobs is not None and int(job.name) >= n_jobs:
@@ -210,16 +372,37 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
         if frames is None:
             incomplete.append(job.name)
             continue
+        n_complete += 1
         for name, frame in frames.items():
             parts.setdefault(name, []).append(frame)
-    columns = {table.name: table.names for table in schema.CORE_TABLES}
-    tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
-    for name, frame in tables.items():
-        write_table(frame, run_dir / f"{name}.parquet")
+    kept = [] if n_complete else _tables_with_rows(run_dir)
+    if kept:
+        tables = {p.stem: pd.read_parquet(p) for p in kept}
+    else:
+        columns = {table.name: table.names for table in schema.CORE_TABLES}
+        tables = {name: _concat(frames, columns.get(name, ())) for name, frames in parts.items()}
+        for name, frame in tables.items():
+            write_table(frame, run_dir / f"{name}.parquet")
     update_run_json(
-        run_dir, incomplete_jobs=incomplete, stale_jobs=stale, n_fits=len(tables["fits"])
+        run_dir,
+        incomplete_jobs=incomplete,
+        stale_jobs=stale,
+        n_fits=len(tables.get("fits", ())),
+        kept_tables=[p.stem for p in kept],
     )
     return tables
+
+
+def _tables_with_rows(run_dir: Path) -> list[Path]:
+    """The run-level tables (``*.parquet`` beside run.json) that hold rows and read back."""
+    found = []
+    for path in sorted(Path(run_dir).glob("*.parquet")):
+        try:
+            if pq.ParquetFile(path).metadata.num_rows:
+                found.append(path)
+        except (OSError, pa.ArrowException):
+            continue
+    return found
 
 
 def _read_complete_job(job: Path) -> dict[str, pd.DataFrame] | None:
@@ -263,11 +446,17 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def update_run_json(run_dir: Path, **fields) -> dict:
-    """Read-modify-write ``run.json`` under a lock: a sweep and a `collect` may both write it."""
+def update_run_json(run_dir: Path, change=None, **fields) -> dict:
+    """Read-modify-write ``run.json`` under a lock: a sweep and a `collect` may both write it.
+
+    ``fields`` replace top-level keys; ``change(info)``, if given, edits the record in place
+    first (for nested keys such as ``sweeps``).
+    """
     path = Path(run_dir) / RUN_FILE
     with _locked(Path(run_dir) / f".{RUN_FILE}.lock"):
         info = read_json(path) if path.exists() else {}
+        if change is not None:
+            change(info)
         info.update(fields)
         write_json(info, path)
     return info

@@ -28,6 +28,8 @@ from sparsity_lab.regularization import (
 )
 
 log = logging.getLogger(__name__)
+#: Seeds are 0 <= seed < SEED_LIMIT.
+SEED_LIMIT = 2**32
 
 
 def build(group: str, node):
@@ -115,8 +117,9 @@ def model_variant(model: DictConfig, model_name: str) -> str:
 def check_config(cfg: DictConfig) -> None:
     """Top-level values every job needs."""
     seed = cfg.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed={seed!r}: allowed values are integers >= 0")
+    # numpy takes larger seeds, but the SGD shuffling (uint32) and the int64 tables do not
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"seed={seed!r}: allowed values are integers 0 <= seed < 2**32")
     zero_tol = cfg.get("zero_tol")
     if isinstance(zero_tol, bool) or not isinstance(zero_tol, int | float) or zero_tol < 0:
         raise ConfigError(f"zero_tol={zero_tol!r}: allowed values are numbers >= 0")

@@ -73,8 +73,8 @@ FIT_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha", "seed")
 #: The fit key across runs: the relative grid point instead of the alpha it gave (alpha_max
 #: depends on the data), what ``compare`` aligns on by default.
 COMPARE_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha_ratio", "seed")
-#: Columns that legitimately differ between two runs of the same config.
-TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds",)
+#: Columns that legitimately differ between two runs of the same config (in any table).
+TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds", "seconds")
 #: Values of ``fits.status``.
 STATUSES: tuple[str, ...] = ("ok", "not_converged", "diverged", "failed")
 #: Columns filled in when a table written before they existed is read: (column, value,

@@ -6,10 +6,12 @@ job's composed config) and checks every job's config, so that bad input stops be
 starts with one line naming the field and the allowed values.
 
 What the check covers, per job: composition (unknown group options or keys), ``task`` (the
-study), ``seed``, ``zero_tol``, the study's own parameters (its ``check``), and for every job
+study), ``run_id`` and ``study`` (one folder name each), that the run dir can be written,
+``seed``, ``zero_tol``, the study's own parameters (its ``check``), and for every job
 that fits a path (every study whose ``uses_path`` is true) the grid (``grid.num``,
 ``grid.min_ratio``, ``grid.values``), ``dataset.test_size``, the model's constructor and its
-own parameter checks, and the dataset: its loader is called and the data prepared (split,
+own parameter checks, the memory a job of the dataset's shape needs (``check_memory``), and the
+dataset: its loader is called and the data prepared (split,
 standardisation), once per distinct dataset config, when it is small
 (``n_samples * n_features <= CHECK_MAX_ELEMENTS``, real datasets included). Larger generated
 datasets are checked in the job itself (a failed job, not an exit).
@@ -258,6 +260,102 @@ def _check_model(cfg: DictConfig) -> None:
             raise ConfigError(f"{prefix}{message}") from None
 
 
+#: A run id or study name: one folder name of these characters (not '.' or '..').
+PATH_COMPONENT = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def check_path_components(cfg: DictConfig) -> None:
+    """``run_id`` and ``study`` name folders under ``results_dir``: each must be one path
+    component of safe characters, so a run cannot write outside its folder."""
+    from sparsity_lab.errors import ConfigError
+
+    for key in ("run_id", "study"):
+        value = str(cfg.get(key))
+        if not PATH_COMPONENT.fullmatch(value) or value in (".", ".."):
+            raise ConfigError(
+                f"{key}={value!r}: allowed values are one folder name of letters, digits, "
+                "'.', '_' and '-' (not '.' or '..')"
+            )
+
+
+#: Peak memory of a path job beyond the interpreter's own (~240 MB), measured with
+#: /usr/bin/time on Lasso and Ridge paths (n x p = 20000 x 500, 2000 x 5000, 200 x 50000; 10
+#: and 50 alphas): 2.3 to 6 times X (X is n * p float64; its split and standardised copies, an
+#: SVD's factors), about 150 bytes per row of the coefs table (K * p rows), and the Gram
+#: matrix and its decomposition (2 * min(n, p)^2 float64). The estimate takes the worst of each.
+X_COPIES = 6
+BYTES_PER_COEF_ROW = 160
+#: Launchers whose jobs run on this machine (their memory is this machine's).
+LOCAL_LAUNCHERS = ("basic", "joblib")
+
+
+def estimate_job_bytes(n_samples: int, n_features: int, n_alphas: int) -> int:
+    """Memory a path job of this shape needs at its peak, in bytes (a conservative estimate).
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        The dataset's shape (all rows, before the split).
+    n_alphas : int
+        Grid points K (the coefs table has K * n_features rows).
+    """
+    n, p = int(n_samples), int(n_features)
+    return X_COPIES * 8 * n * p + BYTES_PER_COEF_ROW * int(n_alphas) * p + 2 * 8 * min(n, p) ** 2
+
+
+def available_memory_bytes() -> int | None:
+    """This machine's available memory (``MemAvailable`` of /proc/meminfo), None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GB"
+
+
+def check_memory(cfg: DictConfig, launcher: str) -> None:
+    """Refuse a path job whose estimated memory (:func:`estimate_job_bytes`) exceeds
+    ``max_memory_gb`` when set, else the available memory of this machine (local launchers;
+    a cluster job's memory is not this machine's, so without ``max_memory_gb`` it is not
+    checked). Datasets whose shape the config does not give (real data, tables) are not
+    estimated."""
+    from sparsity_lab.errors import ConfigError
+
+    params = OmegaConf.to_container(cfg.dataset, resolve=True)
+    n, p = params.get("n_samples"), params.get("n_features")
+    if isinstance(n, bool) or isinstance(p, bool):
+        return
+    if not (isinstance(n, Integral) and isinstance(p, Integral) and n > 0 and p > 0):
+        return
+    grid = cfg.grid
+    k = grid.get("num") if grid.get("kind") == "log" else len(grid.get("values") or ())
+    need = estimate_job_bytes(n, p, int(k or 1))
+    limit_gb = cfg.get("max_memory_gb")
+    if limit_gb is not None:
+        if isinstance(limit_gb, bool) or not isinstance(limit_gb, Real) or not limit_gb > 0:
+            raise ConfigError(f"max_memory_gb={limit_gb!r}: allowed values are numbers > 0, null")
+        limit, where = float(limit_gb) * 2**30, f"max_memory_gb={limit_gb}"
+    elif launcher in LOCAL_LAUNCHERS:
+        limit = available_memory_bytes()
+        if limit is None:
+            return
+        where = f"{_gb(limit)} available on this machine"
+    else:
+        return
+    if need > limit:
+        raise ConfigError(
+            f"dataset.n_samples={n}, dataset.n_features={p}, {k} alphas: a job needs about "
+            f"{_gb(need)} (estimate), more than {where}; make the data or the grid smaller, "
+            "or set max_memory_gb=<GB> to allow up to that much"
+        )
+
+
 def _dataset_size(params: dict) -> int | None:
     n, p = params.get("n_samples"), params.get("n_features")
     if isinstance(n, Integral) and isinstance(p, Integral):
@@ -268,11 +366,12 @@ def _dataset_size(params: dict) -> int | None:
 def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = None) -> None:
     """Raise the suite's one-line ValueError for the first value of ``cfg`` that is not allowed.
 
-    ``checked`` holds the dataset configs (as JSON) already loaded, so a sweep loads each
-    distinct dataset once.
+    ``checked`` holds the dataset configs (as JSON) already loaded and the run dirs already
+    probed, so a sweep loads each distinct dataset and probes its run dir once.
     """
     from sparsity_lab import studies
     from sparsity_lab.datasets.base import check_test_size
+    from sparsity_lab.errors import ConfigError
     from sparsity_lab.runner import check_config, grid_alphas, load_prepared
 
     task_keys = [k for k in cfg if k != "hydra"]
@@ -280,6 +379,14 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     if missing:
         raise SweepConfigError(f"{missing[0]} is missing: give {missing[0]}=<value>")
     study = studies.get(cfg.get("task", "path"))
+    check_path_components(cfg)
+    run_dir = Path(str(cfg.results_dir)) / str(cfg.study) / str(cfg.run_id)
+    if str(run_dir) not in checked:
+        checked.add(str(run_dir))
+        try:
+            results.check_writable_dir(run_dir)
+        except results.ResultsError as exc:
+            raise ConfigError(f"results_dir={cfg.results_dir}: {exc}") from None
     check_config(cfg)
     study.check(cfg)
     if not study.uses_path:
@@ -290,6 +397,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     test_size = params.get("test_size", 0.25)
     check_test_size(test_size)
     _check_model(cfg)
+    check_memory(cfg, plan.launcher if plan is not None else "basic")
     ident = json.dumps({"dataset": params, "seed": cfg.seed}, sort_keys=True, default=str)
     if ident in checked:
         return
@@ -368,9 +476,12 @@ class FitReporter:
         if now - self._last < self.interval or done == total:
             return  # the job's final record follows right after the last fit
         self._last = now
-        results.mark_job_running(
-            self.job_dir, {**self.meta, "fits_done": done, "fits_total": total}
-        )
+        try:
+            results.mark_job_running(
+                self.job_dir, {**self.meta, "fits_done": done, "fits_total": total}
+            )
+        except OSError:  # progress is a courtesy; the job's own write reports a full disk
+            pass
 
 
 class Progress:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from sparsity_lab.errors import UserError
-from sparsity_lab.figures.make import DEFAULT_FORMATS, make_figures
+from sparsity_lab.figures.make import DEFAULT_FORMATS, FIGURES_DIR, make_figures
+from sparsity_lab.results import check_writable_dir, io_error_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,13 +30,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cli_main(argv: list[str]) -> int:
-    """Returns 0 when the figures were written, 2 on bad input (one line on stderr)."""
+    """Returns 0 when the figures were written, 2 on bad input (a folder that cannot be written
+    included), 1 when a write fails midway (one line on stderr)."""
     args = build_parser().parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    out = Path(args.out or Path(args.run) / FIGURES_DIR)
     try:
+        if args.out is not None or Path(args.run).is_dir():  # before drawing anything
+            check_writable_dir(out)
         written = make_figures(args.run, out=args.out, formats=formats)
     except UserError as exc:  # ResultsError included
         print(f"sparsity-lab figures: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a write failing midway (a full disk): the path and the cause
+        print(f"sparsity-lab figures: error: {io_error_line(exc, out)}", file=sys.stderr)
+        return 1
     print(f"{len(written)} files written")
     return 0
