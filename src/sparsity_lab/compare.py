@@ -274,7 +274,8 @@ def _with_occurrence(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def _same_values(a: pd.Series, b: pd.Series, column: str, rtol: float, atol: float) -> np.ndarray:
     """Elementwise equality of one column on the shared rows: counts, integers, booleans and
-    strings exactly, other numbers within ``|B - A| <= atol + rtol * |A|``; NaN equals NaN."""
+    strings exactly (an empty string equals a missing value), other numbers within
+    ``|B - A| <= atol + rtol * |A|``; NaN equals NaN."""
     numeric = all(pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) for s in (a, b))
     if numeric:
         x, y = a.to_numpy(dtype=np.float64), b.to_numpy(dtype=np.float64)
@@ -285,7 +286,8 @@ def _same_values(a: pd.Series, b: pd.Series, column: str, rtol: float, atol: flo
             return (x == y) | (np.isnan(x) & np.isnan(y))
         return np.isclose(y, x, rtol=rtol, atol=atol, equal_nan=True)
     x, y = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
-    missing = pd.isna(x) & pd.isna(y)
+    # an empty string is written to CSV as nothing and read back as NaN: the same value
+    missing = (pd.isna(x) | (x == "")) & (pd.isna(y) | (y == ""))
     equal = [type(u) is type(v) and u == v for u, v in zip(x, y, strict=True)]
     return missing | np.array(equal, dtype=bool)
 
@@ -381,7 +383,7 @@ def check_paths(
 
     Raises
     ------
-    ValueError
+    CompareError
         A table is unreadable, or ``ignore`` names a column no compared table has.
     """
     both_runs = Path(path_a).is_dir() and Path(path_b).is_dir()
@@ -407,7 +409,7 @@ def check_paths(
         parts.append(check_tables(a, b, on, rtol, atol, ignore, table=name, all_columns=both_runs))
     unknown = [c for c in ignore if c not in seen]
     if unknown:
-        raise ValueError(
+        raise CompareError(
             f"--ignore: {', '.join(unknown)} not a column of the compared tables "
             f"({', '.join(names)})"
         )
