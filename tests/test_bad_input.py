@@ -10,6 +10,7 @@ from conftest import results_line, run_cli
 from sparsity_lab import cli
 
 SMALL = ["dataset=diabetes", "grid.num=2"]
+TABLE = ["dataset=table", "dataset.target=t"]
 SEEDS = "integers 0 <= seed < 2**32"
 FOLDER = "one folder name of letters, digits, '.', '_' and '-'"
 
@@ -54,6 +55,26 @@ CASES = [
     ("too little max_memory_gb", ["max_memory_gb=0.0001"], ["more than max_memory_gb=0.0001"]),
     ("max_memory_gb <= 0", ["max_memory_gb=0"], ["max_memory_gb=0", "numbers > 0"]),
     (
+        "joblib n_jobs = 0",
+        ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=0", *SMALL],
+        ["hydra.launcher.n_jobs=0", "integers >= 1", "-1 = every core"],
+    ),
+    ("zero_tol = nan", ["zero_tol=nan"], ["zero_tol=nan", "finite numbers >= 0"]),
+    ("scikit-learn parameter", ["model.tol=-1"], ["model.tol=-1: allowed values are a float"]),
+    ("empty CSV", [*TABLE, "dataset.path={empty_csv}"], ["empty.csv", "the file is empty"]),
+    ("header-only CSV", [*TABLE, "dataset.path={header_csv}"], ["header.csv", "no rows"]),
+    ("a folder as table path", [*TABLE, "dataset.path={tmp}"], ["dataset.path=", "a folder"]),
+    (
+        "unquoted path with a space",
+        [*TABLE, "dataset.path={tmp}/my", "data.csv"],
+        ["Error parsing override 'data.csv'", "quote", "'dataset.path=my data.csv'"],
+    ),
+    (
+        "constant target (alpha_max = 0)",
+        [*TABLE, "dataset.path={constant_csv}"],
+        ["dataset table: alpha_max = 0", "constant", "grid=values"],
+    ),
+    (
         "bad value inside an experiment's sweep",
         ["experiment=quickstart", "grid.num=0"],
         ["grid.num=0"],
@@ -82,11 +103,17 @@ CASES = [
 
 @pytest.mark.parametrize(("args", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
-    nan_csv = tmp_path / "nan.csv"
+    inputs = {name: tmp_path / f"{name}.csv" for name in ("nan", "empty", "header", "constant")}
     pd.DataFrame({"a": [1.0, None, 3.0, 4.0], "b": [1.0, 2.0, 0.0, 1.0], "t": [1, 2, 3, 4]}).to_csv(
-        nan_csv, index=False
+        inputs["nan"], index=False
     )
-    args = [a.format(nan_csv=nan_csv, tmp=tmp_path) for a in args]
+    inputs["empty"].write_text("")
+    inputs["header"].write_text("a,b,t\n")
+    pd.DataFrame({"a": range(20), "b": [i * i % 7 for i in range(20)], "t": 3.7}).to_csv(
+        inputs["constant"], index=False
+    )
+    paths = {f"{name}_csv": path for name, path in inputs.items()}
+    args = [a.format(**paths, tmp=tmp_path) for a in args]
     if isinstance(expected, str):  # a recorded row, not an exit: run the real command
         status = expected.removeprefix("row:")
         proc = run_cli(["run", *args], cwd=tmp_path)
@@ -103,7 +130,7 @@ def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
     assert "Traceback" not in err + out
     for word in expected:
         assert word in lines[0], lines[0]
-    written = [p.name for p in tmp_path.iterdir() if p != nan_csv]
+    written = [p.name for p in tmp_path.iterdir() if p not in inputs.values()]
     assert not written, f"work started before the input was checked: {written}"
 
 

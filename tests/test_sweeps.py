@@ -328,3 +328,34 @@ def test_memory_estimate_bounds_the_measured_peak(tmp_path):
     base = peak(["dataset.n_samples=100", "dataset.n_features=10", "grid.num=2"])
     big = peak(["dataset.n_samples=2000", "dataset.n_features=5000", "grid.num=10"])
     assert big - base <= sweep.estimate_job_bytes(2000, 5000, 10)
+
+
+def test_loky_workers_of_a_killed_sweep_start_no_queued_job(tmp_path):
+    args = ["run", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "model=lasso",
+            "seed=0,1,2,3,4,5", "run_id=orphans", *SLOW_JOB]  # fmt: skip
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sparsity_lab.cli", *args], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    run_dir = tmp_path / "results" / "adhoc" / "orphans"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if any(results.job_status(d) == "running" for d in results.job_dirs(run_dir)):
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only: its workers live on
+        proc.wait()
+        started = {d.name for d in results.job_dirs(run_dir) if (d / results.JOB_FILE).exists()}
+        deadline = time.time() + 120  # the workers finish the jobs they hold, then stay idle
+        while time.time() < deadline and any(
+            results.job_status(d) == "running" for d in results.job_dirs(run_dir)
+        ):
+            time.sleep(0.2)
+        time.sleep(2)
+        ran = {d.name for d in results.job_dirs(run_dir) if (d / results.JOB_FILE).exists()}
+        # the workers' queued jobs (joblib dispatches ahead) are not started once the sweep died
+        assert len(started) <= 2 and ran == started, (started, ran)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the idle workers

@@ -28,6 +28,8 @@ from sparsity_lab.paths import config_dir, register_resolvers
 
 log = logging.getLogger("sparsity_lab")
 
+#: Environment variable naming the `run` process (host:pid) that launched the jobs.
+SWEEP_OWNER_VAR = "SPARSITY_LAB_SWEEP_OWNER"
 SUMMARY_RATIOS = (1.0, 0.1, 0.01, 0.001)
 PACKAGES = (
     "numpy",
@@ -145,6 +147,9 @@ def hydra_task(cfg: DictConfig) -> str:
     hc = HydraConfig.get()
     job_dir = Path(hc.runtime.output_dir)
     logging.raiseExceptions = False  # a job log on a full disk must not print tracebacks
+    if sweep_is_gone():
+        log.error("job %s not started: the sweep that queued it was killed", job_dir.name)
+        return "abandoned"
 
     def waiting(record: dict) -> None:
         log.info(
@@ -157,6 +162,21 @@ def hydra_task(cfg: DictConfig) -> str:
             return run_locked_job(cfg, hc, job_dir)
     except OSError as exc:  # the lock file itself cannot be written
         return job_write_failed(job_dir, {"key": job_key(cfg), **results.job_owner()}, exc)
+
+
+def sweep_is_gone() -> bool:
+    """In a worker process on the sweep's host: whether the `run` process that launched it has
+    died (after ``kill -9`` loky workers live on and would run the queued jobs)."""
+    host, _, pid = os.environ.get(SWEEP_OWNER_VAR, "").rpartition(":")
+    if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
@@ -288,6 +308,8 @@ def run_hydra(overrides: list[str]) -> int:
         hydra_task
     )
     sweep.STARTED_RUNS.clear()
+    # workers (loky processes) inherit it: a job queued by a sweep that was killed is not run
+    os.environ[SWEEP_OWNER_VAR] = f"{socket.gethostname()}:{os.getpid()}"
     progress = sweep.Progress(
         plan.n_jobs if plan else 1, lambda: sweep.STARTED_RUNS[-1] if sweep.STARTED_RUNS else None
     )

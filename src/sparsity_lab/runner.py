@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import metrics, schema, solvers, studies
-from sparsity_lab.datasets import Dataset, PreparedData, check_test_size, prepare
+from sparsity_lab.datasets import DataError, Dataset, PreparedData, check_test_size, prepare
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.paths import config_dir
 from sparsity_lab.regularization import (
@@ -114,6 +114,17 @@ def model_variant(model: DictConfig, model_name: str) -> str:
     return ",".join(sorted(parts, key=lambda part: part.lstrip("~")))
 
 
+def check_alpha_max(name: str, amax: float, y_train: np.ndarray, grid: DictConfig) -> None:
+    """A grid relative to alpha_max needs alpha_max > 0: a constant target (or one orthogonal
+    to every feature) would put every grid point at alpha = 0."""
+    if grid.get("kind") == "log" and (np.ptp(y_train) == 0 or not amax > 0):
+        raise DataError(
+            f"dataset {name}: alpha_max = 0 (the target is constant on the training rows, or "
+            "orthogonal to every feature), so a grid relative to it has no scale; give absolute "
+            "alphas with grid=values grid.values=[...]"
+        )
+
+
 def check_config(cfg: DictConfig) -> None:
     """Top-level values every job needs."""
     seed = cfg.get("seed")
@@ -121,8 +132,12 @@ def check_config(cfg: DictConfig) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
         raise ConfigError(f"seed={seed!r}: allowed values are integers 0 <= seed < 2**32")
     zero_tol = cfg.get("zero_tol")
-    if isinstance(zero_tol, bool) or not isinstance(zero_tol, int | float) or zero_tol < 0:
-        raise ConfigError(f"zero_tol={zero_tol!r}: allowed values are numbers >= 0")
+    if (
+        isinstance(zero_tol, bool)
+        or not isinstance(zero_tol, int | float)
+        or not 0 <= zero_tol < float("inf")
+    ):
+        raise ConfigError(f"zero_tol={zero_tol!r}: allowed values are finite numbers >= 0")
 
 
 def run_job(
@@ -162,7 +177,9 @@ def run_path_job(
     estimator = build("model", cfg.model)
     data = TrainingData(prep.X_train, prep.y_train)
     l1_ratio = objective_l1_ratio(estimator)
-    alphas, ratios = grid_alphas(cfg.grid, alpha_max(data.X, data.y, l1_ratio, centred=True))
+    amax = alpha_max(data.X, data.y, l1_ratio, centred=True)
+    check_alpha_max(name, amax, prep.y_train, cfg.grid)
+    alphas, ratios = grid_alphas(cfg.grid, amax)
     log.info(
         "%s / %s: n=%d p=%d, %d alphas from %.4g", name, model_name,
         data.n_samples, data.n_features, len(alphas), alphas[0],

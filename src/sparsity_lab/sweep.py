@@ -86,6 +86,12 @@ def hydra_error_line(exc: BaseException, allowed_keys: Callable[[str], list[str]
         group, _, name = str(missing).rpartition("/")
         return f"{group}={name}: unknown; allowed: {', '.join(options)}"
     text = str(exc).strip()
+    if text.startswith("Error parsing override"):  # e.g. a path with a space the shell split
+        first = text.splitlines()[0]
+        return (
+            f"{first}; every argument is key=value: quote a value with spaces or special "
+            "characters for the shell, e.g. 'dataset.path=my data.csv'"
+        )
     match = re.match(r"Could not override '([^']+)'", text)
     if match:
         key = match.group(1)
@@ -218,6 +224,7 @@ def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
             jobs=jobs,
             launcher=str(primary.hydra.runtime.choices.get("hydra/launcher", "basic")),
         )
+        _check_launcher(primary)
         checked: set[str] = set()
         for cfg in configs:
             check_job_config(cfg, checked, plan)
@@ -229,6 +236,21 @@ def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
 
 
 # ------------------------------------------------------------------ checking one job's config
+def _check_launcher(primary: DictConfig) -> None:
+    """The launcher's own values that fail only once it starts (joblib's ``n_jobs``)."""
+    from sparsity_lab.errors import ConfigError
+
+    if "n_jobs" not in primary.hydra.launcher:
+        return
+    n_jobs = primary.hydra.launcher.n_jobs
+    bad = isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+    if n_jobs is not None and bad:
+        raise ConfigError(
+            f"hydra.launcher.n_jobs={n_jobs!r}: allowed values are integers >= 1 (workers) or "
+            "<= -1 (-1 = every core, -2 = all but one, ...)"
+        )
+
+
 def _check_grid(grid: DictConfig) -> None:
     from sparsity_lab.regularization import GridError
 
@@ -255,9 +277,18 @@ def _check_model(cfg: DictConfig) -> None:
         try:
             method()
         except ValueError as exc:
-            message = str(exc).strip().splitlines()[0]
-            prefix = "" if message.startswith("model") else "model."
-            raise ConfigError(f"{prefix}{message}") from None
+            raise ConfigError(_model_error_line(str(exc))) from None
+
+
+def _model_error_line(text: str) -> str:
+    """An estimator's parameter error as ``model.<key>=<value>: ...`` (scikit-learn says: The
+    'tol' parameter of Lasso must be a float in the range [0.0, inf). Got -1 instead.)"""
+    message = text.strip().splitlines()[0] if text.strip() else "invalid parameter"
+    sklearn = re.match(r"The '(\w+)' parameter of \w+ must be (.*)\. Got (.*) instead\.$", message)
+    if sklearn:
+        key, allowed, got = sklearn.groups()
+        return f"model.{key}={got}: allowed values are {allowed}"
+    return message if message.startswith("model") else f"model.{message}"
 
 
 #: A run id or study name: one folder name of these characters (not '.' or '..').
@@ -369,10 +400,12 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     ``checked`` holds the dataset configs (as JSON) already loaded and the run dirs already
     probed, so a sweep loads each distinct dataset and probes its run dir once.
     """
+    import numpy as np
+
     from sparsity_lab import studies
     from sparsity_lab.datasets.base import check_test_size
     from sparsity_lab.errors import ConfigError
-    from sparsity_lab.runner import check_config, grid_alphas, load_prepared
+    from sparsity_lab.runner import check_alpha_max, check_config, grid_alphas, load_prepared
 
     task_keys = [k for k in cfg if k != "hydra"]
     missing = sorted(OmegaConf.missing_keys(OmegaConf.masked_copy(cfg, task_keys)))
@@ -407,7 +440,9 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
         if plan is not None:
             plan.n_skipped_datasets += 1
         return
-    load_prepared(cfg)
+    name, prep = load_prepared(cfg)
+    amax = np.max(np.abs(prep.X_train.T @ (prep.y_train - prep.y_train.mean()))) / prep.n_samples
+    check_alpha_max(name, float(amax), prep.y_train, cfg.grid)
     if plan is not None:
         plan.n_checked_datasets += 1
 

@@ -118,13 +118,22 @@ def load_table(
     if path is None or str(path) in ("", "???"):
         raise DataError("dataset=table needs dataset.path=<file.csv or file.parquet>")
     file = Path(path)
+    if file.is_dir():
+        raise DataError(f"dataset.path={path!r}: a folder; give a .csv or .parquet file")
     if not file.is_file():
         raise DataError(f"dataset.path={path!r}: no such file")
     suffix = file.suffix.lower()
-    if suffix == ".csv":
-        frame = pd.read_csv(file)
-    elif suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(file)
-    else:
-        raise DataError(f"dataset.path={path!r}: allowed file types are .csv, .parquet")
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(file)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(file)
+        else:
+            raise DataError(f"dataset.path={path!r}: allowed file types are .csv, .parquet")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"dataset.path={path!r}: the file is empty (no header, no rows)") from None
+    if frame.empty:
+        raise DataError(
+            f"dataset.path={path!r}: no rows (columns: {', '.join(map(str, frame.columns))})"
+        )
     return from_frame(frame, target, name=name, missing=missing, drop_columns=drop_columns)
