@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import enet_path
 from threadpoolctl import threadpool_limits
@@ -123,6 +124,10 @@ class _Problem:
     def cross(self, S: np.ndarray, v: np.ndarray) -> np.ndarray:
         """X^T X_S v / n for v of shape (|S|,)."""
         if self.gram is not None:
+            if 4 * len(S) > self.p:  # a full product beats copying the columns
+                full = np.zeros(self.p)
+                full[S] = v
+                return self.gram @ full / self.n
             return self.gram[:, S] @ v / self.n
         return self.X.T @ (self.X[:, S] @ v) / self.n
 
@@ -366,6 +371,23 @@ def _cd_start(prob: _Problem, w: np.ndarray, alpha: float, l1_ratio: float) -> n
     return np.ascontiguousarray(coefs[:, 0])
 
 
+def _potrs(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(L L^T)^-1 b for a lower Cholesky factor L (LAPACK, without scipy's checks: the
+    homotopy calls it twice per breakpoint)."""
+    x, info = scipy.linalg.lapack.dpotrs(L, b, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dpotrs: info {info}")
+    return x
+
+
+def _trtrs(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """L^-1 b for a lower triangular L (LAPACK)."""
+    x, info = scipy.linalg.lapack.dtrtrs(L, b, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dtrtrs: info {info}")
+    return x
+
+
 def _homotopy_starts(prob: _Problem, alphas: np.ndarray) -> np.ndarray:
     """The Lasso path at every alpha of the grid by the LARS-lasso homotopy (K, p).
 
@@ -392,7 +414,7 @@ def _homotopy_starts(prob: _Problem, alphas: np.ndarray) -> np.ndarray:
     dropped = joined = -1  # a variable that just left (joined) does not re-enter (leave) at once
     for step in range(20 * min(n, p) + 100):
         A = np.array(act)
-        d = scipy.linalg.cho_solve((L, True), sgn, check_finite=False)  # dw_A / d(-lam)
+        d = _potrs(L, sgn)  # dw_A / d(-lam)
         a = prob.cross(A, d)  # -dc / d(-lam) = X^T X_A d / n
         free = np.ones(p, dtype=bool)
         free[A] = False
@@ -429,7 +451,7 @@ def _homotopy_starts(prob: _Problem, alphas: np.ndarray) -> np.ndarray:
             L = scipy.linalg.cholesky(prob.system(np.array(act), 0.0), lower=True)
         else:
             col, gjj = prob.column(A, j_join)
-            row = scipy.linalg.solve_triangular(L, col, lower=True, check_finite=False)
+            row = _trtrs(L, col)
             diag2 = gjj - float(row @ row)
             if diag2 <= 1e-10 * gjj:
                 blocked[j_join] = True
@@ -437,12 +459,14 @@ def _homotopy_starts(prob: _Problem, alphas: np.ndarray) -> np.ndarray:
                 act.append(j_join)
                 joined = j_join
                 sgn = np.append(sgn, np.sign(c[j_join] - gamma * a[j_join]))
-                L = np.block([[L, np.zeros((len(row), 1))], [row[None, :], np.sqrt(diag2)]])
+                grown = np.zeros((len(row) + 1, len(row) + 1))
+                grown[:-1, :-1], grown[-1, :-1], grown[-1, -1] = L, row, np.sqrt(diag2)
+                L = grown
         if not act:
             break
         A = np.array(act)
         rhs = prob.Xty[A] / n - lam * sgn
-        w_act = scipy.linalg.cho_solve((L, True), rhs, check_finite=False)
+        w_act = _potrs(L, rhs)
         if step % 16 == 15:  # c from the data now and then, else updated along the segment
             w = np.zeros(p)
             w[A] = w_act
@@ -519,19 +543,14 @@ def exact_path(
             else:
                 w0 = starts[k] if starts is not None else _cd_start(prob, w, float(alpha), l1_ratio)
                 w, it, msg, xtr = kkt_finish(prob, w0, lam, mu)
-            if (
-                not msg
-                and it == 0
-                and lam < prob.amax
-                and relative_gap(prob, w, lam, mu, xtr) > GAP_RTOL
-            ):
+            rgap = relative_gap(prob, w, lam, mu, xtr) if not msg else np.nan
+            if not msg and it == 0 and lam < prob.amax and rgap > GAP_RTOL:
                 w, it, msg, xtr = kkt_finish(prob, w, lam, mu, trust_start=False)  # refine it
+                rgap = relative_gap(prob, w, lam, mu, xtr) if not msg else np.nan
             out.coefs[k] = w
             out.n_iter[k] = it
-            if not msg:
-                rgap = relative_gap(prob, w, lam, mu, xtr)
-                if not rgap <= GAP_RTOL:
-                    msg = f"exact finish: relative duality gap {rgap:.2g} > {GAP_RTOL:g}"
+            if not msg and not rgap <= GAP_RTOL:
+                msg = f"exact finish: relative duality gap {rgap:.2g} > {GAP_RTOL:g}"
             out.converged[k] = not msg
             if msg:
                 out.status[k], out.message[k] = "not_converged", msg
