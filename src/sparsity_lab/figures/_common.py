@@ -54,7 +54,18 @@ def new_figure(
     axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False).ravel()
     for ax in axes[n_panels:]:
         fig.delaxes(ax)
+    if sharex:  # a panel with no panel below it (last row, or above a gap) keeps its x ticks
+        for ax in axes[max(0, n_panels - ncols) : n_panels]:
+            ax.xaxis.set_tick_params(labelbottom=True)
     return fig, list(axes[:n_panels])
+
+
+def bottom_xlabels_only(axes: Sequence[Axes], ncols: int) -> None:
+    """With a shared x axis, the x label once per column, under its lowest panel."""
+    n = len(axes)
+    for i, ax in enumerate(axes):
+        if i + ncols < n:
+            ax.set_xlabel("")
 
 
 def spans_decades(values) -> bool:
@@ -97,7 +108,7 @@ def seed_note(df: pd.DataFrame, band: bool = True) -> str:
 
 def integer_axis(axis) -> None:
     """Counts get integer ticks only (no 2.5 coefficients)."""
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
 
 
 def legend_outside(

@@ -47,7 +47,11 @@ _FALLBACK_LINES = ("-", "--", "-.", ":")
 FEATURE_COLORS = sns.color_palette("tab10", 10).as_hex()
 FEATURE_LINESTYLES = ("-", "--", "-.", ":")
 #: Update rules of the 1-D seed example share the colours of their penalty's model.
-RULE_COLORS: dict[str, str] = {"l1": MODEL_COLORS["lasso"], "l2": MODEL_COLORS["ridge"]}
+RULE_COLORS: dict[str, str] = {
+    "l1": MODEL_COLORS["lasso"],
+    "l2": MODEL_COLORS["ridge"],
+    "l2_factored": MODEL_COLORS["sgd_l2"],
+}
 #: Unknown names draw from this palette by a stable hash of the name (the same in every run).
 _FALLBACK = sns.color_palette("dark", 10).as_hex()
 EXACT_ZERO_COLOR = "black"

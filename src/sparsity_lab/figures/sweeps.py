@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from sparsity_lab.figures._common import (
     NotSupported,
+    bottom_xlabels_only,
     integer_axis,
     legend_outside,
     new_figure,
@@ -18,6 +19,8 @@ from sparsity_lab.figures._common import (
 from sparsity_lab.figures.style import model_style, ordered_models, theme
 
 SUPPORT_METRICS = {"support_precision": "precision", "support_recall": "recall"}
+#: At most about this many markers per line (a marker at every grid point clutters).
+MAX_MARKERS = 15
 #: Marker size of the first model drawn; later ones are smaller, so coinciding lines still
 #: show every model's (hollow) marker.
 MARKER_SIZE = 7.0
@@ -27,10 +30,11 @@ def plot_model_line(ax, x, y, model: str, rank: int = 0, **kwargs) -> None:
     """One model's line: its colour, marker and line style, hollow markers shrinking with
     ``rank`` so that models drawn on top of one another all stay visible."""
     style = model_style(model)
+    every = max(1, -(-len(x) // MAX_MARKERS))
     ax.plot(
         x, y, color=style["color"], ls=style["ls"], marker=style["marker"],
         ms=max(3.0, MARKER_SIZE - 1.2 * rank), mfc="none", mew=1.1, lw=1.4, label=model,
-        **kwargs,
+        markevery=(rank % every, every), **kwargs,
     )  # fmt: skip
 
 
@@ -77,6 +81,7 @@ def plot_zero_fraction(fits: pd.DataFrame) -> Figure:
             set_alpha_axis(ax, fits["alpha_ratio"])
             ax.set_ylim(-0.03, 1.03)
             ax.set_title(f"{dataset} (p = {int(part['n_features'].max())})")
+        bottom_xlabels_only(axes, ncols=3)
         axes[0].set_ylabel("coefficients exactly 0.0 (fraction)")
         fig.suptitle(f"Fraction of coefficients exactly 0.0 along the grid ({seed_note(fits)})")
         legend_outside(fig, axes, title="model")
@@ -169,6 +174,7 @@ def plot_support_recovery(fits: pd.DataFrame) -> Figure:
                 ax.set_ylim(-0.03, 1.03)
                 ax.set_title(f"{dataset}: {name}")
                 ax.set_ylabel(f"support {name} (fraction)")
+        bottom_xlabels_only(axes, ncols=2)
         fig.suptitle(f"Recovery of the true support ({seed_note(known)})")
         legend_outside(fig, axes, title="model")
     return fig

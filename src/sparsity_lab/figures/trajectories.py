@@ -63,7 +63,7 @@ def plot_trajectories(trajectories: pd.DataFrame) -> Figure:
     linear_end = min(max_step, max(MIN_LINEAR_STEPS, 2 * min(hits, default=0)))
 
     with theme():
-        fig, (lin, log) = new_figure(2, ncols=2, panel_width=4.4)
+        fig, (lin, log) = new_figure(2, ncols=2, panel_width=4.0)
         fig.get_layout_engine().set(wspace=0.08)
         vlines = 0
         for key, steps, w, hit in series:
