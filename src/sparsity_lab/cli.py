@@ -28,7 +28,6 @@ log = logging.getLogger("sparsity_lab")
 
 #: Exceptions that mean "bad input": printed as one line, exit code 2.
 USER_ERRORS: tuple[type[Exception], ...] = (ValueError, KeyError, FileNotFoundError)
-SUMMARY_RATIOS = (1.0, 0.1, 0.01, 0.001)
 PACKAGES = (
     "numpy",
     "scipy",
@@ -83,10 +82,10 @@ def run_dir_of(config: DictConfig) -> Path:
 
 
 def job_key(cfg: DictConfig) -> str:
-    """What makes a job's result reusable: its resolved config (without where it is written)
-    and the package version."""
+    """What makes a job's result reusable: its resolved config (without where it is written,
+    or whether the run ends with a report) and the package version."""
     content = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("run_id", "results_dir", "hydra"):
+    for key in ("run_id", "results_dir", "hydra", "report"):
         content.pop(key, None)
     blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -176,31 +175,10 @@ def one_line(exc: BaseException) -> str:
 
 
 def print_summary(tables: dict[str, pd.DataFrame]) -> None:
-    """What a user wants to see first: exact zeros per dataset and model at a few alpha ratios
-    (nearest grid point), then what the run's study adds (its ``summary``)."""
-    fits = tables["fits"]
-    if len(fits):
-        rows = []
-        for (dataset, model), g in fits.groupby(["dataset", "model"], sort=False):
-            row = {"dataset": dataset, "model": model, "p": int(g["n_features"].iloc[0])}
-            for r in SUMMARY_RATIOS:
-                nearest = (g["alpha_ratio"] - r).abs().idxmin()
-                row[f"{r:g}"] = int(g.loc[nearest, "n_zero"])
-            rows.append(row)
-        print("\nexact zeros (coef == 0.0) of p coefficients, at alpha / alpha_max =")
-        print(pd.DataFrame(rows).to_string(index=False))
-        bad = fits[fits["status"] != "ok"]
-        if len(bad):
-            counts = bad.groupby("status").size().to_dict()
-            print("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    from sparsity_lab import studies
+    """What a user wants to see first (:func:`sparsity_lab.summary.summary_text`)."""
+    from sparsity_lab.summary import summary_text
 
-    for study in studies.all_studies():
-        if study.owns(tables):
-            for line in study.summary(tables):
-                print(line)
-    if not any(len(t) for t in tables.values()):
-        print("no rows were collected")
+    print(summary_text(tables))
 
 
 def run_hydra(overrides: list[str]) -> int:
@@ -262,6 +240,16 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+            code = code or 1
+    from sparsity_lab import report
+
+    if report.report_enabled(run_dir):
+        try:
+            page, n_figures = report.write_run_figures_and_report(run_dir)
+            print(f"figures: {n_figures} in {page.parent / 'figures'}", flush=True)
+            print(f"report: {page}", flush=True)
+        except Exception:  # a suite bug: show it, but the run's tables and last line stand
+            traceback.print_exc()
             code = code or 1
     print(f"results: {run_dir}", flush=True)
     return code
@@ -330,11 +318,18 @@ def figures_main(argv: list[str]) -> int:
     return cli_main(argv)
 
 
+def report_main(argv: list[str]) -> int:
+    from sparsity_lab.report import cli_main
+
+    return cli_main(argv)
+
+
 VERBS = {
     "run": ("run a job or a Hydra multirun (default: the quickstart study)", run_hydra),
     "collect": ("rebuild a run's tables from its job dirs", collect_main),
     "compare": ("compare two result tables", compare_main),
     "figures": ("regenerate the figures a run supports", figures_main),
+    "report": ("write a run's self-contained report.html", report_main),
     "datasets": ("list the datasets a config can name", datasets_main),
     "models": ("list the models a config can name", models_main),
 }

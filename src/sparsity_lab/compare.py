@@ -517,13 +517,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (%(default)s)")
     parser.add_argument(
+        "--report", nargs="?", const="compare_report.html", default=None, metavar="FILE",
+        help="also write a self-contained HTML comparison page (default file: %(const)s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--atol", type=float, default=1e-12, help="absolute tolerance (%(default)s)"
     )
     return parser
 
 
+def verdict_line(differences: pd.DataFrame, rtol: float, atol: float) -> str:
+    """The comparison's answer in one line, printed before any table."""
+    if differences.empty:
+        return f"verdict: same (integer counts exact, others within rtol={rtol:g}, atol={atol:g})"
+    one_side = int((differences["metric"] == "row").sum())
+    values = len(differences) - one_side
+    return (
+        f"verdict: different: {values} values beyond tolerance (rtol={rtol:g}, atol={atol:g}), "
+        f"{one_side} rows on one side only"
+    )
+
+
+def few_seeds_warning(comparison: Comparison, aggregate: bool) -> str | None:
+    """A warning when a shown interval rests on fewer than 3 seeds (too wide to read)."""
+    if not aggregate:
+        return None
+    n_seeds = summarise_over_seeds(comparison)["n_seeds"]
+    few = int((n_seeds < 3).sum())
+    if not few:
+        return None
+    return (
+        f"warning: {few} of {len(n_seeds)} intervals rest on fewer than 3 seeds "
+        f"(min {int(n_seeds.min())}); read them as rough, or rerun with more seeds"
+    )
+
+
 def cli_main(argv: list[str]) -> int:
-    """``sparsity-lab compare A B [...]``: returns 0, 1 (``--check`` found differences) or 2."""
+    """``sparsity-lab compare A B [...]``: returns 0, 1 (``--check`` found differences) or 2.
+
+    The verdict comes first; with ``--check`` only the differing rows follow (csv: the table on
+    stdout, the verdict on stderr, so stdout stays one parseable table).
+    """
     args = build_parser().parse_args(argv)
     try:
         if args.rtol < 0 or args.atol < 0:
@@ -532,14 +566,31 @@ def cli_main(argv: list[str]) -> int:
         b = read_comparable(args.b, args.table, args.on)
         comparison = align(a, b, on=args.on, metrics=compared_metrics(a, b, args.metrics))
         aggregate = False if args.per_seed else None
-        sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+        differences = find_differences(comparison, rtol=args.rtol, atol=args.atol)
+        verdict = verdict_line(differences, args.rtol, args.atol)
+        if args.fmt == "csv":
+            sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+        elif args.check:
+            print(render_differences(differences, args.rtol, args.atol))
+        else:
+            print(verdict)
+            print()
+            sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+        shown_aggregate = has_several_seeds(comparison) if aggregate is None else aggregate
+        warning = few_seeds_warning(comparison, shown_aggregate)
+        if warning and not args.check:
+            print(warning, file=sys.stderr)
+        if args.report is not None:
+            from sparsity_lab.report import write_comparison_report
+
+            table = display_frame(comparison, shown_aggregate)
+            page = write_comparison_report(args.a, args.b, verdict, table, args.report)
+            print(f"report: {page}", file=sys.stderr if args.fmt == "csv" else sys.stdout)
     except ValueError as exc:  # ResultsError included: one line, exit 2
         print(f"sparsity-lab compare: error: {exc}", file=sys.stderr)
         return 2
     if not args.check:
         return 0
-    differences = find_differences(comparison, rtol=args.rtol, atol=args.atol)
-    # With --format csv stdout must stay one parseable table, so the verdict goes to stderr.
-    stream = sys.stderr if args.fmt == "csv" else sys.stdout
-    print(render_differences(differences, args.rtol, args.atol), file=stream)
+    if args.fmt == "csv":  # stdout must stay one parseable table, so the verdict goes to stderr
+        print(render_differences(differences, args.rtol, args.atol), file=sys.stderr)
     return 1 if len(differences) else 0
