@@ -36,7 +36,9 @@ def test_single_run_and_resume_with_the_same_run_id(tmp_path):
     job = run_dir / "jobs" / "0000"
     stamp = (job / results.FITS_FILE).stat().st_mtime_ns
     again = run_cli(args, cwd=tmp_path)
-    assert "complete already, skipped" in again.stdout + again.stderr
+    # per-job lines go to the job's log, not to the terminal (unless verbose)
+    assert "complete already, skipped" in (job / "job.log").read_text()
+    assert "complete already" not in again.stdout + again.stderr
     assert (job / results.FITS_FILE).stat().st_mtime_ns == stamp
     changed = run_cli([*args, "grid.num=7"], cwd=tmp_path)  # another config: recomputed
     assert len(pd.read_parquet(tmp_path / results_line(changed.stdout) / "fits.parquet")) == 7
@@ -69,6 +71,18 @@ def test_models_verb_lists_the_configs(tmp_path):
     out = run_cli(["models"], cwd=tmp_path).stdout
     for name in ("lasso", "ridge", "elasticnet"):
         assert name in out
+
+
+@pytest.mark.parametrize("verb", ["models", "datasets"])
+def test_catalogs_fit_the_terminal_width(tmp_path, verb):
+    wide = run_cli([verb], cwd=tmp_path, env={"COLUMNS": "300"}).stdout.splitlines()
+    narrow = run_cli([verb], cwd=tmp_path, env={"COLUMNS": "72"}).stdout.splitlines()
+    table = [line for line in narrow if line and not line.startswith("parameters:")]
+    assert max(map(len, table)) <= 72 < max(map(len, wide))
+    assert [line.split()[0] for line in table] == [line.split()[0] for line in wide if line][
+        : len(table)
+    ]  # the same rows, names intact
+    assert any(line.rstrip().endswith("...") for line in table)
 
 
 def test_collect_rebuilds_the_run_tables(tmp_path):

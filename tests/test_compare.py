@@ -257,3 +257,15 @@ def test_no_common_keys_and_bad_keys(tmp_path, capsys):
     code, _, err = run_cli([pa, pa, "--metrics", "status"], capsys)
     assert code == 2
     assert "status is not numeric" in _one_error_line(err)
+
+
+def test_table_fits_the_terminal_width(fits_file, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "90")
+    code, out, _ = run_cli([fits_file, fits_file, "--per-seed"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 90
+    headers = [line for line in lines if line.startswith("dataset")]
+    assert len(headers) >= 2  # cut into column blocks, each led by the keys
+    assert all(h.split()[:4] == ["dataset", "model", "alpha_ratio", "seed"] for h in headers)
+    assert any("test_mse diff" in h for h in headers)

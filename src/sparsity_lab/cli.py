@@ -50,6 +50,10 @@ def register_resolvers() -> None:
     # use_cache: a run id is drawn once per config; Hydra copies the cache into each job's config
     OmegaConf.register_new_resolver("sl_run_id", new_run_id, use_cache=True, replace=True)
     OmegaConf.register_new_resolver("sl_pad", lambda num: f"{int(num):04d}", replace=True)
+    # the terminal's log level: INFO with verbose=true, else warnings only (job.log keeps INFO)
+    OmegaConf.register_new_resolver(
+        "sl_log_level", lambda verbose: "INFO" if verbose else "WARNING", replace=True
+    )
 
 
 register_resolvers()
@@ -85,7 +89,7 @@ def job_key(cfg: DictConfig) -> str:
     """What makes a job's result reusable: its resolved config (without where it is written,
     or whether the run ends with a report) and the package version."""
     content = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("run_id", "results_dir", "hydra", "report"):
+    for key in ("run_id", "results_dir", "hydra", "report", "verbose"):
         content.pop(key, None)
     blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -134,8 +138,6 @@ def hydra_task(cfg: DictConfig) -> str:
     returns normally, so the other jobs of the sweep go on; `run_hydra` reports it. Returns the
     job's status: complete | skipped | failed.
     """
-    from sparsity_lab.runner import run_job  # heavy imports only in jobs
-
     hc = HydraConfig.get()
     job_dir = Path(hc.runtime.output_dir)
     key = job_key(cfg)
@@ -143,7 +145,9 @@ def hydra_task(cfg: DictConfig) -> str:
         log.info("job %s complete already, skipped", job_dir.name)
         return "skipped"
     meta = {"key": key, "overrides": list(hc.overrides.task)}
-    results.mark_job_running(job_dir, meta)
+    results.mark_job_running(job_dir, meta)  # before the heavy imports: progress counts it
+    from sparsity_lab.runner import run_job  # heavy imports only in jobs
+
     start = time.perf_counter()
     try:
         with sweep.limited_threads():
@@ -190,8 +194,12 @@ def run_hydra(overrides: list[str]) -> int:
     """
     import hydra
 
+    # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
+    verbose = [o for o in overrides if o in ("-v", "--verbose")]
+    overrides = [o for o in overrides if o not in verbose]
     if not overrides:
         overrides = ["experiment=quickstart"]
+    overrides += ["verbose=true"] if verbose else []
     plan = sweep.plan_run(overrides, config_dir())
     main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         hydra_task

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -302,7 +303,23 @@ def display_frame(comparison: Comparison, aggregate: bool, pm: str = "±") -> pd
     return out
 
 
-def _text_table(frame: pd.DataFrame) -> str:
+def _text_table(frame: pd.DataFrame, n_fixed: int = 0, width: int | None = None) -> str:
+    """Aligned text; wider than ``width`` characters, it is cut into column blocks, each
+    repeating the first ``n_fixed`` (key) columns."""
+    if width is not None and n_fixed < frame.shape[1]:
+        full = _text_table(frame)
+        if max(map(len, full.splitlines()), default=0) > width:
+            blocks, chunk = [], []
+            fixed = list(frame.columns[:n_fixed])
+            for column in frame.columns[n_fixed:]:
+                trial = _text_table(frame[fixed + chunk + [column]])
+                if chunk and max(map(len, trial.splitlines())) > width:
+                    blocks.append(_text_table(frame[fixed + chunk]))
+                    chunk = []
+                chunk.append(column)
+            blocks.append(_text_table(frame[fixed + chunk]))
+            return "\n\n".join(blocks)
+        return full
     header = list(map(str, frame.columns))
     cells = frame.astype(str).to_numpy().tolist()
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
@@ -419,7 +436,9 @@ def render(comparison: Comparison, fmt: str = "table", aggregate: bool | None = 
     blocks = []
     for title, frame in sections:
         if fmt == "table":
-            blocks.append(f"{title}:\n{_text_table(frame)}")
+            n_fixed = sum(c in comparison.keys for c in frame.columns)
+            width = shutil.get_terminal_size().columns
+            blocks.append(f"{title}:\n{_text_table(frame, n_fixed, width)}")
         elif fmt == "markdown":
             blocks.append(f"**{title}**\n\n{_markdown_table(frame)}")
         else:
