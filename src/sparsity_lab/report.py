@@ -323,7 +323,7 @@ def write_report(
     ResultsError
         ``run_dir`` is not a run dir.
     """
-    run_dir = Path(run_dir)
+    run_dir = results.resolve_run(run_dir)
     if not run_dir.is_dir():
         raise results.ResultsError(f"{run_dir}: no such directory")
     info = results.read_json_or_empty(run_dir / results.RUN_FILE)
@@ -419,7 +419,7 @@ def write_comparison_report(
     """
     sections = [("verdict", "Verdict", f"<p><b>{_esc(verdict)}</b></p>")]
     sections.append(("rows", "Compared rows", html_table(table)))
-    for side, path in (("A", Path(a)), ("B", Path(b))):
+    for side, path in (("A", results.resolve_run(a)), ("B", results.resolve_run(b))):
         body = f"<p><code>{_esc(path)}</code></p>"
         if path.is_dir():
             body += provenance_html(results.read_json_or_empty(path / results.RUN_FILE))

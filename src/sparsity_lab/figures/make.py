@@ -24,6 +24,7 @@ from sparsity_lab.results import (
     read_coefs,
     read_fits,
     read_table,
+    resolve_run,
 )
 
 FIGURES_DIR = "figures"
@@ -130,7 +131,7 @@ def make_figures(
     ValueError
         A format matplotlib cannot write.
     """
-    run_dir = Path(run_dir)
+    run_dir = resolve_run(run_dir)
     if not run_dir.is_dir():
         what = "no such directory" if not run_dir.exists() else "not a run dir"
         raise ResultsError(f"{run_dir}: {what}")
