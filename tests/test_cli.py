@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import results_line, run_cli
-from sparsity_lab import results
+from sparsity_lab import cli, results
 
 SMALL = ["dataset.n_samples=120", "dataset.n_features=15", "dataset.n_informative=3", "grid.num=6"]
 
@@ -74,14 +74,17 @@ def test_models_verb_lists_the_configs(tmp_path):
 
 
 @pytest.mark.parametrize("verb", ["models", "datasets"])
-def test_catalogs_fit_the_terminal_width(tmp_path, verb):
-    wide = run_cli([verb], cwd=tmp_path, env={"COLUMNS": "300"}).stdout.splitlines()
-    narrow = run_cli([verb], cwd=tmp_path, env={"COLUMNS": "72"}).stdout.splitlines()
+def test_catalogs_fit_the_terminal_width(verb, capsys, monkeypatch):
+    def listing(columns: int) -> list[str]:
+        monkeypatch.setenv("COLUMNS", str(columns))
+        assert cli.main([verb]) == 0
+        return capsys.readouterr().out.splitlines()
+
+    wide, narrow = listing(300), listing(72)
     table = [line for line in narrow if line and not line.startswith("parameters:")]
     assert max(map(len, table)) <= 72 < max(map(len, wide))
-    assert [line.split()[0] for line in table] == [line.split()[0] for line in wide if line][
-        : len(table)
-    ]  # the same rows, names intact
+    names = [line.split()[0] for line in wide if line][: len(table)]
+    assert [line.split()[0] for line in table] == names  # the same rows, names intact
     assert any(line.rstrip().endswith("...") for line in table)
 
 
