@@ -26,10 +26,10 @@ ZERO_KINDS: tuple[tuple[str, str, str, str, str], ...] = (
     ("n_zero_boundary", "on the boundary (n_zero_boundary)", "#e69f00", "^", "-."),
     ("n_tiny", "tiny, 0 < |coef| <= zero_tol (n_tiny)", "#56b4e9", "v", ":"),
 )
-#: SGD zero sets against the optimum's: (column, panel title).
-SGD_ERRORS: tuple[tuple[str, str], ...] = (
-    ("n_false_zero", "false zeros: SGD 0.0, optimum nonzero"),
-    ("n_missed_zero", "missed zeros: optimum 0.0, SGD nonzero"),
+#: SGD zero sets against the optimum's: (column, panel title, y label).
+SGD_ERRORS: tuple[tuple[str, str, str], ...] = (
+    ("n_false_zero", "false zeros", "SGD 0.0, optimum nonzero (count)"),
+    ("n_missed_zero", "missed zeros", "optimum 0.0, SGD nonzero (count)"),
 )
 PANEL_WIDTH = 3.2
 
@@ -94,13 +94,14 @@ def plot_zero_kinds(fits: pd.DataFrame) -> Figure:
                                 ls=ls, ms=4, mfc="none", lw=1.3, label=label)  # fmt: skip
                 set_alpha_axis(ax, fits["alpha_ratio"])
                 integer_axis(ax.yaxis)
-                p = part["n_features"].max() if "n_features" in part else float("nan")
-                p_text = f", p = {int(p)}" if pd.notna(p) else ""
-                ax.set_title(f"{dataset}: {model}{p_text}", fontsize="medium")
+                ax.set_title(model if r == 0 else "", fontsize="medium")
                 if r < len(datasets) - 1:
                     ax.set_xlabel("")
                 if c == 0:
-                    ax.set_ylabel("coefficients (count)")
+                    rows = fits[fits["dataset"] == dataset]
+                    p = rows["n_features"].max() if "n_features" in rows else float("nan")
+                    p_text = f" (p = {int(p)})" if pd.notna(p) else ""
+                    ax.set_ylabel(f"{dataset}{p_text}\ncoefficients (count)")
                 else:
                     ax.set_ylabel("")
         missing = f"; not in this run's fits: {', '.join(absent)}" if absent else ""
@@ -134,12 +135,12 @@ def plot_sgd_zero_sets(fits: pd.DataFrame) -> Figure:
     NotSupported
         The columns are absent, or no SGD row has them.
     """
-    need = ["dataset", "model", "alpha_ratio", "seed", *(c for c, _ in SGD_ERRORS)]
+    need = ["dataset", "model", "alpha_ratio", "seed", *(c for c, *_ in SGD_ERRORS)]
     missing = [c for c in need if c not in fits.columns]
     if missing:
         raise NotSupported(f"fits table has no column {', '.join(missing)} (no optimum zero sets)")
     sgd = fits[fits["model"].astype(str).str.startswith("sgd_")]
-    sgd = sgd.dropna(subset=[c for c, _ in SGD_ERRORS], how="all")
+    sgd = sgd.dropna(subset=[c for c, *_ in SGD_ERRORS], how="all")
     if sgd.empty:
         raise NotSupported("no SGD fit with n_false_zero / n_missed_zero")
     datasets = sorted(sgd["dataset"].unique())
@@ -148,7 +149,7 @@ def plot_sgd_zero_sets(fits: pd.DataFrame) -> Figure:
         fig, grid = _figure(len(datasets), len(SGD_ERRORS), panel_width=3.8)
         for r, dataset in enumerate(datasets):
             part = sgd[sgd["dataset"] == dataset]
-            for c, (column, title) in enumerate(SGD_ERRORS):
+            for c, (column, title, meaning) in enumerate(SGD_ERRORS):
                 ax = grid[r, c]
                 if "n_zero_optimum" in part.columns and part["n_zero_optimum"].notna().any():
                     optimum = _mean_per_ratio(part, "n_zero_optimum")
@@ -164,7 +165,8 @@ def plot_sgd_zero_sets(fits: pd.DataFrame) -> Figure:
                 set_alpha_axis(ax, sgd["alpha_ratio"])
                 integer_axis(ax.yaxis)
                 ax.set_title(f"{dataset}: {title}", fontsize="medium")
-                ax.set_ylabel("coefficients (count)" if c == 0 else "")
+                ax.set_ylabel(meaning)
+                ax.yaxis.set_tick_params(labelleft=True)
                 if r < len(datasets) - 1:
                     ax.set_xlabel("")
         fig.suptitle(f"SGD zero sets against the optimum's ({seed_note(sgd, band=False)})")
