@@ -17,7 +17,8 @@ from sparsity_lab.figures._common import (
     seed_note,
     set_alpha_axis,
 )
-from sparsity_lab.figures.style import PANEL_ASPECT, model_style, ordered_models, theme
+from sparsity_lab.figures.style import PANEL_ASPECT, ordered_models, theme
+from sparsity_lab.figures.sweeps import MAX_MARKERS, plot_model_line
 
 #: Zero counts of the fits table, in drawing order: (column, legend text, colour, marker, ls).
 ZERO_KINDS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -87,11 +88,13 @@ def plot_zero_kinds(fits: pd.DataFrame) -> Figure:
                 if part.empty:
                     ax.text(0.5, 0.5, "not run", ha="center", va="center",
                             transform=ax.transAxes, color="0.4")  # fmt: skip
-                for column, label, color, marker, ls in kinds:
+                for k, (column, label, color, marker, ls) in enumerate(kinds):
                     series = _mean_per_ratio(part, column)
                     if len(series):
+                        every = max(1, -(-len(series) // MAX_MARKERS))
                         ax.plot(series.index, series.to_numpy(), color=color, marker=marker,
-                                ls=ls, ms=4, mfc="none", lw=1.3, label=label)  # fmt: skip
+                                ls=ls, ms=4, mfc="none", lw=1.3, label=label,
+                                markevery=(k % every, every))  # fmt: skip
                 set_alpha_axis(ax, fits["alpha_ratio"])
                 integer_axis(ax.yaxis)
                 ax.set_title(model if r == 0 else "", fontsize="medium")
@@ -158,10 +161,7 @@ def plot_sgd_zero_sets(fits: pd.DataFrame) -> Figure:
                 for rank, model in enumerate(models):
                     series = _mean_per_ratio(part[part["model"] == model], column)
                     if len(series):
-                        style = model_style(model)
-                        ax.plot(series.index, series.to_numpy(), color=style["color"],
-                                marker=style["marker"], ls=style["ls"], mfc="none",
-                                ms=max(3.0, 7.0 - 1.2 * rank), lw=1.3, label=model)  # fmt: skip
+                        plot_model_line(ax, series.index, series.to_numpy(), model, rank)
                 set_alpha_axis(ax, sgd["alpha_ratio"])
                 integer_axis(ax.yaxis)
                 ax.set_title(f"{dataset}: {title}", fontsize="medium")
