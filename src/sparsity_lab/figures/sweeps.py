@@ -33,7 +33,7 @@ def plot_model_line(ax, x, y, model: str, rank: int = 0, **kwargs) -> None:
     every = max(1, -(-len(x) // MAX_MARKERS))
     ax.plot(
         x, y, color=style["color"], ls=style["ls"], marker=style["marker"],
-        ms=max(3.0, MARKER_SIZE - 1.2 * rank), mfc="none", mew=1.1, lw=1.4, label=model,
+        ms=max(4.5, MARKER_SIZE - 0.8 * rank), mfc="none", mew=1.1, lw=1.4, label=model,
         markevery=(rank % every, every), **kwargs,
     )  # fmt: skip
 
