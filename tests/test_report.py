@@ -193,3 +193,9 @@ def test_compare_report_page(run_dir, tmp_path, capsys):
     assert "verdict: different: 1 values" in text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert text.count("<tr>") > len(fits) // 2  # the compared rows (mean over seeds)
+
+
+def test_report_of_latest_run(run_dir):
+    latest = run_dir.parent / "latest"  # a name the readers resolve, not a directory
+    path = report.write_report(latest, figures=[("fig_a", tiny_png(), None)])
+    assert path == run_dir / "report.html"
