@@ -32,9 +32,13 @@ def compose_cfg():
     return _compose
 
 
-def run_cli(args, cwd: Path, check: bool = True, timeout: float = 300):
-    """Run `sparsity-lab ARGS` in a fresh process; returns the CompletedProcess."""
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONWARNINGS": "ignore"}
+def run_cli(args, cwd: Path, check: bool = True, timeout: float = 300, env=None):
+    """Run `sparsity-lab ARGS` in a fresh process; returns the CompletedProcess.
+
+    Runs write no figures or report (SPARSITY_LAB_REPORT=0) unless ``env`` says otherwise.
+    """
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONWARNINGS": "ignore",
+           "SPARSITY_LAB_REPORT": "0", **(env or {})}  # fmt: skip
     proc = subprocess.run(
         [sys.executable, "-m", "sparsity_lab.cli", *args],
         cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,

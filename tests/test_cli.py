@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import results_line, run_cli
-from sparsity_lab import results
+from sparsity_lab import cli, results
 
 SMALL = ["dataset.n_samples=120", "dataset.n_features=15", "dataset.n_informative=3", "grid.num=6"]
 
@@ -36,7 +36,9 @@ def test_single_run_and_resume_with_the_same_run_id(tmp_path):
     job = run_dir / "jobs" / "0000"
     stamp = (job / results.FITS_FILE).stat().st_mtime_ns
     again = run_cli(args, cwd=tmp_path)
-    assert "complete already, skipped" in again.stdout + again.stderr
+    # per-job lines go to the job's log, not to the terminal (unless verbose)
+    assert "complete already, skipped" in (job / "job.log").read_text()
+    assert "complete already" not in again.stdout + again.stderr
     assert (job / results.FITS_FILE).stat().st_mtime_ns == stamp
     changed = run_cli([*args, "grid.num=7"], cwd=tmp_path)  # another config: recomputed
     assert len(pd.read_parquet(tmp_path / results_line(changed.stdout) / "fits.parquet")) == 7
@@ -69,6 +71,21 @@ def test_models_verb_lists_the_configs(tmp_path):
     out = run_cli(["models"], cwd=tmp_path).stdout
     for name in ("lasso", "ridge", "elasticnet"):
         assert name in out
+
+
+@pytest.mark.parametrize("verb", ["models", "datasets"])
+def test_catalogs_fit_the_terminal_width(verb, capsys, monkeypatch):
+    def listing(columns: int) -> list[str]:
+        monkeypatch.setenv("COLUMNS", str(columns))
+        assert cli.main([verb]) == 0
+        return capsys.readouterr().out.splitlines()
+
+    wide, narrow = listing(300), listing(72)
+    table = [line for line in narrow if line and not line.startswith("parameters:")]
+    assert max(map(len, table)) <= 72 < max(map(len, wide))
+    names = [line.split()[0] for line in wide if line][: len(table)]
+    assert [line.split()[0] for line in table] == names  # the same rows, names intact
+    assert any(line.rstrip().endswith("...") for line in table)
 
 
 def test_collect_rebuilds_the_run_tables(tmp_path):

@@ -86,9 +86,23 @@ def test_changed_seed_fails_check_and_lists_rows(tmp_path, capsys):
     code, out, _ = run_cli([pa, pb, "--check"], capsys)
     assert code == 1
     n_changed = 2 * len(MODELS) * len(RATIOS)  # datasets x models x ratios with seed 1 vs 2
+    assert out.startswith(f"check: FAILED, {2 * n_changed} differences")
+    lines = out.strip().splitlines()[3:]  # verdict, header, rule, then only differing rows
+    assert len(lines) == 2 * n_changed
+    assert sum("only A" in line for line in lines) == n_changed
+    assert sum("only B" in line for line in lines) == n_changed
+    code, out, _ = run_cli([pa, pb], capsys)
+    assert code == 0  # without --check a comparison is not a failure
+    assert out.splitlines()[0].startswith("verdict: different: 0 values beyond tolerance")
     assert f"rows only A ({n_changed})" in out
-    assert f"rows only B ({n_changed})" in out
-    assert f"FAILED, {2 * n_changed} differences" in out
+
+
+@pytest.mark.parametrize("seeds, warned", [((0, 1), True), ((0, 1, 2), False)])
+def test_warns_when_intervals_rest_on_fewer_than_three_seeds(tmp_path, capsys, seeds, warned):
+    path = write_table(make_fits(seeds=seeds), tmp_path / "a.parquet")
+    code, out, err = run_cli([path, path], capsys)
+    assert code == 0 and "±" in out
+    assert ("fewer than 3 seeds" in err) == warned
 
 
 def test_changed_count_is_listed_with_its_key():
@@ -196,6 +210,11 @@ def test_csv_input_and_extra_metric(tmp_path, capsys):
     a.to_csv(path, index=False)
     code, out, _ = run_cli([path, path, "--metrics", "test_r2", "--per-seed", "--check"], capsys)
     assert code == 0
+    assert out.strip().splitlines() == [  # --check prints the differing rows only: none
+        "check: OK (integer counts exact, others within rtol=1e-06, atol=1e-12)"
+    ]
+    code, out, _ = run_cli([path, path, "--metrics", "test_r2", "--per-seed"], capsys)
+    assert out.startswith("verdict: same")
     assert "test_r2 diff" in out
 
 
@@ -399,3 +418,15 @@ def test_check_with_no_shared_rows_is_a_failed_check(tmp_path, capsys):
     code, _, err = run_cli([pa, pa, "--check", "--ignore", "nope"], capsys)
     assert code == 2
     assert "--ignore: nope not a column" in _one_error_line(err)
+
+
+def test_table_fits_the_terminal_width(fits_file, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "90")
+    code, out, _ = run_cli([fits_file, fits_file, "--per-seed"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 90
+    headers = [line for line in lines if line.startswith("dataset")]
+    assert len(headers) >= 2  # cut into column blocks, each led by the keys
+    assert all(h.split()[:4] == ["dataset", "model", "alpha_ratio", "seed"] for h in headers)
+    assert any("test_mse diff" in h for h in headers)

@@ -199,22 +199,55 @@ def test_support_recovery_only_known_support(tables):
         figures.plot_support_recovery(fits[fits["dataset"] == "diabetes"])
 
 
-def test_coef_paths_exact_zero_lines_are_distinct(tables):
+def test_coef_paths_one_style_per_feature_entries_marked(tables):
     _, coefs = tables
     synthetic = coefs[coefs["dataset"] == "synthetic"]
     fig = figures.plot_coef_paths(synthetic)
     assert len(fig.axes) == len(MODELS)
+    assert len({ax.get_ylim() for ax in fig.axes}) == 1  # shared axes
     for ax, model in zip(fig.axes, MODELS, strict=True):
         paths = [line for line in ax.get_lines() if len(line.get_xdata()) == len(RATIOS)]
         assert len(paths) == N_FEATURES
+        assert len({(line.get_color(), line.get_linestyle()) for line in paths}) == N_FEATURES
         first = synthetic[(synthetic["model"] == model) & (synthetic["seed"] == 0)]
-        reaches = first.groupby("feature")["coef"].apply(lambda c: (c == 0).any())
-        solid = [line for line in paths if line.get_linestyle() == "-"]
-        assert len(solid) == reaches.sum()  # ridge: none; lasso: every feature at alpha_max
-        n_dots = sum(len(c.get_offsets()) for c in ax.collections)
-        assert n_dots == (first["coef"] == 0).sum()
+        # exact zeros away from an entry knot are not drawn (no bar of dots on y = 0)
+        for line in paths:
+            y = np.asarray(line.get_ydata(), dtype=float)
+            zero = y == 0
+            assert not (zero[1:] & zero[:-1]).any()
+        # one marker per grid point where a path leaves 0.0 as alpha decreases
+        knots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        entry_points = figures.coefficients.entry_points
+        expected = sum(
+            len(entry_points(p["alpha_ratio"].to_numpy(), p["coef"].to_numpy()))
+            for _, p in first.sort_values("alpha_ratio").groupby("feature")
+        )
+        assert sum(len(line.get_xdata()) for line in knots) == expected
+        if model in ("lasso", "ridge"):  # lasso: all zero at alpha_max; ridge: never zero
+            assert expected == (N_FEATURES if model == "lasso" else 0)
+        assert not ax.collections  # no scatter of zeros
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert sorted(labels[:N_FEATURES]) == [f"x{j}" for j in range(N_FEATURES)]
+    assert labels[N_FEATURES:] == ["leaves 0.0 (entry)"]
+    # legend order = entry order along the lasso path: the largest |b| enters first
+    assert labels[0] == "x0"
     with pytest.raises(figures.NotSupported, match="one dataset"):
         figures.plot_coef_paths(coefs)
+
+
+def test_entry_points_are_the_knots_where_a_path_leaves_zero():
+    x = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    y = np.array([2.0, 1.0, 0.0, 0.5, 0.0, 0.0])
+    assert figures.coefficients.entry_points(x, y).tolist() == [2, 4]
+    assert figures.coefficients.entry_points(x, np.ones(6)).tolist() == []
+
+
+def test_coef_paths_ridge_only_has_no_entry_legend(tables):
+    _, coefs = tables
+    ridge = coefs[(coefs["dataset"] == "synthetic") & (coefs["model"] == "ridge")]
+    fig = figures.plot_coef_paths(ridge)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "leaves 0.0 (entry)" not in labels  # no legend entry for what is not drawn
 
 
 def test_coef_paths_limit_features(tables):
@@ -228,15 +261,94 @@ def test_histogram_separate_exact_zero_bar(tables):
     _, coefs = tables
     synthetic = coefs[coefs["dataset"] == "synthetic"]
     fig = figures.plot_coef_histogram(synthetic, zero_tol=1e-10, bins=12)
-    assert len(fig.axes) == len(MODELS)
-    for ax, model in zip(fig.axes, MODELS, strict=True):
-        bars = ax.patches
-        assert len(bars) == 12 + 1
+    assert len(fig.axes) == 2 * len(MODELS)  # a zero axes and a histogram axes per model
+    zero_axes, hist_axes = fig.axes[0::2], fig.axes[1::2]
+    assert len({ax.get_ylim() for ax in fig.axes}) == 1  # one count axis for every panel
+    for zero_ax, ax, model in zip(zero_axes, hist_axes, MODELS, strict=True):
         c = synthetic.loc[synthetic["model"] == model, "coef"]
-        zero_bar = bars[-1]
+        (zero_bar,) = zero_ax.patches
         assert zero_bar.get_height() == (c == 0).sum()
-        assert sum(b.get_height() for b in bars[:-1]) == (c != 0).sum()
-        assert zero_bar.get_x() + zero_bar.get_width() < bars[0].get_x()  # left of every bin
+        assert [t.get_text() for t in zero_ax.get_xticklabels()] == ["0.0"]
+        assert len(ax.patches) == 12
+        assert sum(b.get_height() for b in ax.patches) == (c != 0).sum()
+        assert ax.get_title(loc="right").startswith(f"{model}: {(c == 0).sum()} of")
+        assert "log scale" in fig.axes[0].get_ylabel()  # stated, never silent
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[0] == "coef = 0.0 exactly"
+    assert any(label.startswith("zero_tol = 1e-10") for label in labels)
+
+
+def test_counts_get_integer_ticks(tables):
+    fits, _ = tables
+    fig = figures.plot_error_vs_nonzeros(fits)
+    for ax in fig.axes:
+        ticks = ax.get_xticks()
+        assert np.allclose(ticks, np.round(ticks))
+        assert ax.get_yscale() == "linear"
+
+
+def test_titles_say_which_seed_or_how_many(tables):
+    fits, _ = tables
+    two = figures.plot_zero_fraction(fits)._suptitle.get_text()
+    assert "mean over 2 seeds" in two
+    one = figures.plot_error_vs_nonzeros(fits[fits["seed"] == 1])._suptitle.get_text()
+    assert "seed 1" in one and "mean" not in one
+
+
+def test_models_differ_without_colour():
+    styles = [style.model_style(m) for m in style.MODEL_COLORS]
+    assert len({(s["marker"], str(s["ls"])) for s in styles}) == len(styles)
+    assert len({s["marker"] for s in styles}) == len(styles)
+
+
+def with_zero_sets(fits: pd.DataFrame) -> pd.DataFrame:
+    """The fits frame plus the optimum's zero-set columns, SGD rows only (NaN elsewhere)."""
+    sgd = fits["model"].str.startswith("sgd_")
+    optimum = fits["n_zero"] + 1
+    return fits.assign(
+        n_zero_boundary=np.where(fits["alpha_ratio"] == 1.0, 1, 0),
+        n_zero_optimum=optimum.where(sgd),
+        n_false_zero=(fits["alpha_ratio"] * 10).round().where(sgd),
+        n_missed_zero=pd.Series(1.0, index=fits.index).where(sgd),
+    )
+
+
+def test_zero_kinds_draws_the_columns_present(tables):
+    fits, _ = tables
+    fig = figures.plot_zero_kinds(fits)
+    datasets, models = fits["dataset"].nunique(), fits["model"].nunique()
+    assert len(fig.axes) == datasets * models
+    for ax in fig.axes:
+        assert len(ax.get_lines()) == 3  # n_zero, n_zero_certified, n_tiny
+    assert "n_zero_boundary" in fig._suptitle.get_text()  # absent, and named as such
+    lasso = fig.axes[0]  # diabetes, lasso
+    expected = fits[(fits["dataset"] == "diabetes") & (fits["model"] == "lasso")]
+    expected = expected.groupby("alpha_ratio")["n_zero"].mean()
+    np.testing.assert_allclose(lasso.get_lines()[0].get_ydata(), expected.to_numpy())
+    fig = figures.plot_zero_kinds(with_zero_sets(fits))
+    assert all(len(ax.get_lines()) == 4 for ax in fig.axes)
+    assert "not in this run" not in fig._suptitle.get_text()
+
+
+def test_sgd_zero_sets_only_with_the_columns(tables):
+    fits, _ = tables
+    with pytest.raises(figures.NotSupported, match="n_false_zero"):
+        figures.plot_sgd_zero_sets(fits)
+    frame = with_zero_sets(fits)
+    fig = figures.plot_sgd_zero_sets(frame)
+    assert len(fig.axes) == 2 * fits["dataset"].nunique()
+    false_ax, missed_ax = fig.axes[:2]
+    assert false_ax.get_title().startswith("diabetes: false zeros")
+    sgd = frame[(frame["dataset"] == "diabetes") & (frame["model"] == "sgd_prox")]
+    labels = [line.get_label() for line in false_ax.get_lines()]
+    assert labels == ["zeros of the optimum", "sgd_prox"]  # SGD rows only
+    np.testing.assert_allclose(
+        false_ax.get_lines()[1].get_ydata(),
+        sgd.groupby("alpha_ratio")["n_false_zero"].mean().to_numpy(),
+    )
+    np.testing.assert_allclose(missed_ax.get_lines()[1].get_ydata(), 1.0)
+    with pytest.raises(figures.NotSupported, match="no SGD fit"):
+        figures.plot_sgd_zero_sets(frame[frame["model"] != "sgd_prox"])
 
 
 # ---------------------------------------------------------------------------- files
@@ -257,6 +369,7 @@ def test_make_figures_writes_non_blank_files(run_dir, capsys):
         "penalties_l1_l2_with_subgradients",
         "trajectories_1d_gd_l1_vs_l2",
         "exact_zero_fraction_vs_alpha",
+        "exact_certified_tiny_zeros_vs_alpha",
         "test_error_vs_nonzero_count",
         "support_precision_recall_vs_alpha",
         "coef_paths_synthetic",
@@ -272,7 +385,12 @@ def test_make_figures_writes_non_blank_files(run_dir, capsys):
             assert pixels.var() > 0.001  # not blank
         else:
             assert path.read_bytes().startswith(b"%PDF")
-    assert "skipped" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    skipped = [line for line in out.splitlines() if line.startswith("skipped")]
+    assert skipped == [
+        "skipped sgd_zero_sets_vs_optimum: fits table has no column n_false_zero, n_missed_zero "
+        "(no optimum zero sets)"
+    ]
 
 
 def test_make_figures_skips_with_reasons(tmp_path, tables, capsys):
@@ -286,11 +404,13 @@ def test_make_figures_skips_with_reasons(tmp_path, tables, capsys):
     # a study's own figures are listed only for that study's runs (not skipped elsewhere)
     assert set(skipped) == {
         "skipped support_precision_recall_vs_alpha",
+        "skipped sgd_zero_sets_vs_optimum",
         "skipped coef_paths_<dataset>",
         "skipped coef_log10abs_histogram_<dataset>",
     }
     assert "known true support" in skipped["skipped support_precision_recall_vs_alpha"]
-    assert len(written) == 3  # penalties, zeros, error vs nonzeros
+    # zeros, zero kinds, error vs nonzeros; the penalties only in seed_toy runs
+    assert len(written) == 3
 
 
 def test_cli_errors_are_one_line(tmp_path, run_dir, capsys):
@@ -304,4 +424,4 @@ def test_cli_errors_are_one_line(tmp_path, run_dir, capsys):
     assert len(err) == 1 and "bmpx" in err[0]
     code = figures.cli_main([str(run_dir), "--formats", "svg", "--out", str(tmp_path / "o")])
     assert code == 0
-    assert len(list((tmp_path / "o").glob("*.svg"))) == 9
+    assert len(list((tmp_path / "o").glob("*.svg"))) == 10

@@ -255,3 +255,22 @@ def test_collect_gives_old_jobs_the_default_variant(tmp_path):
     fits = results.collect(tmp_path)["fits"]
     assert len(fits) == 8 and (fits["variant"] == "").all()
     assert not fits.duplicated(list(results.FIT_KEY)).any()
+
+
+def test_list_runs_and_latest(tmp_path):
+    import sparsity_lab
+
+    root = tmp_path / "results"
+    assert sparsity_lab.list_runs("quickstart", root) == []
+    with pytest.raises(results.ResultsError, match="no runs of study 'quickstart'"):
+        sparsity_lab.read_fits(root / "quickstart" / "latest")
+    fits = pd.DataFrame({c: [0] for c in results.FITS_COLUMNS})
+    for run_id, start, n in (("b", "2026-01-02T00:00:00", 2), ("a", "2026-01-01T00:00:00", 1)):
+        run = root / "quickstart" / run_id
+        results.write_json({"start": start}, run / results.RUN_FILE)
+        results.write_table(pd.concat([fits] * n, ignore_index=True), run / results.FITS_FILE)
+    (root / "quickstart" / "not_a_run").mkdir()
+    runs = sparsity_lab.list_runs("quickstart", root)
+    assert [r.name for r in runs] == ["a", "b"]  # oldest first, by start time
+    assert len(sparsity_lab.read_fits(root / "quickstart" / "latest")) == 2  # run b
+    assert sparsity_lab.resolve_run(root / "quickstart" / "a") == root / "quickstart" / "a"

@@ -88,7 +88,7 @@ def test_kill_9_mid_sweep_then_rerun_computes_only_the_rest(tmp_path):
     partial = results.collect(run_dir)["fits"]
     assert sorted(partial["seed"].unique()) == sorted(int(n) for n in done_before)
 
-    rerun = run_cli(args, cwd=tmp_path)
+    rerun = run_cli([*args, "verbose=true"], cwd=tmp_path)  # verbose: per-job lines shown
     assert results_line(rerun.stdout) == Path("results/adhoc/killed")
     assert {k: v for k, v in _record_mtimes(run_dir).items() if k in done_before} == done_before
     fits = pd.read_parquet(run_dir / results.FITS_FILE)
@@ -164,7 +164,7 @@ def test_a_failed_job_still_gets_the_run_collected_and_a_nonzero_exit(tmp_path):
     assert record["status"] == "failed" and "n_informative" in record["error"]
     # resume: the complete job is kept, the failed one is run again
     before = _record_mtimes(run_dir)
-    again = run_cli(args, cwd=tmp_path, check=False)
+    again = run_cli([*args, "verbose=true"], cwd=tmp_path, check=False)
     assert again.returncode == 1 and again.stdout.count("complete already, skipped") == 1
     assert _record_mtimes(run_dir) == before
 
@@ -265,7 +265,9 @@ def test_slurm_sweep_for_real(tmp_path):
     try:
         os.environ["SLURM_CONF"] = str(slurm / "slurm.conf")
         os.environ["PATH"] = f"{slurm / 'bin'}{os.pathsep}{os.environ['PATH']}"
+        # verbose: Hydra's launcher line, checked below, is an INFO line
         args = ["run", "-m", "hydra/launcher=slurm", "model=lasso,ridge", "seed=0,1", *TINY]
+        args.append("verbose=true")
         proc = run_cli(args, cwd=tmp_path, timeout=300)
         run_dir = tmp_path / results_line(proc.stdout)
         assert "Submitit 'slurm'" in proc.stdout
@@ -359,3 +361,22 @@ def test_loky_workers_of_a_killed_sweep_start_no_queued_job(tmp_path):
         assert len(started) <= 2 and ran == started, (started, ran)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the idle workers
+
+
+def test_progress_line_is_cleared_before_other_output(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARSITY_LAB_PROGRESS", "1")
+    (tmp_path / "jobs" / "0000").mkdir(parents=True)  # a job dir without a record: starting
+    terminal = io.StringIO()  # stdout and the progress stream are one terminal
+    monkeypatch.setattr(sys, "stdout", terminal)
+    progress = sweep.Progress(2, lambda: tmp_path, stream=terminal, interval=0.01)
+    progress.started -= 10
+    with progress:
+        time.sleep(0.1)
+        print("a log line")
+        time.sleep(0.05)
+    text = terminal.getvalue()
+    assert "1 starting" in text
+    # the progress line is erased (\r ESC[K) right before the log line, which starts a line
+    before, _, after = text.partition("a log line")
+    assert before.endswith("\r\x1b[K") and "jobs 0/2 done" in after
+    assert text.endswith("\n")  # the last progress line stays, on its own line

@@ -30,7 +30,6 @@ log = logging.getLogger("sparsity_lab")
 
 #: Environment variable naming the `run` process (host:pid) that launched the jobs.
 SWEEP_OWNER_VAR = "SPARSITY_LAB_SWEEP_OWNER"
-SUMMARY_RATIOS = (1.0, 0.1, 0.01, 0.001)
 PACKAGES = (
     "numpy",
     "scipy",
@@ -70,10 +69,10 @@ def run_dir_of(config: DictConfig) -> Path:
 
 
 def job_key(cfg: DictConfig) -> str:
-    """What makes a job's result reusable: its resolved config (without where it is written)
-    and the package version."""
+    """What makes a job's result reusable: its resolved config (without where it is written,
+    or whether the run ends with a report) and the package version."""
     content = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("run_id", "results_dir", "hydra", "max_memory_gb"):
+    for key in ("run_id", "results_dir", "hydra", "max_memory_gb", "report", "verbose"):
         content.pop(key, None)
     blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -181,8 +180,6 @@ def sweep_is_gone() -> bool:
 
 def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
     """The body of :func:`hydra_task`, run while holding the job's lock."""
-    from sparsity_lab.runner import run_job  # heavy imports only in jobs
-
     key = job_key(cfg)
     if results.job_is_complete(job_dir, key):
         log.info("job %s complete already, skipped", job_dir.name)
@@ -192,6 +189,9 @@ def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
         results.mark_job_running(job_dir, meta)
     except OSError as exc:
         return job_write_failed(job_dir, meta, exc)
+    # heavy imports only in jobs, after the record says running (so progress counts the job)
+    from sparsity_lab.runner import run_job
+
     start = time.perf_counter()
     try:
         with sweep.limited_threads():
@@ -245,50 +245,10 @@ def one_line(exc: BaseException) -> str:
 
 
 def print_summary(tables: dict[str, pd.DataFrame]) -> None:
-    """What a user wants to see first: exact zeros per dataset and model at a few alpha ratios
-    (nearest grid point), then what the run's study adds (its ``summary``)."""
-    fits = tables["fits"]
-    if len(fits):
-        rows = []
-        by = ["dataset", "model", "variant"] if "variant" in fits else ["dataset", "model"]
-        for key, g in fits.groupby(by, sort=False):
-            row = dict(zip(by, key, strict=True)) | {"p": int(g["n_features"].iloc[0])}
-            for r in SUMMARY_RATIOS:
-                nearest = (g["alpha_ratio"] - r).abs().idxmin()
-                row[f"{r:g}"] = int(g.loc[nearest, "n_zero"])
-            rows.append(row)
-        print("\nexact zeros (coef == 0.0) of p coefficients, at alpha / alpha_max =")
-        table = pd.DataFrame(rows)
-        if "variant" in table and not table["variant"].astype(bool).any():
-            table = table.drop(columns="variant")  # every model at its config's defaults
-        print(table.to_string(index=False))
-        bad = fits[fits["status"] != "ok"]
-        if len(bad):
-            counts = bad.groupby("status").size().to_dict()
-            print("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    from sparsity_lab import studies
+    """What a user wants to see first (:func:`sparsity_lab.summary.summary_text`)."""
+    from sparsity_lab.summary import summary_text
 
-    for study in studies.all_studies():
-        if study.owns(tables):
-            for line in study.summary(tables):
-                print(line)
-    for line in note_lines(tables.get("notes")):
-        print(line)
-    if not any(len(t) for t in tables.values()):
-        print("no rows were collected")
-
-
-def note_lines(notes: pd.DataFrame | None, max_lines: int = 20) -> list[str]:
-    """One line per distinct data note (what the loader and preprocessing did), with its
-    dataset's name."""
-    if notes is None or notes.empty:
-        return []
-    lines = []
-    for dataset, note in notes[["dataset", "note"]].drop_duplicates().itertuples(index=False):
-        named = str(note).startswith(f"{dataset}:")  # loaders often name their dataset already
-        lines.append(f"  {note}" if named else f"  {dataset}: {note}")
-    more = len(lines) - max_lines
-    return ["data notes:", *lines[:max_lines], *([f"  ... {more} more"] if more > 0 else [])]
+    print(summary_text(tables))
 
 
 def run_hydra(overrides: list[str]) -> int:
@@ -300,9 +260,13 @@ def run_hydra(overrides: list[str]) -> int:
     """
     import hydra
 
+    # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
+    verbose = [o for o in overrides if o in ("-v", "--verbose")]
+    overrides = [o for o in overrides if o not in verbose]
     if not overrides:
         overrides = ["experiment=quickstart"]
     register_resolvers()
+    overrides += ["verbose=true"] if verbose else []
     plan = sweep.plan_run(overrides, config_dir())
     main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         hydra_task
@@ -378,6 +342,16 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+            code = code or 1
+    from sparsity_lab import report
+
+    if report.report_enabled(run_dir):
+        try:
+            page, n_figures = report.write_run_figures_and_report(run_dir)
+            print(f"figures: {n_figures} in {page.parent / 'figures'}", flush=True)
+            print(f"report: {page}", flush=True)
+        except Exception:  # a suite bug: show it, but the run's tables and last line stand
+            traceback.print_exc()
             code = code or 1
     print(f"results: {run_dir}", flush=True)
     return code
@@ -469,11 +443,18 @@ def figures_main(argv: list[str]) -> int:
     return cli_main(argv)
 
 
+def report_main(argv: list[str]) -> int:
+    from sparsity_lab.report import cli_main
+
+    return cli_main(argv)
+
+
 VERBS = {
     "run": ("run a job or a Hydra multirun (default: the quickstart study)", run_hydra),
     "collect": ("rebuild a run's tables from its job dirs", collect_main),
     "compare": ("compare two result tables", compare_main),
     "figures": ("regenerate the figures a run supports", figures_main),
+    "report": ("write a run's self-contained report.html", report_main),
     "datasets": ("list the datasets a config can name", datasets_main),
     "models": ("list the models a config can name", models_main),
 }

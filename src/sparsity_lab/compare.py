@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -458,7 +459,23 @@ def display_frame(comparison: Comparison, aggregate: bool, pm: str = "±") -> pd
     return out
 
 
-def _text_table(frame: pd.DataFrame) -> str:
+def _text_table(frame: pd.DataFrame, n_fixed: int = 0, width: int | None = None) -> str:
+    """Aligned text; wider than ``width`` characters, it is cut into column blocks, each
+    repeating the first ``n_fixed`` (key) columns."""
+    if width is not None and n_fixed < frame.shape[1]:
+        full = _text_table(frame)
+        if max(map(len, full.splitlines()), default=0) > width:
+            blocks, chunk = [], []
+            fixed = list(frame.columns[:n_fixed])
+            for column in frame.columns[n_fixed:]:
+                trial = _text_table(frame[fixed + chunk + [column]])
+                if chunk and max(map(len, trial.splitlines())) > width:
+                    blocks.append(_text_table(frame[fixed + chunk]))
+                    chunk = []
+                chunk.append(column)
+            blocks.append(_text_table(frame[fixed + chunk]))
+            return "\n\n".join(blocks)
+        return full
     header = list(map(str, frame.columns))
     cells = frame.astype(str).to_numpy().tolist()
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
@@ -576,7 +593,9 @@ def render(comparison: Comparison, fmt: str = "table", aggregate: bool | None = 
     blocks = []
     for title, frame in sections:
         if fmt == "table":
-            blocks.append(f"{title}:\n{_text_table(frame)}")
+            n_fixed = sum(c in comparison.keys for c in frame.columns)
+            width = shutil.get_terminal_size().columns
+            blocks.append(f"{title}:\n{_text_table(frame, n_fixed, width)}")
         elif fmt == "markdown":
             blocks.append(f"**{title}**\n\n{_markdown_table(frame)}")
         else:
@@ -692,13 +711,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (%(default)s)")
     parser.add_argument(
+        "--report", nargs="?", const="compare_report.html", default=None, metavar="FILE",
+        help="also write a self-contained HTML comparison page (default file: %(const)s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--atol", type=float, default=1e-12, help="absolute tolerance (%(default)s)"
     )
     return parser
 
 
+def verdict_line(differences: pd.DataFrame, rtol: float, atol: float) -> str:
+    """The comparison's answer in one line, printed before any table."""
+    if differences.empty:
+        return f"verdict: same (integer counts exact, others within rtol={rtol:g}, atol={atol:g})"
+    one_side = int((differences["column"] == "row").sum())
+    values = len(differences) - one_side
+    return (
+        f"verdict: different: {values} values beyond tolerance (rtol={rtol:g}, atol={atol:g}), "
+        f"{one_side} rows on one side only"
+    )
+
+
+def few_seeds_warning(comparison: Comparison, aggregate: bool) -> str | None:
+    """A warning when a shown interval rests on fewer than 3 seeds (too wide to read)."""
+    if not aggregate:
+        return None
+    n_seeds = summarise_over_seeds(comparison)["n_seeds"]
+    few = int((n_seeds < 3).sum())
+    if not few:
+        return None
+    return (
+        f"warning: {few} of {len(n_seeds)} intervals rest on fewer than 3 seeds "
+        f"(min {int(n_seeds.min())}); read them as rough, or rerun with more seeds"
+    )
+
+
 def cli_main(argv: list[str]) -> int:
-    """``sparsity-lab compare A B [...]``: returns 0, 1 (``--check`` found differences) or 2."""
+    """``sparsity-lab compare A B [...]``: returns 0, 1 (``--check`` found differences) or 2.
+
+    The verdict comes first; with ``--check`` only the differing rows follow (csv: the table on
+    stdout, the verdict on stderr, so stdout stays one parseable table).
+    """
     args = build_parser().parse_args(argv)
     table = args.table or "fits"
     try:
@@ -706,25 +759,49 @@ def cli_main(argv: list[str]) -> int:
             raise CompareError("--rtol/--atol: tolerances must be >= 0")
         a = read_comparable(args.a, table, args.on)
         b = read_comparable(args.b, table, args.on)
+        comparison, no_shared = None, None
         try:
             comparison = align(a, b, on=args.on, metrics=compared_metrics(a, b, args.metrics))
         except NoSharedRows as exc:
             if not args.check:  # nothing to show; under --check it is a failed check
                 raise
-            print(f"sparsity-lab compare: {exc}")
-        else:
-            aggregate = False if args.per_seed else None
-            sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+            no_shared = str(exc)
+        aggregate = False if args.per_seed else None
         if args.check:
             differences = check_paths(
                 args.a, args.b, args.table, args.on, args.rtol, args.atol, args.ignore
             )
+            verdict = render_differences(differences, args.rtol, args.atol)
+        else:
+            differences = check_tables(a, b, args.on, args.rtol, args.atol, table=table)
+            verdict = verdict_line(differences, args.rtol, args.atol)
+        # csv: stdout stays one parseable table, so the verdict goes to stderr
+        stream = sys.stderr if args.fmt == "csv" else sys.stdout
+        if no_shared:
+            print(f"sparsity-lab compare: {no_shared}", file=stream)
+        if args.fmt == "csv" and comparison is not None:
+            sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+        print(verdict, file=stream)  # with --check: the verdict, then only the differing rows
+        if not args.check and args.fmt != "csv":
+            print()
+            sys.stdout.write(render(comparison, args.fmt, aggregate=aggregate))
+        shown_aggregate = False
+        if comparison is not None:
+            shown_aggregate = has_several_seeds(comparison) if aggregate is None else aggregate
+            warning = few_seeds_warning(comparison, shown_aggregate)
+            if warning and not args.check:
+                print(warning, file=sys.stderr)
+        if args.report is not None and comparison is not None:
+            from sparsity_lab.report import write_comparison_report
+
+            shown = display_frame(comparison, shown_aggregate)
+            page = write_comparison_report(
+                args.a, args.b, verdict.splitlines()[0], shown, args.report
+            )
+            print(f"report: {page}", file=stream)
     except UserError as exc:  # ResultsError included: one line, exit 2
         print(f"sparsity-lab compare: error: {exc}", file=sys.stderr)
         return 2
     if not args.check:
         return 0
-    # With --format csv stdout must stay one parseable table, so the verdict goes to stderr.
-    stream = sys.stderr if args.fmt == "csv" else sys.stdout
-    print(render_differences(differences, args.rtol, args.atol), file=stream)
     return 1 if len(differences) else 0

@@ -37,3 +37,7 @@ def register_resolvers() -> None:
     # use_cache: a run id is drawn once per config; Hydra copies the cache into each job's config
     OmegaConf.register_new_resolver("sl_run_id", new_run_id, use_cache=True, replace=True)
     OmegaConf.register_new_resolver("sl_pad", lambda num: f"{int(num):04d}", replace=True)
+    # the terminal's log level: INFO with verbose=true, else warnings only (job.log keeps INFO)
+    OmegaConf.register_new_resolver(
+        "sl_log_level", lambda verbose: "INFO" if verbose else "WARNING", replace=True
+    )

@@ -463,9 +463,53 @@ def update_run_json(run_dir: Path, change=None, **fields) -> dict:
 
 
 # ---------------------------------------------------------------------------- reading
-def resolve_table(path: Path, table: str = FITS_FILE) -> Path:
-    """A run dir or a table file -> the table file; a clear error for anything else."""
+#: ``results/<study>/latest`` names the study's newest run (a name, not a directory).
+LATEST = "latest"
+
+
+def list_runs(study: str, results_dir: Path | str = "results") -> list[Path]:
+    """The run dirs of a study, oldest first (run ids start with their start time).
+
+    Parameters
+    ----------
+    study : str
+        The study's name (``quickstart``, ``adhoc``, ...).
+    results_dir : path
+        The results root (the config's ``results_dir``).
+
+    Returns
+    -------
+    list of Path
+        Every ``<results_dir>/<study>/<run id>`` holding a ``run.json``.
+    """
+    root = Path(results_dir) / study
+    if not root.is_dir():
+        return []
+    runs = [d for d in root.iterdir() if d.is_dir() and (d / RUN_FILE).is_file()]
+    return sorted(runs, key=lambda d: (read_json_or_empty(d / RUN_FILE).get("start", ""), d.name))
+
+
+def resolve_run(path: Path | str) -> Path:
+    """``<results_dir>/<study>/latest`` -> that study's newest run dir; any other path as is.
+
+    Raises
+    ------
+    ResultsError
+        ``latest`` of a study without runs.
+    """
     path = Path(path)
+    if path.name != LATEST or path.exists():
+        return path
+    runs = list_runs(path.parent.name, path.parent.parent)
+    if not runs:
+        raise ResultsError(f"{path}: no runs of study {path.parent.name!r} in {path.parent.parent}")
+    return runs[-1]
+
+
+def resolve_table(path: Path, table: str = FITS_FILE) -> Path:
+    """A run dir (``.../latest`` included) or a table file -> the table file; a clear error
+    for anything else."""
+    path = resolve_run(path)
     if not path.exists():
         raise ResultsError(f"{path}: no such file or directory")
     if path.is_dir():
@@ -517,12 +561,15 @@ def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     return df
 
 
-def read_fits(path: Path) -> pd.DataFrame:
-    """The fits table of a run dir or file, checked against the contract."""
+def read_fits(path: Path | str) -> pd.DataFrame:
+    """The fits table of a run dir (or ``results/<study>/latest``) or a table file, checked
+    against the contract: one row per (dataset, model, alpha, seed)."""
     df = read_table(path, FITS_FILE)
     check_fits_columns(df, str(path))
     return df
 
 
-def read_coefs(path: Path) -> pd.DataFrame:
+def read_coefs(path: Path | str) -> pd.DataFrame:
+    """The coefs table of a run dir (or ``results/<study>/latest``) or a table file: one row
+    per coefficient of every fit."""
     return read_table(path, COEFS_FILE)

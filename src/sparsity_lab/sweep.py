@@ -519,11 +519,31 @@ class FitReporter:
             pass
 
 
+class _ClearingStream:
+    """A text stream that first clears the progress line: log lines and prints start on a line
+    of their own, and the next redraw puts the progress line back below them."""
+
+    def __init__(self, stream, progress: Progress) -> None:
+        self._stream = stream
+        self._progress = progress
+
+    def write(self, text: str) -> int:
+        with self._progress.lock:
+            self._progress.clear()
+            return self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 class Progress:
     """Jobs done / total of a run, with an ETA, redrawn on one terminal line.
 
     It watches the jobs' records (``job.json``), so it works for every launcher: jobs in this
-    process, in joblib workers or on SLURM nodes. Quiet when the stream is not a terminal.
+    process, in joblib workers or on SLURM nodes. Jobs whose dir exists but whose record does
+    not yet say ``running`` (a worker still importing, a SLURM task starting) count as starting.
+    Quiet when the stream is not a terminal. While it is shown, anything written to
+    ``sys.stdout`` or ``sys.stderr`` first clears the progress line, so log lines never share it.
 
     Parameters
     ----------
@@ -547,13 +567,19 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._best = 0
+        self.lock = threading.RLock()
+        self._drawn = False
+        self._saved: tuple | None = None
+        self.starting = 0
 
     def counts(self) -> tuple[int, int, int]:
         """(done, done in this launch, running) among the run's job records; the fits done /
-        total of running jobs go to ``self.fits``."""
+        total of running jobs go to ``self.fits``, jobs without a record yet to
+        ``self.starting``."""
         run_dir = self.run_dir()
         done = fresh = running = 0
         self.fits: list[str] = []
+        self.starting = 0
         if run_dir is None:
             return 0, 0, 0
         for job in results.job_dirs(run_dir):
@@ -562,6 +588,7 @@ class Progress:
                 info = results.read_json(record)
                 recent = record.stat().st_mtime >= self.started
             except (OSError, ValueError):
+                self.starting += job.stat().st_mtime >= self.started
                 continue
             status = info.get("status")
             if status == "running":
@@ -571,6 +598,8 @@ class Progress:
             elif status == "complete" or (status == "failed" and recent):
                 done += 1
                 fresh += recent
+            elif recent:  # a record of an earlier launch rewritten now: starting again
+                self.starting += 1
         return done, fresh, running
 
     def line(self) -> str:
@@ -584,18 +613,36 @@ class Progress:
             if fits_done:
                 eta = _clock(elapsed * (fits_total - fits_done) / fits_done)
         fits = f" (fits {', '.join(self.fits[:4])})" if self.fits else ""
+        starting = f", {self.starting} starting" if self.starting else ""
         return (
-            f"jobs {done}/{self.total} done, {running} running{fits}, "
+            f"jobs {done}/{self.total} done, {running} running{fits}{starting}, "
             f"{_clock(elapsed)} elapsed, ETA {eta}"
         )
 
+    def clear(self) -> None:
+        """Erase the progress line (if drawn) so that the next output starts on a clean line."""
+        with self.lock:
+            if self._drawn:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+                self._drawn = False
+
+    def _draw(self, end: str = "") -> None:
+        line = self.line()
+        with self.lock:
+            self.stream.write("\r" + line + "\033[K" + end)
+            self.stream.flush()
+            self._drawn = not end
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self.stream.write("\r" + self.line() + "\033[K")
-            self.stream.flush()
+            self._draw()
 
     def __enter__(self) -> Progress:
         if self.enabled:
+            self._saved = (sys.stdout, sys.stderr)
+            sys.stdout = _ClearingStream(sys.stdout, self)
+            sys.stderr = _ClearingStream(sys.stderr, self)
             self._thread = threading.Thread(target=self._loop, daemon=True)
             self._thread.start()
         return self
@@ -604,5 +651,6 @@ class Progress:
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
-            self.stream.write("\r" + self.line() + "\033[K\n")
-            self.stream.flush()
+            if self._saved is not None:
+                sys.stdout, sys.stderr = self._saved
+            self._draw(end="\n")

@@ -91,6 +91,43 @@ def dataset_catalog(config_dir: str | Path | None = None, seed: int = 0) -> pd.D
     return table.astype({"n": "Int64", "p": "Int64"})
 
 
+def fit_to_terminal(
+    shown: pd.DataFrame, width: int | None = None, keep: tuple[str, ...] = ("name", "n", "p")
+) -> pd.DataFrame:
+    """Shorten the widest text columns (with "...") so each line fits the terminal width.
+
+    Parameters
+    ----------
+    shown : DataFrame of str
+    width : int, optional
+        Characters per line; default the terminal's (``shutil.get_terminal_size``, which reads
+        ``COLUMNS`` and falls back to 80 off a terminal).
+    keep : tuple of str
+        Columns never shortened.
+    """
+    import shutil
+
+    width = width or shutil.get_terminal_size().columns
+    if shown.empty:
+        return shown
+    widths = {c: max(len(c), int(shown[c].str.len().max())) for c in shown.columns}
+    while sum(widths.values()) + len(widths) - 1 > width:
+        free = {c: w for c, w in widths.items() if c not in keep and w > max(len(c), 12)}
+        if not free:
+            break
+        widest = max(free, key=free.get)
+        excess = sum(widths.values()) + len(widths) - 1 - width
+        # shrink the widest down to the next widest at most, so wide columns shrink evenly
+        runner_up = max([w for c, w in free.items() if c != widest], default=0)
+        step = min(excess, max(widths[widest] - runner_up, 1))
+        widths[widest] = max(widths[widest] - step, len(widest), 12)
+    cut = {
+        c: shown[c].map(lambda t, w=w: t if len(t) <= w else t[: w - 3].rstrip() + "...")
+        for c, w in widths.items()
+    }
+    return shown.assign(**cut)
+
+
 def format_catalog(table: pd.DataFrame, fmt: str = "table") -> str:
     """Render the catalog as an aligned text table, a Markdown table or CSV."""
     if fmt == "csv":
@@ -100,6 +137,7 @@ def format_catalog(table: pd.DataFrame, fmt: str = "table") -> str:
         lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * shown.shape[1]]
         lines += ["| " + " | ".join(row) + " |" for row in shown.itertuples(index=False)]
         return "\n".join(lines)
+    shown = fit_to_terminal(shown)
     # Left-aligned text reads better than pandas' right-aligned default; numbers stay right.
     width = {c: max(len(c), shown[c].str.len().max()) for c in shown.columns}
     left = {c: f"{{:<{width[c]}}}".format for c in shown.columns if c not in ("n", "p")}

@@ -1,6 +1,7 @@
 """Paper-style figures: one function per figure, tidy DataFrame -> matplotlib Figure.
 
-Every function draws with the suite's one theme and fixed model colours (``style``), on an
+Every function draws with the suite's one theme and fixed model colours, markers and line
+styles (``style``), on an
 Agg-rendered Figure (no display needed), and raises ``NotSupported`` with a one-line reason when
 its table cannot support it. ``make_figures`` renders every figure of a run into files.
 """
@@ -17,6 +18,7 @@ from sparsity_lab.figures.sweeps import (
     plot_zero_fraction,
 )
 from sparsity_lab.figures.trajectories import plot_trajectories
+from sparsity_lab.figures.zero_sets import plot_sgd_zero_sets, plot_zero_kinds
 
 __all__ = [
     "NotSupported",
@@ -28,7 +30,9 @@ __all__ = [
     "plot_error_vs_nonzeros",
     "plot_penalties",
     "plot_phase_diagram",
+    "plot_sgd_zero_sets",
     "plot_support_recovery",
     "plot_trajectories",
     "plot_zero_fraction",
+    "plot_zero_kinds",
 ]

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sparsity_lab.figures.style import PANEL_ASPECT, PANEL_WIDTH
 
@@ -32,20 +33,39 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], table: str) -> Non
 
 
 def new_figure(
-    n_panels: int, ncols: int | None = None, sharex: bool = False, sharey: bool = False
+    n_panels: int,
+    ncols: int | None = None,
+    sharex: bool | str = False,
+    sharey: bool | str = False,
+    panel_width: float = PANEL_WIDTH,
 ) -> tuple[Figure, list[Axes]]:
-    """A figure with exactly ``n_panels`` axes on a grid, rendered by Agg (no display needed)."""
+    """A figure with exactly ``n_panels`` axes on a grid, rendered by Agg (no display needed).
+
+    The figure size follows the panels only; legends go outside it (``legend_outside``) and the
+    tight bounding box on saving makes room for them, so a legend never shrinks the plot area.
+    """
     ncols = min(n_panels, ncols or 3)
     nrows = math.ceil(n_panels / ncols)
     fig = Figure(
-        figsize=(PANEL_WIDTH * ncols + 0.6, PANEL_WIDTH * PANEL_ASPECT * nrows + 0.6),
+        figsize=(panel_width * ncols + 0.6, panel_width * PANEL_ASPECT * nrows + 0.9),
         layout="constrained",
     )
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False).ravel()
     for ax in axes[n_panels:]:
         fig.delaxes(ax)
+    if sharex:  # a panel with no panel below it (last row, or above a gap) keeps its x ticks
+        for ax in axes[max(0, n_panels - ncols) : n_panels]:
+            ax.xaxis.set_tick_params(labelbottom=True)
     return fig, list(axes[:n_panels])
+
+
+def bottom_xlabels_only(axes: Sequence[Axes], ncols: int) -> None:
+    """With a shared x axis, the x label once per column, under its lowest panel."""
+    n = len(axes)
+    for i, ax in enumerate(axes):
+        if i + ncols < n:
+            ax.set_xlabel("")
 
 
 def spans_decades(values) -> bool:
@@ -76,26 +96,51 @@ def seed_band(df: pd.DataFrame, by: Sequence[str], y: str) -> pd.DataFrame:
     return out.reset_index()
 
 
-def band_note(df: pd.DataFrame) -> str:
-    n = df["seed"].nunique() if "seed" in df.columns else 1
-    return f"line: mean, band: min-max over {n} seeds" if n > 1 else "one seed"
+def seed_note(df: pd.DataFrame, band: bool = True) -> str:
+    """What a line shows over seeds: ``seed 3`` for a one-seed table, else the mean over n
+    seeds (with the min-max band when ``band``)."""
+    seeds = sorted(df["seed"].dropna().unique()) if "seed" in df.columns else []
+    if len(seeds) <= 1:
+        return f"seed {int(seeds[0])}" if seeds else "one seed"
+    extra = ", band: min-max" if band else ""
+    return f"mean over {len(seeds)} seeds{extra}"
+
+
+def integer_axis(axis) -> None:
+    """Counts get integer ticks only (no 2.5 coefficients)."""
+    axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
 
 
 def legend_outside(
-    fig: Figure, axes: Sequence[Axes], title: str | None = None, below: bool = False
+    fig: Figure,
+    axes: Sequence[Axes],
+    title: str | None = None,
+    below: bool = False,
+    handles: Sequence | None = None,
+    ncols: int | None = None,
 ) -> None:
-    """One legend for the whole figure, right of (or below) the panels: it never covers data."""
+    """One legend for the whole figure, right of (or below) the panels: it never covers data.
+
+    The legend is anchored outside the figure box, where the constrained layout does not look
+    (it places only "outside" legends), so the panels keep the size the figure gave them; saving
+    with a tight bounding box takes the legend in. Only
+    drawn artists with a label get an entry (``handles`` overrides that list).
+    """
     seen: dict[str, object] = {}
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            if not label.startswith("_"):
-                seen.setdefault(label, handle)
+    if handles is not None:
+        seen = {h.get_label(): h for h in handles}
+    else:
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                if not label.startswith("_"):
+                    seen.setdefault(label, handle)
     if seen:
         fig.legend(
             list(seen.values()),
             list(seen.keys()),
-            loc="outside lower center" if below else "outside right center",
-            ncols=2 if below else 1,
+            loc="upper center" if below else "center left",
+            bbox_to_anchor=(0.5, 0.0) if below else (1.0, 0.5),
+            ncols=ncols or (2 if below else 1),
             title=title,
         )
 

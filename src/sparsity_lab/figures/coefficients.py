@@ -6,18 +6,31 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from sparsity_lab.figures._common import (
     NotSupported,
-    new_figure,
+    legend_outside,
     require_columns,
     set_alpha_axis,
 )
-from sparsity_lab.figures.style import EXACT_ZERO_COLOR, model_color, ordered_models, theme
+from sparsity_lab.figures.style import (
+    EXACT_ZERO_COLOR,
+    PANEL_ASPECT,
+    feature_style,
+    model_color,
+    ordered_models,
+    theme,
+)
 
 #: Paths of more features than this are unreadable; the largest ones are drawn.
 MAX_PATH_FEATURES = 20
 HISTOGRAM_BINS = 30
+#: Width of one coefficient-path panel, in inches.
+PATH_PANEL_WIDTH = 4.6
+#: Width of one histogram panel (the exact-zero bar takes ZERO_PANEL_SHARE of it).
+HISTOGRAM_PANEL_WIDTH = 4.2
+ZERO_PANEL_SHARE = 0.16
 
 
 def _single_dataset(coefs: pd.DataFrame) -> str:
@@ -27,13 +40,43 @@ def _single_dataset(coefs: pd.DataFrame) -> str:
     return str(datasets[0])
 
 
+def _grid(n_panels: int, panel_width: float) -> tuple[Figure, int, int]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    ncols = min(n_panels, 3)
+    nrows = -(-n_panels // ncols)
+    fig = Figure(
+        figsize=(panel_width * ncols + 0.6, panel_width * PANEL_ASPECT * nrows + 1.0),
+        layout="constrained",
+    )
+    FigureCanvasAgg(fig)
+    return fig, nrows, ncols
+
+
+def entry_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the knots where a path leaves 0.0 as alpha decreases: coef == 0.0 exactly
+    there and nonzero at the next smaller alpha (an entry, or a re-entry after an exit).
+
+    Parameters
+    ----------
+    x : ndarray, shape (k,)
+        alpha / alpha_max, increasing.
+    y : ndarray, shape (k,)
+        The coefficient at each x.
+    """
+    zero = y == 0
+    return np.flatnonzero(zero[1:] & ~zero[:-1]) + 1
+
+
 def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) -> Figure:
     """Coefficient against alpha / alpha_max, one panel per model, for one dataset and seed.
 
-    A feature whose coefficient is 0.0 exactly somewhere on the grid is a solid line and each
-    exact zero a black dot; a feature that never reaches 0.0 is a thin dotted line, however small
-    it gets. Features: the ``max_features`` with the largest |coef| anywhere, the same in every
-    panel; seed: the smallest.
+    Each feature has its own colour and line style (the same in every panel) and its name in
+    the legend, in the order in which the features enter the first panel's path as alpha
+    decreases. Where a coefficient is exactly 0.0 the path is not drawn (it would lie on the
+    y = 0 line); the grid point where it leaves 0.0 (its entry, or a re-entry) is marked with a
+    dot on y = 0. Features: the ``max_features`` with the largest |coef| anywhere; seed: the
+    smallest. The panels share both axes.
 
     Parameters
     ----------
@@ -46,7 +89,7 @@ def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) 
     Returns
     -------
     Figure
-        One panel per model with one line per drawn feature.
+        One panel per model with one line per drawn feature and one marker per entry.
     """
     require_columns(
         coefs, ["dataset", "model", "alpha_ratio", "seed", "feature", "coef"], "coefs table"
@@ -55,35 +98,58 @@ def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) 
     seed = coefs["seed"].min()
     coefs = coefs[coefs["seed"] == seed]
     size = coefs.assign(abs_coef=coefs["coef"].abs()).groupby("feature")["abs_coef"].max()
-    features = size.sort_values(ascending=False, kind="stable").index[:max_features]
+    features = list(size.sort_values(ascending=False, kind="stable").index[:max_features])
     coefs = coefs[coefs["feature"].isin(features)]
     models = ordered_models(coefs["model"].unique())
+    # legend order: entry along the first model's path (largest alpha first), then the others
+    first = coefs[(coefs["model"] == models[0]) & (coefs["coef"] != 0)]
+    entry = first.groupby("feature")["alpha_ratio"].max()
+    order = sorted(features, key=lambda f: (-entry.get(f, -np.inf), features.index(f)))
+    styles = {f: feature_style(i) for i, f in enumerate(order)}
     with theme():
-        fig, axes = new_figure(len(models), sharey=True)
-        for ax, model in zip(axes, models, strict=True):
+        fig, nrows, ncols = _grid(len(models), PATH_PANEL_WIDTH)
+        grid = fig.add_gridspec(nrows, ncols)
+        axes, marked = [], False
+        for i, model in enumerate(models):
+            share = axes[0] if axes else None
+            ax = fig.add_subplot(grid[i // ncols, i % ncols], sharex=share, sharey=share)
+            axes.append(ax)
             part = coefs[coefs["model"] == model]
-            color = model_color(model)
-            for _, path in part.groupby("feature", sort=True):
+            n_reach = 0
+            for feature, path in part.groupby("feature", sort=False):
                 path = path.sort_values("alpha_ratio")
-                x, y = path["alpha_ratio"].to_numpy(), path["coef"].to_numpy()
-                zero = y == 0
-                if zero.any():
-                    ax.plot(x, y, color=color, lw=1.4)
-                    ax.scatter(x[zero], y[zero], s=12, color=EXACT_ZERO_COLOR, zorder=3)
-                else:
-                    ax.plot(x, y, color=color, lw=0.9, ls=":", alpha=0.8)
-            set_alpha_axis(ax, part["alpha_ratio"])
-            ax.axhline(0, color="0.6", lw=0.8, zorder=0)
-            n_zero_paths = part.groupby("feature")["coef"].apply(lambda c: (c == 0).any()).sum()
-            ax.set_title(f"{model} ({n_zero_paths}/{part['feature'].nunique()} reach 0.0)")
-        axes[0].set_ylabel("coefficient (y units per std. feature)")
-        handles = [
-            Line2D([], [], color="0.3", lw=1.4, label="reaches 0.0 exactly"),
-            Line2D([], [], color="0.3", lw=0.9, ls=":", label="never exactly 0.0"),
-            Line2D([], [], ls="none", marker="o", ms=4, color=EXACT_ZERO_COLOR,
-                   label="coef == 0.0"),
-        ]  # fmt: skip
-        fig.legend(handles=handles, loc="outside right center")
+                x, y = path["alpha_ratio"].to_numpy(), path["coef"].to_numpy(dtype=np.float64)
+                style = styles[feature]
+                # the path leaves the axis at its entry knot: keep the zero just before a nonzero
+                keep = (y != 0) | np.r_[y[1:] != 0, False] | np.r_[False, y[:-1] != 0]
+                ax.plot(x, np.where(keep, y, np.nan), lw=1.5, label=str(feature), **style)
+                knots = entry_points(x, y)
+                n_reach += bool((y == 0).any())
+                if knots.size:
+                    marked = True
+                    ax.plot(x[knots], y[knots], ls="none", marker="o", ms=5,
+                            color=style["color"], mec="white", mew=0.6, zorder=4)  # fmt: skip
+            set_alpha_axis(ax, coefs["alpha_ratio"])
+            ax.axhline(0, color="0.5", lw=0.8, zorder=0)
+            ax.set_title(f"{model}: {n_reach} of {part['feature'].nunique()} reach 0.0 exactly")
+            if i % ncols == 0:
+                ax.set_ylabel("coefficient (y units per std. feature)")
+        handles = [Line2D([], [], lw=1.5, label=str(f), **styles[f]) for f in order]
+        if marked:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    ls="none",
+                    marker="o",
+                    ms=5,
+                    color="0.3",
+                    mec="white",
+                    label="leaves 0.0 (entry)",
+                )
+            )
+        legend_outside(fig, axes, title="feature, by entry", handles=handles,
+                       ncols=1 if len(handles) <= 12 else 2)  # fmt: skip
         shown = f"{len(features)} largest of {len(size)} features"
         if len(size) <= max_features:
             shown = f"all {len(size)} features"
@@ -91,27 +157,39 @@ def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) 
     return fig
 
 
+def _break_marks(left, right) -> None:
+    """The two slanted ticks of a broken x axis, between the zero bar and the log10 axis."""
+    kwargs = {"marker": [(-1, -1.5), (1, 1.5)], "markersize": 8, "ls": "none", "color": "0.3",
+              "mec": "0.3", "mew": 1, "clip_on": False}  # fmt: skip
+    for ax, x in ((left, 1), (right, 0)):
+        (mark,) = ax.plot([x], [0], transform=ax.transAxes, **kwargs)
+        mark.set_in_layout(False)  # a mark on the spine must not push the two axes apart
+
+
 def plot_coef_histogram(
     coefs: pd.DataFrame, zero_tol: float | None = None, bins: int = HISTOGRAM_BINS
 ) -> Figure:
-    """Histogram of log10|coef| per model, with exact zeros as a separate bar on the left.
+    """Histogram of log10|coef| per model, with exact zeros as a separate bar left of a break.
 
     Pools every alpha and seed of one dataset, so exact zeros and merely tiny coefficients can be
-    told apart. The bins are shared by all panels.
+    told apart. Each model's panel is two axes: a narrow one with the exact-zero bar (labelled
+    ``coef = 0.0``) and the log10|coef| histogram, with a break in the x axis between them. All
+    panels share the bins and the count axis, which is logarithmic (stated on the axis) so the
+    exact zeros and a handful of tiny coefficients show in the same panel.
 
     Parameters
     ----------
     coefs : DataFrame, shape (n_coefs, n_columns)
         Coefs table of one dataset: ``dataset``, ``model``, ``coef``.
     zero_tol : float, optional
-        The "tiny" threshold of the fits table, drawn as a vertical line.
+        The "tiny" threshold of the fits table, drawn as a dashed line with a legend entry.
     bins : int
         Number of bins of log10|coef| over the nonzero coefficients.
 
     Returns
     -------
     Figure
-        One panel per model with ``bins`` bars plus one bar for exact zeros.
+        Per model, a zero axes with one bar and a histogram axes with ``bins`` bars.
     """
     require_columns(coefs, ["dataset", "model", "coef"], "coefs table")
     dataset = _single_dataset(coefs)
@@ -124,34 +202,67 @@ def plot_coef_histogram(
     hi = max(hi, lo + 1)
     edges = np.linspace(lo, hi, bins + 1)
     width = edges[1] - edges[0]
-    # Exact zeros have no place on a log axis: their bar stands apart, left of every bin.
-    zero_width = max(2 * width, 0.05 * (hi - lo))
-    zero_x = lo - 2 * zero_width
-    step = max(1, int(np.ceil((hi - lo) / 5)))
-    ticks = np.arange(np.ceil(lo / step) * step, hi + 0.5, step)
     models = ordered_models(coefs["model"].unique())
+    seeds = sorted(coefs["seed"].unique()) if "seed" in coefs.columns else []
     with theme():
-        fig, axes = new_figure(len(models), sharex=True)
-        for ax, model in zip(axes, models, strict=True):
+        fig, nrows, ncols = _grid(len(models), HISTOGRAM_PANEL_WIDTH)
+        outer = fig.add_gridspec(nrows, ncols, wspace=0.18)
+        axes, zero_axes = [], []
+        for i, model in enumerate(models):
+            inner = outer[i // ncols, i % ncols].subgridspec(
+                1, 2, width_ratios=[ZERO_PANEL_SHARE, 1 - ZERO_PANEL_SHARE], wspace=0.0
+            )
+            share = zero_axes[0] if zero_axes else None
+            zero_ax = fig.add_subplot(inner[0], sharey=share)
+            ax = fig.add_subplot(inner[1], sharey=zero_ax, sharex=axes[0] if axes else None)
+            zero_axes.append(zero_ax)
+            axes.append(ax)
             c = coefs.loc[coefs["model"] == model, "coef"].to_numpy(dtype=np.float64)
             c = c[np.isfinite(c)]
             counts, _ = np.histogram(np.log10(np.abs(c[c != 0])), bins=edges)
             n_zero = int((c == 0).sum())
             ax.bar(edges[:-1], counts, width=width, align="edge", color=model_color(model),
-                   label="0 < |coef|")  # fmt: skip
-            ax.bar([zero_x], [n_zero], width=zero_width, color=EXACT_ZERO_COLOR, hatch="//",
-                   edgecolor="white", label="coef == 0.0")  # fmt: skip
+                   label="0 < |coef| (per bin)")  # fmt: skip
+            zero_ax.bar([0], [n_zero], width=0.8, color=EXACT_ZERO_COLOR, hatch="//",
+                        edgecolor="white", label="coef = 0.0 exactly")  # fmt: skip
+            zero_ax.set_xlim(-0.7, 0.7)
+            zero_ax.set_xticks([0], ["0.0"])
+            zero_ax.grid(False, axis="x")
+            zero_ax.spines["right"].set_visible(False)
+            ax.spines["left"].set_visible(False)
+            ax.tick_params(axis="y", left=False, labelleft=False)
+            _break_marks(zero_ax, ax)
             if zero_tol is not None and zero_tol > 0:
-                ax.axvline(np.log10(zero_tol), color="0.3", ls="--", lw=1)
-            if max(counts.max(initial=0), n_zero) > 50 * max(1, counts[counts > 0].min(initial=1)):
-                ax.set_yscale("log")
-            ax.set_xticks([zero_x, *ticks], ["0.0", *(f"{t:g}" for t in ticks)])
-            ax.set_title(f"{model}: {n_zero} of {c.size} exactly 0.0")
+                ax.axvline(np.log10(zero_tol), color="0.2", ls="--", lw=1.2,
+                           label=f"zero_tol = {zero_tol:g} (tiny at or left of it)")  # fmt: skip
+            ax.set_yscale("log")
+            ax.set_xlim(lo - width, hi + width)
+            ax.set_title(f"{model}: {n_zero} of {c.size} exactly 0.0", loc="right")
             ax.set_xlabel("log10 |coef|")
-        axes[0].set_ylabel("coefficients (count)")
-        tol = f", dashed: zero_tol = {zero_tol:g}" if zero_tol else ""
+            if i % ncols == 0:
+                zero_ax.set_ylabel("coefficients (count, log scale)")
+            else:
+                zero_ax.tick_params(axis="y", labelleft=False)
+        top = max(max(a.get_ylim()[1] for a in zero_axes), 2.0)
+        zero_axes[0].set_ylim(0.7, top * 1.5)
+        handles = [
+            Patch(facecolor=EXACT_ZERO_COLOR, hatch="//", edgecolor="white",
+                  label="coef = 0.0 exactly"),
+            Patch(facecolor="0.55", label="0 < |coef| (per bin, model colour)"),
+        ]  # fmt: skip
+        if zero_tol is not None and zero_tol > 0:
+            tol_label = f"zero_tol = {zero_tol:g} (tiny at or left of it)"
+            handles.append(Line2D([], [], color="0.2", ls="--", lw=1.2, label=tol_label))
+        legend_outside(fig, axes, handles=handles)
+        pooled = (
+            f"all alphas and {len(seeds)} seeds pooled"
+            if len(seeds) > 1
+            else f"all alphas pooled, seed {seeds[0]}"
+            if seeds
+            else "all alphas pooled"
+        )
         fig.suptitle(
-            f"Magnitude of coefficients on {dataset}, all alphas and seeds pooled\n"
-            f"(coef in units of y per standardised feature; black: exact zeros{tol})"
+            f"Magnitude of the coefficients on {dataset} ({pooled}; coef in y units per "
+            "std. feature)"
         )
     return fig

@@ -11,13 +11,13 @@ from matplotlib.figure import Figure
 from sparsity_lab.errors import UserError
 from sparsity_lab.figures._common import NotSupported, slug
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
-from sparsity_lab.figures.penalties import penalty_table, plot_penalties
 from sparsity_lab.figures.style import theme
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
     plot_support_recovery,
     plot_zero_fraction,
 )
+from sparsity_lab.figures.zero_sets import plot_sgd_zero_sets, plot_zero_kinds
 from sparsity_lab.results import (
     COEFS_FILE,
     FITS_FILE,
@@ -25,6 +25,7 @@ from sparsity_lab.results import (
     read_coefs,
     read_fits,
     read_table,
+    resolve_run,
 )
 
 FIGURES_DIR = "figures"
@@ -72,7 +73,6 @@ def _figures(
     """(file stem, a thunk drawing the figure or None, reason when None) for every figure."""
     from sparsity_lab import studies
 
-    yield "penalties_l1_l2_with_subgradients", lambda: plot_penalties(penalty_table()), None
     tables = dict(study_tables)
     if fits is not None:
         tables["fits"] = fits
@@ -81,6 +81,8 @@ def _figures(
             yield from study.figures(tables)
     for stem, plot in (
         ("exact_zero_fraction_vs_alpha", plot_zero_fraction),
+        ("exact_certified_tiny_zeros_vs_alpha", plot_zero_kinds),
+        ("sgd_zero_sets_vs_optimum", plot_sgd_zero_sets),
         ("test_error_vs_nonzero_count", plot_error_vs_nonzeros),
         ("support_precision_recall_vs_alpha", plot_support_recovery),
     ):
@@ -115,8 +117,7 @@ def make_figures(
 
     Reads ``fits.parquet``, ``coefs.parquet`` and the study tables of the registry
     (:mod:`sparsity_lab.studies`) where present (never re-fits); each study draws its own.
-    Each figure that cannot be drawn is reported through ``log`` as one line saying why; the
-    penalty figure needs no data and is always drawn.
+    Each figure that cannot be drawn is reported through ``log`` as one line saying why.
 
     Parameters
     ----------
@@ -141,7 +142,7 @@ def make_figures(
     UserError
         A format matplotlib cannot write.
     """
-    run_dir = Path(run_dir)
+    run_dir = resolve_run(run_dir)
     if not run_dir.is_dir():
         what = "no such directory" if not run_dir.exists() else "not a run dir"
         raise ResultsError(f"{run_dir}: {what}")

@@ -89,7 +89,9 @@ def plot_phase_diagram(phase: pd.DataFrame, curve: pd.DataFrame | None = None) -
         ax.set_xlabel(r"$\delta = n/p$ (measurements / dimension)")
         ax.set_ylabel(r"$\rho = k/n$ (nonzeros / measurements)")
         p_text = ", ".join(map(str, p))
-        ax.set_title(f"L1 exact recovery, p = {p_text}, {trials} trials/cell")
+        seeds = phase["seed"].nunique() if "seed" in phase.columns else 1
+        pooled = f", {seeds} seeds pooled" if seeds > 1 else ""
+        ax.set_title(f"L1 exact recovery, p = {p_text}, {trials} trials/cell{pooled}")
         fig.colorbar(mesh, ax=ax, label="success rate")
         ax.legend(loc="upper left", facecolor="0.85", framealpha=0.9, frameon=True)
     return fig

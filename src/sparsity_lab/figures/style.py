@@ -1,4 +1,5 @@
-"""The one look of every figure: a seaborn theme and one fixed colour per model name.
+"""The one look of every figure: a seaborn theme and one fixed colour, marker and line style
+per model name (so lines stay apart in greyscale), and a palette for coefficient paths.
 
 The theme is applied through ``matplotlib.rc_context`` inside each figure function, so drawing a
 figure never changes global matplotlib state.
@@ -14,19 +15,41 @@ import matplotlib as mpl
 import seaborn as sns
 
 #: Models the suite ships, each with its own colour for every figure and every run. L1-type
-#: methods are warm colours, the L2-type ones cool, so the sparsity story reads at a glance.
+#: methods are warm colours, the L2-type ones cool, so the sparsity story reads at a glance;
+#: the lightness differs between neighbours (Okabe-Ito based), so they stay apart in greyscale.
 MODEL_COLORS: dict[str, str] = {
-    "lasso": "#d62728",
-    "elasticnet": "#ff7f0e",
-    "ridge": "#1f77b4",
-    "sgd_l2": "#17becf",
-    "sgd_prox": "#9467bd",
-    "sgd_subgradient": "#8c564b",
-    "sgd_truncated": "#e377c2",
-    "sgd_cumulative": "#bcbd22",
+    "lasso": "#c0392b",
+    "elasticnet": "#e69f00",
+    "ridge": "#0072b2",
+    "sgd_l2": "#56b4e9",
+    "sgd_prox": "#7b3294",
+    "sgd_subgradient": "#3b2a1a",
+    "sgd_truncated": "#cc79a7",
+    "sgd_cumulative": "#009e73",
 }
+#: Marker and line style per model: the model is readable without colour (print, greyscale).
+MODEL_MARKERS: dict[str, tuple[str, str]] = {
+    "lasso": ("o", "-"),
+    "elasticnet": ("s", "--"),
+    "ridge": ("^", ":"),
+    "sgd_l2": ("v", ":"),
+    "sgd_prox": ("D", "-."),
+    "sgd_subgradient": ("x", (0, (5, 1.5, 1, 1.5, 1, 1.5))),
+    "sgd_truncated": ("P", (0, (1, 1))),
+    "sgd_cumulative": ("*", (0, (6, 2))),
+}
+_FALLBACK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_FALLBACK_LINES = ("-", "--", "-.", ":")
+#: Coefficient paths: one colour per feature (tab10) and one of four line styles (the pair is
+#: unique for 20 features), so neighbouring features differ without colour too.
+FEATURE_COLORS = sns.color_palette("tab10", 10).as_hex()
+FEATURE_LINESTYLES = ("-", "--", "-.", ":")
 #: Update rules of the 1-D seed example share the colours of their penalty's model.
-RULE_COLORS: dict[str, str] = {"l1": MODEL_COLORS["lasso"], "l2": MODEL_COLORS["ridge"]}
+RULE_COLORS: dict[str, str] = {
+    "l1": MODEL_COLORS["lasso"],
+    "l2": MODEL_COLORS["ridge"],
+    "l2_factored": MODEL_COLORS["sgd_l2"],
+}
 #: Unknown names draw from this palette by a stable hash of the name (the same in every run).
 _FALLBACK = sns.color_palette("dark", 10).as_hex()
 EXACT_ZERO_COLOR = "black"
@@ -42,6 +65,26 @@ def model_color(name: str) -> str:
     if name in RULE_COLORS:
         return RULE_COLORS[name]
     return _FALLBACK[zlib.crc32(str(name).encode()) % len(_FALLBACK)]
+
+
+def model_style(name: str) -> dict:
+    """Keyword arguments of ``Axes.plot`` for a model: colour, marker and line style."""
+    if name in MODEL_MARKERS:
+        marker, ls = MODEL_MARKERS[name]
+    else:
+        h = zlib.crc32(str(name).encode())
+        marker = _FALLBACK_MARKERS[h % len(_FALLBACK_MARKERS)]
+        ls = _FALLBACK_LINES[(h // 7) % len(_FALLBACK_LINES)]
+    return {"color": model_color(name), "marker": marker, "ls": ls}
+
+
+def feature_style(index: int) -> dict:
+    """Colour and line style of the ``index``-th feature of a coefficient-path figure."""
+    n = len(FEATURE_COLORS)
+    return {
+        "color": FEATURE_COLORS[index % n],
+        "ls": FEATURE_LINESTYLES[index % len(FEATURE_LINESTYLES)],
+    }
 
 
 def ordered_models(names: Iterable[str]) -> list[str]:

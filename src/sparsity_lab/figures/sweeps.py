@@ -7,25 +7,45 @@ from matplotlib.figure import Figure
 
 from sparsity_lab.figures._common import (
     NotSupported,
-    band_note,
+    bottom_xlabels_only,
+    integer_axis,
     legend_outside,
     new_figure,
     require_columns,
     seed_band,
+    seed_note,
     set_alpha_axis,
-    spans_decades,
 )
-from sparsity_lab.figures.style import model_color, ordered_models, theme
+from sparsity_lab.figures.style import model_style, ordered_models, theme
 
 SUPPORT_METRICS = {"support_precision": "precision", "support_recall": "recall"}
+#: At most about this many markers per line (a marker at every grid point clutters).
+MAX_MARKERS = 15
+#: Marker size of the first model drawn; later ones are smaller, so coinciding lines still
+#: show every model's (hollow) marker.
+MARKER_SIZE = 7.0
 
 
-def _line_with_band(ax, band: pd.DataFrame, x: str, model: str) -> None:
+def plot_model_line(ax, x, y, model: str, rank: int = 0, **kwargs) -> None:
+    """One model's line: its colour, marker and line style, hollow markers shrinking with
+    ``rank`` so that models drawn on top of one another all stay visible."""
+    style = model_style(model)
+    every = max(1, -(-len(x) // MAX_MARKERS))
+    ax.plot(
+        x, y, color=style["color"], ls=style["ls"], marker=style["marker"],
+        ms=max(4.5, MARKER_SIZE - 0.8 * rank), mfc="none", mew=1.1, lw=1.4, label=model,
+        markevery=(rank % every, every), **kwargs,
+    )  # fmt: skip
+
+
+def _line_with_band(ax, band: pd.DataFrame, x: str, model: str, rank: int) -> None:
     band = band.sort_values(x)
-    color = model_color(model)
-    ax.plot(band[x], band["mean"], color=color, marker=".", label=model)
+    plot_model_line(ax, band[x], band["mean"], model, rank)
     if (band["n_seeds"] > 1).any():
-        ax.fill_between(band[x], band["low"], band["high"], color=color, alpha=0.2, lw=0)
+        ax.fill_between(
+            band[x], band["low"], band["high"], color=model_style(model)["color"], alpha=0.15,
+            lw=0,
+        )  # fmt: skip
 
 
 def plot_zero_fraction(fits: pd.DataFrame) -> Figure:
@@ -40,8 +60,8 @@ def plot_zero_fraction(fits: pd.DataFrame) -> Figure:
     Returns
     -------
     Figure
-        One panel per dataset, one line per model (mean over seeds) and, with several seeds,
-        one band (min to max over seeds) per model.
+        One panel per dataset (shared axes), one line per model (its seed, or the mean over
+        seeds) and, with several seeds, one band (min to max over seeds) per model.
     """
     require_columns(
         fits, ["dataset", "model", "alpha_ratio", "seed", "n_zero", "n_features"], "fits table"
@@ -52,17 +72,18 @@ def plot_zero_fraction(fits: pd.DataFrame) -> Figure:
         raise NotSupported("fits table has no fit with a zero count (all failed?)")
     datasets = sorted(fits["dataset"].unique())
     with theme():
-        fig, axes = new_figure(len(datasets), sharey=True)
+        fig, axes = new_figure(len(datasets), sharex=True, sharey=True)
         for ax, dataset in zip(axes, datasets, strict=True):
             part = fits[fits["dataset"] == dataset]
-            for model in ordered_models(part["model"].unique()):
+            for rank, model in enumerate(ordered_models(part["model"].unique())):
                 band = seed_band(part[part["model"] == model], ["alpha_ratio"], "zero_fraction")
-                _line_with_band(ax, band, "alpha_ratio", model)
-            set_alpha_axis(ax, part["alpha_ratio"])
+                _line_with_band(ax, band, "alpha_ratio", model, rank)
+            set_alpha_axis(ax, fits["alpha_ratio"])
             ax.set_ylim(-0.03, 1.03)
             ax.set_title(f"{dataset} (p = {int(part['n_features'].max())})")
+        bottom_xlabels_only(axes, ncols=3)
         axes[0].set_ylabel("coefficients exactly 0.0 (fraction)")
-        fig.suptitle(f"Exact zeros along the grid ({band_note(fits)})")
+        fig.suptitle(f"Fraction of coefficients exactly 0.0 along the grid ({seed_note(fits)})")
         legend_outside(fig, axes, title="model")
     return fig
 
@@ -70,7 +91,8 @@ def plot_zero_fraction(fits: pd.DataFrame) -> Figure:
 def plot_error_vs_nonzeros(fits: pd.DataFrame) -> Figure:
     """Test error against the number of nonzero coefficients: the price of sparsity.
 
-    Each model's points follow its alpha grid (mean over seeds per alpha / alpha_max).
+    Each model's points follow its alpha grid (one seed, or the mean over seeds per
+    alpha / alpha_max). The error axis is linear in every panel.
 
     Parameters
     ----------
@@ -94,19 +116,18 @@ def plot_error_vs_nonzeros(fits: pd.DataFrame) -> Figure:
         fig, axes = new_figure(len(datasets))
         for ax, dataset in zip(axes, datasets, strict=True):
             part = fits[fits["dataset"] == dataset]
-            for model in ordered_models(part["model"].unique()):
+            for rank, model in enumerate(ordered_models(part["model"].unique())):
                 mine = part[part["model"] == model]
                 means = mine.groupby("alpha_ratio", sort=True)[["n_nonzero", "test_mse"]].mean()
-                ax.plot(
-                    means["n_nonzero"], means["test_mse"], color=model_color(model),
-                    marker="o", ms=4, label=model,
-                )  # fmt: skip
-            if spans_decades(part["test_mse"]):
-                ax.set_yscale("log")
-            ax.set_title(dataset)
+                plot_model_line(ax, means["n_nonzero"], means["test_mse"], model, rank)
+            integer_axis(ax.xaxis)
+            ax.set_title(f"{dataset} (p = {int(part['n_features'].max())})")
             ax.set_xlabel("nonzero coefficients (count)")
             ax.set_ylabel("test MSE (squared units of y)")
-        fig.suptitle("Test error against sparsity (points: the alpha grid, mean over seeds)")
+        fig.suptitle(
+            f"Test error against the number of nonzeros (points: the alpha grid, "
+            f"{seed_note(fits, band=False)})"
+        )
         legend_outside(fig, axes, title="model")
     return fig
 
@@ -124,8 +145,8 @@ def plot_support_recovery(fits: pd.DataFrame) -> Figure:
     Returns
     -------
     Figure
-        Two panels (precision, recall) per dataset with a known support, one line per model
-        and, with several seeds, one band per model.
+        Two panels (precision, recall) per dataset with a known support (shared axes), one line
+        per model and, with several seeds, one band per model.
 
     Raises
     ------
@@ -140,19 +161,20 @@ def plot_support_recovery(fits: pd.DataFrame) -> Figure:
         raise NotSupported("no dataset with a known true support (support_* columns all NaN)")
     datasets = sorted(known["dataset"].unique())
     with theme():
-        fig, axes = new_figure(2 * len(datasets), ncols=2)
+        fig, axes = new_figure(2 * len(datasets), ncols=2, sharex=True, sharey=True)
         for i, dataset in enumerate(datasets):
             part = known[known["dataset"] == dataset]
             panels = axes[2 * i : 2 * i + 2]
             for ax, (column, name) in zip(panels, SUPPORT_METRICS.items(), strict=True):
-                for model in ordered_models(part["model"].unique()):
+                for rank, model in enumerate(ordered_models(part["model"].unique())):
                     band = seed_band(part[part["model"] == model], ["alpha_ratio"], column)
                     if len(band):
-                        _line_with_band(ax, band, "alpha_ratio", model)
-                set_alpha_axis(ax, part["alpha_ratio"])
+                        _line_with_band(ax, band, "alpha_ratio", model, rank)
+                set_alpha_axis(ax, known["alpha_ratio"])
                 ax.set_ylim(-0.03, 1.03)
                 ax.set_title(f"{dataset}: {name}")
                 ax.set_ylabel(f"support {name} (fraction)")
-        fig.suptitle(f"Support recovery ({band_note(known)})")
+        bottom_xlabels_only(axes, ncols=2)
+        fig.suptitle(f"Recovery of the true support ({seed_note(known)})")
         legend_outside(fig, axes, title="model")
     return fig

@@ -6,11 +6,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sparsity_lab.figures._common import legend_outside, new_figure, require_columns
+from sparsity_lab.figures._common import (
+    integer_axis,
+    legend_outside,
+    new_figure,
+    require_columns,
+)
 from sparsity_lab.figures.style import model_color, theme
 from sparsity_lab.metrics import first_exact_zero
 
 LINESTYLES = ("-", "--", ":", "-.")
+#: One marker per rule, so rules stay apart without colour.
+RULE_MARKERS = ("o", "s", "^", "D", "v")
 #: The linear panel shows at least this many steps, or twice the last exact-zero hit.
 MIN_LINEAR_STEPS = 20
 
@@ -45,37 +52,50 @@ def plot_trajectories(trajectories: pd.DataFrame) -> Figure:
         steps, w = part["step"].to_numpy(), part["w"].to_numpy(dtype=np.float64)
         series.append((key, steps, w, first_exact_zero(steps, w)))
     hits = [hit for *_, hit in series if hit is not None]
+    rules = sorted({key[0] for key, *_ in series})
     max_step = int(trajectories["step"].max())
     # The linear panel zooms on the first landing on 0.0; later ones show on the log panel.
     linear_end = min(max_step, max(MIN_LINEAR_STEPS, 2 * min(hits, default=0)))
 
     with theme():
-        fig, (lin, log) = new_figure(2, ncols=2)
+        fig, (lin, log) = new_figure(2, ncols=2, panel_width=4.0)
+        fig.get_layout_engine().set(wspace=0.08)
+        vlines = 0
         for key, steps, w, hit in series:
             rule = key[0]
             style = LINESTYLES[dtypes.index(str(key[1])) % len(LINESTYLES)] if len(key) > 1 else "-"
-            name = " ".join(map(str, key))
+            name = ", ".join(map(str, key))
             if hit is not None:
                 reach = f"0.0 exactly from step {hit}"
             else:
-                reach = f"never exactly 0 in {steps[-1]} steps (min |w| = {np.abs(w).min():.3g})"
+                reach = f"never exactly 0 in {steps[-1]} steps (min |w| = {np.abs(w).min():.2g})"
             color = model_color(rule)
+            marker = RULE_MARKERS[rules.index(rule) % len(RULE_MARKERS)]
             shown = steps <= linear_end
-            lin.plot(steps[shown], w[shown], color=color, ls=style, marker=".",
-                     label=f"{name}: {reach}")  # fmt: skip
+            lin.plot(steps[shown], w[shown], color=color, ls=style, marker=marker, ms=4,
+                     mfc="none", label=f"{name}: {reach}")  # fmt: skip
             nonzero = w != 0
             log.plot(steps[nonzero], np.log10(np.abs(w[nonzero])), color=color, ls=style)
             if hit is not None and hit <= linear_end:
-                lin.plot([hit], [0.0], ls="none", marker="o", ms=9, mfc="none", mec="black",
+                lin.plot([hit], [0.0], ls="none", marker="o", ms=11, mfc="none", mec="black",
                          mew=1.5, label="first w == 0.0")  # fmt: skip
             if hit is not None:
-                log.axvline(hit, color=color, ls=":", lw=1.2)
+                label = "dotted: first w == 0.0" if not vlines else "_nolegend_"
+                vlines += 1
+                log.axvline(hit, color=color, ls=":", lw=1.2, label=label)
         lin.axhline(0, color="0.6", lw=0.8, zorder=0)
+        integer_axis(lin.xaxis)
+        integer_axis(log.xaxis)
         lin.set_xlabel("gradient step")
         lin.set_ylabel("weight w")
         lin.set_title(f"first {linear_end} steps")
         log.set_xlabel("gradient step")
-        log.set_ylabel("log10 |w|  (dotted: first w == 0.0)")
-        log.set_title(f"all {max_step} steps")
+        log.set_ylabel("log10 |w|")
+        log.set_title(f"all {max_step} steps, log10 |w|")
+        fig.suptitle(f"Gradient descent on the penalty alone, from w = {_start(series)}")
         legend_outside(fig, [lin, log], below=True)
     return fig
+
+
+def _start(series) -> str:
+    return f"{series[0][2][0]:g}" if series else "?"

@@ -198,8 +198,11 @@ class SeedToy(Study):
         return lines
 
     def figures(self, tables: dict[str, pd.DataFrame]) -> Iterator[FigureSpec]:
+        from sparsity_lab.figures.penalties import penalty_table, plot_penalties
         from sparsity_lab.figures.trajectories import plot_trajectories
 
+        # the fixed illustration of the note belongs to the study of the note, not to every run
+        yield "penalties_l1_l2_with_subgradients", lambda: plot_penalties(penalty_table()), None
         yield "trajectories_1d_gd_l1_vs_l2", lambda: plot_trajectories(tables["trajectories"]), None
 
 

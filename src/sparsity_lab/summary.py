@@ -1,0 +1,95 @@
+"""The end-of-run summary: what the terminal prints after a run and the report page repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+#: The summary shows the grid points nearest these alpha / alpha_max.
+SUMMARY_RATIOS = (1.0, 0.1, 0.01, 0.001)
+
+
+def _ratio_label(ratio: float) -> str:
+    return f"{ratio:.3g}"
+
+
+def zero_table(
+    fits: pd.DataFrame, ratios: Sequence[float] = SUMMARY_RATIOS
+) -> tuple[pd.DataFrame, str]:
+    """Exact zeros per (dataset, model) at the grid points nearest ``ratios``.
+
+    Returns
+    -------
+    table : DataFrame
+        ``dataset``, ``model``, ``p`` and one column per grid point, headed by the grid point's
+        exact alpha / alpha_max when every row has the same one (else by the target ratio, with
+        ``~``); one seed's counts, or the mean over seeds (one decimal).
+    title : str
+        What the table shows: which seed or how many, and the ratios.
+    """
+    seeds = sorted(fits["seed"].dropna().unique()) if "seed" in fits.columns else []
+    nearest: dict[float, set[float]] = {r: set() for r in ratios}
+    rows = []
+    by = ["dataset", "model", "variant"] if "variant" in fits else ["dataset", "model"]
+    for key, g in fits.groupby(by, sort=False):
+        row = dict(zip(by, key, strict=True)) | {"p": int(g["n_features"].iloc[0])}
+        grid = g["alpha_ratio"].to_numpy()
+        for r in ratios:
+            at = grid[abs(grid - r).argmin()]
+            nearest[r].add(float(at))
+            mean = g.loc[g["alpha_ratio"] == at, "n_zero"].mean()
+            row[r] = mean
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if "variant" in table and not table["variant"].astype(bool).any():
+        table = table.drop(columns="variant")  # every model at its config's defaults
+    names = {}
+    for r in ratios:
+        exact = nearest[r]
+        names[r] = _ratio_label(next(iter(exact))) if len(exact) == 1 else f"~{r:g}"
+    several = len(seeds) > 1
+    for r in ratios:
+        table[r] = table[r].map(lambda v: f"{v:.1f}" if several else f"{int(v)}")
+    table = table.rename(columns=names)
+    which = f"mean over {len(seeds)} seeds" if several else f"seed {int(seeds[0])}" if seeds else ""
+    mixed = any(len(v) > 1 for v in nearest.values())
+    where = "at the grid points nearest" if mixed else "at the grid points"
+    title = f"exact zeros (coef == 0.0) of p coefficients, {which}, {where} alpha / alpha_max ="
+    return table, title
+
+
+def summary_text(tables: dict[str, pd.DataFrame]) -> str:
+    """Exact zeros per dataset and model at a few grid points, the fits that are not ok, then
+    what the run's study adds (its ``summary``)."""
+    from sparsity_lab import studies
+
+    lines: list[str] = []
+    fits = tables.get("fits")
+    if fits is not None and len(fits):
+        table, title = zero_table(fits)
+        lines += ["", title, table.to_string(index=False)]
+        bad = fits[fits["status"] != "ok"]
+        if len(bad):
+            counts = bad.groupby("status").size().to_dict()
+            lines.append("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    for study in studies.all_studies():
+        if study.owns(tables):
+            lines += study.summary(tables)
+    lines += note_lines(tables.get("notes"))
+    if not any(len(t) for t in tables.values()):
+        lines.append("no rows were collected")
+    return "\n".join(lines)
+
+
+def note_lines(notes: pd.DataFrame | None, max_lines: int = 20) -> list[str]:
+    """One line per distinct data note (what the loader and preprocessing did), with its
+    dataset's name."""
+    if notes is None or notes.empty:
+        return []
+    lines = []
+    for dataset, note in notes[["dataset", "note"]].drop_duplicates().itertuples(index=False):
+        named = str(note).startswith(f"{dataset}:")  # loaders often name their dataset already
+        lines.append(f"  {note}" if named else f"  {dataset}: {note}")
+    more = len(lines) - max_lines
+    return ["data notes:", *lines[:max_lines], *([f"  ... {more} more"] if more > 0 else [])]
