@@ -26,6 +26,9 @@ MODEL_COLORS: dict[str, str] = {
     "sgd_subgradient": "#3b2a1a",
     "sgd_truncated": "#cc79a7",
     "sgd_cumulative": "#009e73",
+    "sgd_clip": "#8c6d31",
+    "sgd_rda": "#f0e442",
+    "sgd_ftrl": "#d55e00",
 }
 #: Marker and line style per model: the model is readable without colour (print, greyscale).
 MODEL_MARKERS: dict[str, tuple[str, str]] = {
@@ -37,6 +40,9 @@ MODEL_MARKERS: dict[str, tuple[str, str]] = {
     "sgd_subgradient": ("x", (0, (5, 1.5, 1, 1.5, 1, 1.5))),
     "sgd_truncated": ("P", (0, (1, 1))),
     "sgd_cumulative": ("*", (0, (6, 2))),
+    "sgd_clip": ("X", (0, (3, 1, 1, 1))),
+    "sgd_rda": ("h", (0, (8, 2, 2, 2))),
+    "sgd_ftrl": ("<", (0, (2, 2))),
 }
 _FALLBACK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 _FALLBACK_LINES = ("-", "--", "-.", ":")
