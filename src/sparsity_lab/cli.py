@@ -22,6 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import __version__, results, sweep
+from sparsity_lab.composition import reuse_compositions
 from sparsity_lab.paths import config_dir
 
 log = logging.getLogger("sparsity_lab")
@@ -203,6 +204,7 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
         print("no rows were collected")
 
 
+@reuse_compositions()  # the check composes each job's config once; Hydra reuses them
 def run_hydra(overrides: list[str]) -> int:
     """`sparsity-lab run ...`: Hydra's command line, with the quickstart study as default.
 

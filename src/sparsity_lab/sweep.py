@@ -33,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sparsity_lab import results
+from sparsity_lab.composition import reuse_compositions
 
 #: Datasets up to this many entries in X are loaded and prepared by the pre-launch check.
 CHECK_MAX_ELEMENTS = 2_000_000
@@ -132,31 +133,11 @@ def expand_sweep(primary: DictConfig, loader) -> list[list[str]]:
 
 
 def _job_configs(primary: DictConfig, jobs: list[list[str]], loader):
-    """Yield each job's composed config. A full composition per job costs ~0.1 s, so jobs that
-    choose the same config-group options share one composition and get their value overrides
-    applied on a copy, which is what Hydra's composition does after merging the defaults."""
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parser = OverridesParser.create(config_loader=loader)
-    bases: dict[tuple[str, ...], DictConfig] = {}
+    """Yield each job's composed config, as Hydra's launcher will compose it. Under
+    :func:`~sparsity_lab.composition.reuse_compositions` jobs that choose the same config-group
+    options share one composition (and Hydra reuses them when it launches the jobs)."""
     for job in jobs:
-        parsed = parser.parse_overrides(job)
-        groups, values = [], []
-        for o in parsed:
-            is_group = loader.repository.group_exists(o.key_or_group)
-            is_value = (
-                o.package is None
-                and not (o.is_add() or o.is_delete() or o.is_force_add())
-                and (isinstance(o.value(), dict) or not is_group)
-            )
-            (values if is_value else groups).append(o)
-        key = tuple(o.input_line for o in groups)
-        if key not in bases:
-            bases[key] = loader.load_sweep_config(primary, list(key))
-        cfg = bases[key].copy()
-        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
-        yield cfg
+        yield loader.load_sweep_config(primary, job)
 
 
 def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
@@ -172,14 +153,20 @@ def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
         ``GridError``, ``ConfigError``) for the first job whose config is not allowed.
     """
     from hydra._internal.utils import get_args_parser
-    from hydra.errors import HydraException
-    from hydra.types import RunMode
 
     args = get_args_parser().parse_args(argv)
     if any(getattr(args, flag, None) for flag in _NON_RUN_FLAGS):
         return None
     if args.config_dir or args.config_path:
         return None
+    with reuse_compositions():
+        return _plan(args, config_dir)
+
+
+def _plan(args, config_dir: Path) -> RunPlan:
+    from hydra.errors import HydraException
+    from hydra.types import RunMode
+
     config_name = args.config_name or "config"
     overrides = list(args.overrides)
     loader = _loader(config_dir)

@@ -1,0 +1,123 @@
+"""Compose each distinct config once per `sparsity-lab run`.
+
+One command composes the same configs many times over: the pre-launch check (:mod:`sweep`)
+composes the primary config and every job's, then Hydra composes the primary again to learn the
+mode and to run, and every job's config twice (``BasicSweeper`` validates the batch, then the
+launcher composes each job before running it). A composition costs 0.1 to 0.4 s on this kind of
+machine (the defaults tree, YAML, merges), which made the sequential per-job overhead and half
+of a one-job run's start.
+
+Hydra has no hook for reusing compositions, so :func:`reuse_compositions` wraps
+``ConfigLoaderImpl.load_configuration`` for the duration of one command:
+
+- a call with the same arguments as an earlier one (config name, overrides, mode, flags, search
+  path, working directory) returns a copy of the earlier result;
+- a job config (run mode) whose overrides differ from a composed config only by plain value
+  overrides (``key=value`` on a non-group key, no sweep, no ``+``/``~``, no package) is that
+  config's copy with the values applied and Hydra's bookkeeping (``hydra.overrides.task``,
+  ``hydra.job.override_dirname``) redone; this is what Hydra's own composition does after
+  merging the defaults, so one composition serves every job with the same config-group choices.
+
+``tests/test_composition.py`` checks both against Hydra's own composition.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from omegaconf import DictConfig, open_dict
+
+#: Full compositions kept, least recently used dropped first (one per config-group choice).
+MAX_KEPT = 256
+
+_state: dict = {"depth": 0, "original": None}
+_kept: OrderedDict[tuple, DictConfig] = OrderedDict()
+
+
+def _plain_value(override, loader) -> bool:
+    """``key=value`` that Hydra applies after composing the defaults, the same way whatever the
+    group choices: no group choice, sweep, ``+``/``++``/``~``, package or hydra key."""
+    if override.is_hydra_override() or override.is_sweep_override() or override.package is not None:
+        return False
+    if override.is_add() or override.is_force_add() or override.is_delete():
+        return False
+    return isinstance(override.value(), dict) or not loader.repository.group_exists(
+        override.key_or_group
+    )
+
+
+def _key(loader, config_name, overrides, run_mode, from_shell, validate) -> tuple:
+    path = tuple((e.provider, e.path) for e in loader.config_search_path.get_path())
+    return (path, os.getcwd(), config_name, tuple(overrides), run_mode, from_shell, validate)
+
+
+def _composed(original, loader, config_name, overrides, run_mode, from_shell, validate):
+    """Hydra's composition of these arguments, composed once per command."""
+    key = _key(loader, config_name, overrides, run_mode, from_shell, validate)
+    if key in _kept:
+        _kept.move_to_end(key)
+    else:
+        _kept[key] = original(loader, config_name, list(overrides), run_mode, from_shell, validate)
+        while len(_kept) > MAX_KEPT:
+            _kept.popitem(last=False)
+    return copy.deepcopy(_kept[key])
+
+
+def _load_configuration(original):
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.types import RunMode
+
+    def load_configuration(
+        self,
+        config_name,
+        overrides,
+        run_mode,
+        from_shell: bool = True,
+        validate_sweep_overrides: bool = True,
+    ) -> DictConfig:
+        args = (config_name, list(overrides), run_mode, from_shell, validate_sweep_overrides)
+        if run_mode != RunMode.RUN:
+            return _composed(original, self, *args)
+        parsed = OverridesParser.create().parse_overrides(overrides=list(overrides))
+        values = [o for o in parsed if _plain_value(o, self)]
+        if not values or any(o.is_sweep_override() for o in parsed):
+            return _composed(original, self, *args)
+        rest = [o.input_line for o in parsed if not _plain_value(o, self)]
+        cfg = _composed(original, self, config_name, rest, run_mode, from_shell, False)
+        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+        app = [o for o in parsed if not o.is_hydra_override()]
+        naming = cfg.hydra.job.config.override_dirname
+        with open_dict(cfg.hydra):
+            cfg.hydra.overrides.task = [o.input_line for o in app]
+            cfg.hydra.job.override_dirname = get_overrides_dirname(
+                overrides=app,
+                kv_sep=naming.kv_sep,
+                item_sep=naming.item_sep,
+                exclude_keys=naming.exclude_keys,
+            )
+        return cfg
+
+    return load_configuration
+
+
+@contextmanager
+def reuse_compositions() -> Iterator[None]:
+    """Within this block, Hydra composes each distinct config once (re-entrant)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    if _state["depth"] == 0:
+        _state["original"] = ConfigLoaderImpl.load_configuration
+        ConfigLoaderImpl.load_configuration = _load_configuration(_state["original"])
+    _state["depth"] += 1
+    try:
+        yield
+    finally:
+        _state["depth"] -= 1
+        if _state["depth"] == 0:
+            ConfigLoaderImpl.load_configuration = _state["original"]
+            _kept.clear()
