@@ -1,0 +1,59 @@
+"""The suite's local launcher: parent and forked workers share the jobs; a worker that dies
+costs only its job."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import OmegaConf
+
+from sparsity_lab import launcher
+
+
+class FakeRun(launcher.LocalRun):
+    """Jobs of 0.2 s that return (job, pid); a worker dies on the first job it takes."""
+
+    def __init__(self, n: int, die_in_worker: bool = False) -> None:
+        configs = [
+            OmegaConf.create({"hydra": {"overrides": {"task": [f"seed={i}"]}}}) for i in range(n)
+        ]
+        super().__init__(None, None, configs)
+        self.parent = os.getpid()
+        self.die_in_worker = die_in_worker
+
+    def run(self, i: int):
+        if self.die_in_worker and os.getpid() != self.parent:
+            os._exit(9)
+        time.sleep(0.2)
+        return JobReturn(status=JobStatus.COMPLETED, _return_value=(i, os.getpid()))
+
+
+def test_parent_and_worker_share_the_jobs_in_order_of_the_results():
+    returns = launcher._run_parallel(FakeRun(8), n_workers=1)
+    values = [r.return_value for r in returns]
+    assert [i for i, _ in values] == list(range(8))
+    pids = {pid for _, pid in values}
+    assert os.getpid() in pids and len(pids) == 2  # both worked
+
+
+def test_a_dead_worker_fails_only_the_job_it_held():
+    returns = launcher._run_parallel(FakeRun(6, die_in_worker=True), n_workers=1)
+    failed = [i for i, r in enumerate(returns) if r.status == JobStatus.FAILED]
+    assert len(failed) == 1
+    assert "worker process died" in str(returns[failed[0]]._return_value)
+    assert returns[failed[0]].overrides == [f"seed={failed[0]}"]
+    assert all(r.return_value[1] == os.getpid() for i, r in enumerate(returns) if i not in failed)
+
+
+def test_n_processes():
+    cores = os.cpu_count() or 1
+    assert launcher.n_processes(2, 20) == 2
+    assert launcher.n_processes(4, 3) == 3  # never more processes than jobs
+    assert launcher.n_processes(-1, 100) == cores
+    assert launcher.n_processes(-2, 100) == max(1, cores - 1)
+    for bad in (0, 1.5, "2", True):
+        with pytest.raises(ValueError, match=r"hydra\.launcher\.n_jobs"):
+            launcher.n_processes(bad, 4)
