@@ -15,15 +15,22 @@ import traceback
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import __version__, results, sweep
+from sparsity_lab import __version__
 from sparsity_lab.composition import reuse_compositions
 from sparsity_lab.paths import config_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sparsity_lab import sweep
+
+# pandas, pyarrow (through results and sweep) and the estimators are imported by the verbs that
+# use them, so that `--help`, `models` and `datasets` start in well under a second.
 
 log = logging.getLogger("sparsity_lab")
 
@@ -99,6 +106,8 @@ class CollectCallback(Callback):
     or raises, since Hydra 1.3 skips ``on_multirun_end`` when any job failed."""
 
     def _start(self, config: DictConfig) -> None:
+        from sparsity_lab import results, sweep
+
         run_dir = run_dir_of(config)
         run_dir.mkdir(parents=True, exist_ok=True)
         sweep.STARTED_RUNS.append(run_dir)
@@ -136,6 +145,9 @@ def hydra_task(cfg: DictConfig) -> str:
     returns normally, so the other jobs of the sweep go on; `run_hydra` reports it. Returns the
     job's status: complete | skipped | failed.
     """
+    from hydra.core.hydra_config import HydraConfig
+
+    from sparsity_lab import results, sweep
     from sparsity_lab.runner import run_job  # heavy imports only in jobs
 
     hc = HydraConfig.get()
@@ -179,6 +191,8 @@ def one_line(exc: BaseException) -> str:
 def print_summary(tables: dict[str, pd.DataFrame]) -> None:
     """What a user wants to see first: exact zeros per dataset and model at a few alpha ratios
     (nearest grid point), then what the run's study adds (its ``summary``)."""
+    import pandas as pd
+
     fits = tables["fits"]
     if len(fits):
         rows = []
@@ -214,6 +228,8 @@ def run_hydra(overrides: list[str]) -> int:
     """
     import hydra
 
+    from sparsity_lab import sweep
+
     if not overrides:
         overrides = ["experiment=quickstart"]
     plan = sweep.plan_run(overrides, config_dir())
@@ -243,6 +259,8 @@ def run_hydra(overrides: list[str]) -> int:
 
 def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
     """Collect the run, print the summary and the `results:` line; the run's exit code."""
+    from sparsity_lab import results
+
     results.update_run_json(run_dir, n_jobs=plan.n_jobs)
     tables = results.collect(run_dir)
     results.update_run_json(run_dir, end=datetime.now().isoformat(timespec="seconds"))
@@ -271,6 +289,10 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
 
 # ------------------------------------------------------------------ other verbs
 def collect_main(argv: list[str]) -> int:
+    import pandas as pd
+
+    from sparsity_lab import results
+
     parser = argparse.ArgumentParser(
         prog="sparsity-lab collect",
         description="Rebuild a run's fits.parquet and coefs.parquet from its job dirs.",
@@ -289,6 +311,8 @@ def collect_main(argv: list[str]) -> int:
 
 
 def models_main(argv: list[str]) -> int:
+    import pandas as pd
+
     from sparsity_lab.datasets.catalog import format_catalog
 
     parser = argparse.ArgumentParser(
