@@ -58,6 +58,17 @@ def test_job_configs_equal_hydras_and_are_composed_once_per_group_choice(
     assert len(calls) == 5, calls
 
 
+def test_a_single_run_composes_once_for_the_check_and_hydra():
+    loader = sweep._loader(config_dir())
+    argv = ["dataset=diabetes", "grid.num=5", "hydra.job.chdir=false"]
+    expected = _yaml(loader.load_configuration("config", [*argv, "hydra.mode=RUN"], RunMode.RUN))
+    with composition.reuse_compositions():
+        loader.load_configuration("config", argv, RunMode.RUN)  # the check
+        got = loader.load_configuration("config", [*argv, "hydra.mode=RUN"], RunMode.RUN)
+        assert len(composition._kept) == 1
+    assert _yaml(got) == expected
+
+
 def test_errors_are_hydras(hydra_configs):
     master, _ = hydra_configs
     loader = sweep._loader(config_dir())

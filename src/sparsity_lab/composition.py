@@ -13,10 +13,11 @@ Hydra has no hook for reusing compositions, so :func:`reuse_compositions` wraps
 - a call with the same arguments as an earlier one (config name, overrides, mode, flags, search
   path, working directory) returns a copy of the earlier result;
 - a job config (run mode) whose overrides differ from a composed config only by plain value
-  overrides (``key=value`` on a non-group key, no sweep, no ``+``/``~``, no package) is that
-  config's copy with the values applied and Hydra's bookkeeping (``hydra.overrides.task``,
-  ``hydra.job.override_dirname``) redone; this is what Hydra's own composition does after
-  merging the defaults, so one composition serves every job with the same config-group choices.
+  overrides (``key=value`` on a non-group key, no sweep, no ``+``/``~``, no package; Hydra's own
+  ``hydra.mode=RUN`` is one) is that config's copy with the values applied and Hydra's
+  bookkeeping (``hydra.overrides``, ``hydra.job.override_dirname``) redone; this is what
+  Hydra's own composition does after merging the defaults, so one composition serves every job
+  with the same config-group choices.
 
 ``tests/test_composition.py`` checks both against Hydra's own composition.
 """
@@ -38,16 +39,26 @@ _state: dict = {"depth": 0, "original": None}
 _kept: OrderedDict[tuple, DictConfig] = OrderedDict()
 
 
+#: Keys whose values Hydra's composition reads or sets after applying the overrides: an
+#: override of one of them is composed, never applied to a copy.
+_COMPOSED_KEYS = (
+    "hydra.searchpath", "hydra.job.env_copy", "hydra.job.config_name", "hydra.job.name",
+    "hydra.job.override_dirname", "hydra.runtime", "hydra.overrides",
+)  # fmt: skip
+
+
 def _plain_value(override, loader) -> bool:
     """``key=value`` that Hydra applies after composing the defaults, the same way whatever the
-    group choices: no group choice, sweep, ``+``/``++``/``~``, package or hydra key."""
-    if override.is_hydra_override() or override.is_sweep_override() or override.package is not None:
+    group choices: no group choice, sweep, ``+``/``++``/``~`` or package, and no key that the
+    composition itself reads or sets afterwards."""
+    if override.is_sweep_override() or override.package is not None:
         return False
     if override.is_add() or override.is_force_add() or override.is_delete():
         return False
-    return isinstance(override.value(), dict) or not loader.repository.group_exists(
-        override.key_or_group
-    )
+    key = override.key_or_group
+    if key == "hydra" or any(key == k or key.startswith(f"{k}.") for k in _COMPOSED_KEYS):
+        return False
+    return isinstance(override.value(), dict) or not loader.repository.group_exists(key)
 
 
 def _key(loader, config_name, overrides, run_mode, from_shell, validate) -> tuple:
@@ -93,6 +104,7 @@ def _load_configuration(original):
         app = [o for o in parsed if not o.is_hydra_override()]
         naming = cfg.hydra.job.config.override_dirname
         with open_dict(cfg.hydra):
+            cfg.hydra.overrides.hydra = [o.input_line for o in parsed if o.is_hydra_override()]
             cfg.hydra.overrides.task = [o.input_line for o in app]
             cfg.hydra.job.override_dirname = get_overrides_dirname(
                 overrides=app,
