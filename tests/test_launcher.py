@@ -21,6 +21,7 @@ class FakeRun(launcher.LocalRun):
             OmegaConf.create({"hydra": {"overrides": {"task": [f"seed={i}"]}}}) for i in range(n)
         ]
         super().__init__(None, None, configs)
+        self.order = list(range(n))
         self.parent = os.getpid()
         self.die_in_worker = die_in_worker
 
@@ -46,6 +47,19 @@ def test_a_dead_worker_fails_only_the_job_it_held():
     assert "worker process died" in str(returns[failed[0]]._return_value)
     assert returns[failed[0]].overrides == [f"seed={failed[0]}"]
     assert all(r.return_value[1] == os.getpid() for i, r in enumerate(returns) if i not in failed)
+
+
+def test_largest_jobs_are_taken_first(compose_cfg):
+    sizes = [(100, 10), (2000, 1000), (300, 50), (2000, 1000)]
+    configs = [
+        compose_cfg([f"dataset.n_samples={n}", f"dataset.n_features={p}", "grid.num=5"])
+        for n, p in sizes
+    ]
+    configs.append(compose_cfg(["dataset=diabetes", "grid=values", "grid.values=[1,2]"]))
+    run = launcher.LocalRun(None, None, configs)
+    assert launcher.job_cost(configs[1]) == 2000 * 1000 * 5
+    assert launcher.job_cost(configs[4]) == 0  # diabetes, not prepared by a check here
+    assert run.order == [1, 3, 2, 0, 4]  # ties keep the job order
 
 
 def test_n_processes():

@@ -97,13 +97,41 @@ def _payload(ret) -> bytes:
         return pickle.dumps(ret)
 
 
+def job_cost(cfg: DictConfig) -> float:
+    """A guess of a job's size for ordering: training entries (n * p) times grid points; 0 when
+    unknown. n * p comes from the config (generated data) or from the pre-launch check, which
+    prepared every small dataset."""
+    from omegaconf import OmegaConf
+
+    from sparsity_lab import sweep
+
+    try:
+        params = OmegaConf.to_container(cfg.dataset, resolve=True)
+        size = sweep._dataset_size(params) or sweep.DATA_SIZES.get(
+            sweep.dataset_ident(params, cfg.seed), 0
+        )
+        grid = cfg.grid
+        points = grid.num if grid.get("kind") == "log" else len(grid.get("values") or [])
+        return float(size) * float(points)
+    except Exception:  # a guess only: a config it cannot read runs in its place
+        return 0.0
+
+
 class LocalRun:
-    """One launch: the jobs' configs, and running job ``i`` in this process."""
+    """One launch: the jobs' configs, the order they are taken in (largest first, so that a
+    long job does not start last), and running job ``i`` in this process."""
 
     def __init__(self, hydra_context, task_function, configs: list[DictConfig]) -> None:
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.configs = configs
+        costs = [job_cost(cfg) for cfg in configs]
+        self.order = sorted(range(len(configs)), key=lambda i: -costs[i])
+
+    def take(self, counter) -> int | None:
+        """The next job to run (an index into ``configs``), None when all are taken."""
+        k = _next(counter)
+        return self.order[k] if k < len(self.order) else None
 
     def run(self, i: int):
         from hydra.core.utils import run_job
@@ -119,7 +147,7 @@ class LocalRun:
     def worker(self, slot: int, counter, holding, results) -> None:
         """A forked worker: jobs from the shared counter until none is left; ``holding[slot]``
         is the job it is running (-1: none), so that the parent knows what a dead worker held."""
-        while (i := _next(counter)) < len(self.configs):
+        while (i := self.take(counter)) is not None:
             holding[slot] = i
             try:
                 ret = self.run(i)
@@ -184,7 +212,7 @@ def _run_parallel(run: LocalRun, n_workers: int) -> list:
         return True
 
     try:
-        while (i := _next(counter)) < len(run.configs):
+        while (i := run.take(counter)) is not None:
             returns[i] = run.run(i)
             while drain(block=False):
                 pass

@@ -42,6 +42,9 @@ _NON_RUN_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "expe
 #: Run dirs whose run started in this process: set by the Hydra callback, read by `run_hydra`.
 #: (Here, not in cli.py: under `python -m sparsity_lab.cli` that module is loaded twice.)
 STARTED_RUNS: list[Path] = []
+#: Training-set entries (n * p) of the datasets the check prepared, by :func:`dataset_ident`: the
+#: local launcher starts the largest jobs first.
+DATA_SIZES: dict[str, int] = {}
 
 
 class SweepConfigError(ValueError):
@@ -249,6 +252,11 @@ def _dataset_size(params: dict) -> int | None:
     return None
 
 
+def dataset_ident(params: dict, seed) -> str:
+    """A dataset config (resolved) and seed as one string: what the check loads once."""
+    return json.dumps({"dataset": params, "seed": seed}, sort_keys=True, default=str)
+
+
 def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = None) -> None:
     """Raise the suite's one-line ValueError for the first value of ``cfg`` that is not allowed.
 
@@ -274,7 +282,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     test_size = params.get("test_size", 0.25)
     check_test_size(test_size)
     _check_model(cfg)
-    ident = json.dumps({"dataset": params, "seed": cfg.seed}, sort_keys=True, default=str)
+    ident = dataset_ident(params, cfg.seed)
     if ident in checked:
         return
     checked.add(ident)
@@ -283,7 +291,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
         if plan is not None:
             plan.n_skipped_datasets += 1
         return
-    load_prepared(cfg)
+    DATA_SIZES[ident] = load_prepared(cfg)[1].X_train.size
     if plan is not None:
         plan.n_checked_datasets += 1
 
