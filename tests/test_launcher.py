@@ -10,7 +10,8 @@ import pytest
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
-from sparsity_lab import launcher
+from sparsity_lab import launcher, sweep
+from sparsity_lab.paths import config_dir
 
 
 class FakeRun(launcher.LocalRun):
@@ -49,7 +50,8 @@ def test_a_dead_worker_fails_only_the_job_it_held():
     assert all(r.return_value[1] == os.getpid() for i, r in enumerate(returns) if i not in failed)
 
 
-def test_largest_jobs_are_taken_first(compose_cfg):
+def test_largest_jobs_are_taken_first(compose_cfg, monkeypatch):
+    monkeypatch.setattr(sweep, "DATA_SIZES", {})
     sizes = [(100, 10), (2000, 1000), (300, 50), (2000, 1000)]
     configs = [
         compose_cfg([f"dataset.n_samples={n}", f"dataset.n_features={p}", "grid.num=5"])
@@ -60,6 +62,9 @@ def test_largest_jobs_are_taken_first(compose_cfg):
     assert launcher.job_cost(configs[1]) == 2000 * 1000 * 5
     assert launcher.job_cost(configs[4]) == 0  # diabetes, not prepared by a check here
     assert run.order == [1, 3, 2, 0, 4]  # ties keep the job order
+    # what the pre-launch check prepared counts: diabetes' training set, 2 alphas
+    sweep.plan_run(["dataset=diabetes", "grid=values", "grid.values=[1,2]"], config_dir())
+    assert launcher.job_cost(configs[4]) == 332 * 10 * 2  # 442 rows, 110 held out
 
 
 def test_n_processes():
