@@ -62,8 +62,12 @@ def test_a_single_run_composes_once_for_the_check_and_hydra():
     loader = sweep._loader(config_dir())
     argv = ["dataset=diabetes", "grid.num=5", "hydra.job.chdir=false"]
     expected = _yaml(loader.load_configuration("config", [*argv, "hydra.mode=RUN"], RunMode.RUN))
+    plain = _yaml(loader.load_configuration("config", argv, RunMode.RUN))
     with composition.reuse_compositions():
-        loader.load_configuration("config", argv, RunMode.RUN)  # the check
+        # the check: the primary (for the mode), the job; then Hydra: the mode, the run
+        loader.load_configuration("config", argv, RunMode.MULTIRUN, validate_sweep_overrides=False)
+        assert _yaml(loader.load_configuration("config", argv, RunMode.RUN)) == plain
+        loader.load_configuration("config", argv, RunMode.MULTIRUN, validate_sweep_overrides=False)
         got = loader.load_configuration("config", [*argv, "hydra.mode=RUN"], RunMode.RUN)
         assert len(composition._kept) == 1
     assert _yaml(got) == expected

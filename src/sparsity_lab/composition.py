@@ -17,7 +17,10 @@ Hydra has no hook for reusing compositions, so :func:`reuse_compositions` wraps
   ``hydra.mode=RUN`` is one) is that config's copy with the values applied and Hydra's
   bookkeeping (``hydra.overrides``, ``hydra.job.override_dirname``) redone; this is what
   Hydra's own composition does after merging the defaults, so one composition serves every job
-  with the same config-group choices.
+  with the same config-group choices;
+- a single run's config is the primary config composed to learn the mode (Hydra's multirun
+  mode without sweep checks composes the same config when no override sweeps and no config
+  group is left missing), so a one-job run composes once.
 
 ``tests/test_composition.py`` checks both against Hydra's own composition.
 """
@@ -95,11 +98,27 @@ def _load_configuration(original):
         if run_mode != RunMode.RUN:
             return _composed(original, self, *args)
         parsed = OverridesParser.create().parse_overrides(overrides=list(overrides))
+        if any(o.is_sweep_override() for o in parsed):
+            return _composed(original, self, *args)
+        # a single run: the primary config the check (or Hydra, for the mode) composed already
+        # is the job's, when no config group was left missing ('???': skipped in multirun mode)
+        # (Hydra adds hydra.mode=RUN to what it composed for the mode)
+        hydra_values = [o for o in parsed if o.is_hydra_override() and _plain_value(o, self)]
+        mode = [o for o in hydra_values if o.key_or_group == "hydra.mode"]
+        for extra in ([], mode, hydra_values):
+            primary = [o.input_line for o in parsed if o not in extra]
+            key = _key(self, config_name, primary, RunMode.MULTIRUN, from_shell, False)
+            if key in _kept and "???" not in _kept[key].hydra.runtime.choices.values():
+                return _finish(copy.deepcopy(_kept[key]), parsed, extra)
         values = [o for o in parsed if _plain_value(o, self)]
-        if not values or any(o.is_sweep_override() for o in parsed):
+        if not values:
             return _composed(original, self, *args)
         rest = [o.input_line for o in parsed if not _plain_value(o, self)]
         cfg = _composed(original, self, config_name, rest, run_mode, from_shell, False)
+        return _finish(cfg, parsed, values)
+
+    def _finish(cfg: DictConfig, parsed: list, values: list) -> DictConfig:
+        """Apply plain value overrides to a composed copy and redo Hydra's bookkeeping."""
         ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
         app = [o for o in parsed if not o.is_hydra_override()]
         naming = cfg.hydra.job.config.override_dirname
