@@ -107,6 +107,16 @@ def test_prostate_random_split_uses_test_size():
     assert prepare(data, test_size=0.25, seed=0).n_samples == 97 - 24
 
 
+def test_diabetes_is_scikit_learns_bit_for_bit():
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes()
+    data = ds.load_diabetes()
+    np.testing.assert_array_equal(data.X, bunch.data)
+    np.testing.assert_array_equal(data.y, bunch.target)
+    assert data.feature_names == list(bunch.feature_names)
+
+
 def test_hitters_matches_islr():
     data = ds.load_hitters()
     # ISLR (James et al. 2013, section 6.5): 263 players with a salary; mean salary 535.9.

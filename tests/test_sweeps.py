@@ -41,10 +41,11 @@ def _record_mtimes(run_dir: Path) -> dict[str, int]:
     }
 
 
-def test_joblib_two_workers_and_sequential_give_identical_tables(tmp_path):
+@pytest.mark.parametrize("launcher", ["joblib", "local"])
+def test_two_workers_and_sequential_give_identical_tables(tmp_path, launcher):
     sweep_args = ["-m", "model=lasso,ridge", "seed=0,1", *TINY]
     seq = tmp_path / results_line(run_cli(["run", *sweep_args], cwd=tmp_path).stdout)
-    par_args = [*sweep_args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    par_args = [*sweep_args, f"hydra/launcher={launcher}", "hydra.launcher.n_jobs=2"]
     par = tmp_path / results_line(run_cli(["run", *par_args], cwd=tmp_path).stdout)
     assert seq != par
     # the default run_id (a cached resolver) is the same in every worker: one run dir, all jobs

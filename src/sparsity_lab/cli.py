@@ -16,15 +16,23 @@ import traceback
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import __version__, results, sweep
+from sparsity_lab import __version__
+from sparsity_lab.composition import reuse_compositions
 from sparsity_lab.errors import UserError
 from sparsity_lab.paths import config_dir, register_resolvers
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sparsity_lab import sweep
+
+# pandas, pyarrow (through results and sweep) and the estimators are imported by the verbs that
+# use them, so that `--help`, `models` and `datasets` start in well under a second.
 
 log = logging.getLogger("sparsity_lab")
 
@@ -84,6 +92,8 @@ class CollectCallback(Callback):
     or raises, since Hydra 1.3 skips ``on_multirun_end`` when any job failed."""
 
     def _start(self, config: DictConfig) -> None:
+        from sparsity_lab import results, sweep
+
         run_dir = run_dir_of(config)
         run_dir.mkdir(parents=True, exist_ok=True)
         sweep.STARTED_RUNS.append(run_dir)
@@ -120,6 +130,8 @@ class CollectCallback(Callback):
         )
 
     def _start_or_exit(self, config: DictConfig) -> None:
+        from sparsity_lab import results
+
         try:
             self._start(config)
         except OSError as exc:  # SystemExit passes through Hydra's error report
@@ -143,6 +155,10 @@ def hydra_task(cfg: DictConfig) -> str:
     The job holds its lock (`results.job_lock`) while it runs: another sweep into the same
     run id waits for it, then finds it complete and skips it.
     """
+    from hydra.core.hydra_config import HydraConfig
+
+    from sparsity_lab import results
+
     hc = HydraConfig.get()
     job_dir = Path(hc.runtime.output_dir)
     logging.raiseExceptions = False  # a job log on a full disk must not print tracebacks
@@ -180,6 +196,8 @@ def sweep_is_gone() -> bool:
 
 def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
     """The body of :func:`hydra_task`, run while holding the job's lock."""
+    from sparsity_lab import results
+
     key = job_key(cfg)
     if results.job_is_complete(job_dir, key):
         log.info("job %s complete already, skipped", job_dir.name)
@@ -225,6 +243,8 @@ def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
 def job_write_failed(job_dir: Path, meta: dict, exc: OSError) -> str:
     """A job whose files could not be written: its tables are removed (incomplete; on a full
     disk the record needs their room) and its record says ``failed`` with the path and cause."""
+    from sparsity_lab import results
+
     line = f"cannot write {results.io_error_line(exc, job_dir)}"
     try:
         results.discard_job_tables(job_dir)
@@ -251,6 +271,7 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
     print(summary_text(tables))
 
 
+@reuse_compositions()  # the check composes each job's config once; Hydra reuses them
 def run_hydra(overrides: list[str]) -> int:
     """`sparsity-lab run ...`: Hydra's command line, with the quickstart study as default.
 
@@ -260,9 +281,14 @@ def run_hydra(overrides: list[str]) -> int:
     """
     import hydra
 
+    from sparsity_lab import results
+
     # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
     verbose = [o for o in overrides if o in ("-v", "--verbose")]
     overrides = [o for o in overrides if o not in verbose]
+
+    from sparsity_lab import sweep
+
     if not overrides:
         overrides = ["experiment=quickstart"]
     register_resolvers()
@@ -310,6 +336,8 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
     When the run's tables or record cannot be written (a full disk, ...), one line says which
     path and why, the jobs' own tables stay usable, and the `results:` line is still printed.
     """
+    from sparsity_lab import results
+
     try:
         results.update_run_json(run_dir, n_jobs=plan.n_jobs)
         tables = results.collect(run_dir)
@@ -368,6 +396,10 @@ def end_sweep(info: dict, end: str, n_jobs: int) -> None:
 
 # ------------------------------------------------------------------ other verbs
 def collect_main(argv: list[str]) -> int:
+    import pandas as pd
+
+    from sparsity_lab import results
+
     parser = argparse.ArgumentParser(
         prog="sparsity-lab collect",
         description="Rebuild a run's fits.parquet and coefs.parquet from its job dirs.",
@@ -390,6 +422,8 @@ def collect_main(argv: list[str]) -> int:
 
 def kept_tables_line(run_dir: Path) -> str:
     """What `results.collect` kept because no job is complete ('' when it kept nothing)."""
+    from sparsity_lab import results
+
     kept = results.read_json_or_empty(Path(run_dir) / results.RUN_FILE).get("kept_tables")
     if not kept:
         return ""
@@ -400,6 +434,8 @@ def kept_tables_line(run_dir: Path) -> str:
 
 
 def models_main(argv: list[str]) -> int:
+    import pandas as pd
+
     from sparsity_lab.datasets.catalog import format_catalog
 
     parser = argparse.ArgumentParser(
@@ -461,6 +497,8 @@ VERBS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sparsity_lab import results
+
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         width = max(map(len, VERBS))

@@ -35,6 +35,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sparsity_lab import results
+from sparsity_lab.composition import reuse_compositions
 from sparsity_lab.errors import UserError
 
 #: Datasets up to this many entries in X are loaded and prepared by the pre-launch check.
@@ -44,6 +45,9 @@ _NON_RUN_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "expe
 #: Run dirs whose run started in this process: set by the Hydra callback, read by `run_hydra`.
 #: (Here, not in cli.py: under `python -m sparsity_lab.cli` that module is loaded twice.)
 STARTED_RUNS: list[Path] = []
+#: Training-set entries (n * p) of the datasets the check prepared, by :func:`dataset_ident`: the
+#: local launcher starts the largest jobs first.
+DATA_SIZES: dict[str, int] = {}
 
 
 class SweepConfigError(UserError):
@@ -140,31 +144,11 @@ def expand_sweep(primary: DictConfig, loader) -> list[list[str]]:
 
 
 def _job_configs(primary: DictConfig, jobs: list[list[str]], loader):
-    """Yield each job's composed config. A full composition per job costs ~0.1 s, so jobs that
-    choose the same config-group options share one composition and get their value overrides
-    applied on a copy, which is what Hydra's composition does after merging the defaults."""
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parser = OverridesParser.create(config_loader=loader)
-    bases: dict[tuple[str, ...], DictConfig] = {}
+    """Yield each job's composed config, as Hydra's launcher will compose it. Under
+    :func:`~sparsity_lab.composition.reuse_compositions` jobs that choose the same config-group
+    options share one composition (and Hydra reuses them when it launches the jobs)."""
     for job in jobs:
-        parsed = parser.parse_overrides(job)
-        groups, values = [], []
-        for o in parsed:
-            is_group = loader.repository.group_exists(o.key_or_group)
-            is_value = (
-                o.package is None
-                and not (o.is_add() or o.is_delete() or o.is_force_add())
-                and (isinstance(o.value(), dict) or not is_group)
-            )
-            (values if is_value else groups).append(o)
-        key = tuple(o.input_line for o in groups)
-        if key not in bases:
-            bases[key] = loader.load_sweep_config(primary, list(key))
-        cfg = bases[key].copy()
-        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
-        yield cfg
+        yield loader.load_sweep_config(primary, job)
 
 
 def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
@@ -180,8 +164,6 @@ def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
         ``GridError``, ``ConfigError``) for the first job whose config is not allowed.
     """
     from hydra._internal.utils import get_args_parser
-    from hydra.errors import HydraException
-    from hydra.types import RunMode
 
     from sparsity_lab.paths import register_resolvers
 
@@ -191,6 +173,14 @@ def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
         return None
     if args.config_dir or args.config_path:
         return None
+    with reuse_compositions():
+        return _plan(args, config_dir)
+
+
+def _plan(args, config_dir: Path) -> RunPlan:
+    from hydra.errors import HydraException
+    from hydra.types import RunMode
+
     config_name = args.config_name or "config"
     overrides = list(args.overrides)
     loader = _loader(config_dir)
@@ -394,6 +384,11 @@ def _dataset_size(params: dict) -> int | None:
     return None
 
 
+def dataset_ident(params: dict, seed) -> str:
+    """A dataset config (resolved) and seed as one string: what the check loads once."""
+    return json.dumps({"dataset": params, "seed": seed}, sort_keys=True, default=str)
+
+
 def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = None) -> None:
     """Raise the suite's one-line ValueError for the first value of ``cfg`` that is not allowed.
 
@@ -431,7 +426,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     check_test_size(test_size)
     _check_model(cfg)
     check_memory(cfg, plan.launcher if plan is not None else "basic")
-    ident = json.dumps({"dataset": params, "seed": cfg.seed}, sort_keys=True, default=str)
+    ident = dataset_ident(params, cfg.seed)
     if ident in checked:
         return
     checked.add(ident)
@@ -443,6 +438,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     name, prep = load_prepared(cfg)
     amax = np.max(np.abs(prep.X_train.T @ (prep.y_train - prep.y_train.mean()))) / prep.n_samples
     check_alpha_max(name, float(amax), prep.y_train, cfg.grid)
+    DATA_SIZES[ident] = prep.X_train.size
     if plan is not None:
         plan.n_checked_datasets += 1
 

@@ -1,0 +1,154 @@
+"""Compose each distinct config once per `sparsity-lab run`.
+
+One command composes the same configs many times over: the pre-launch check (:mod:`sweep`)
+composes the primary config and every job's, then Hydra composes the primary again to learn the
+mode and to run, and every job's config twice (``BasicSweeper`` validates the batch, then the
+launcher composes each job before running it). A composition costs 0.1 to 0.4 s on this kind of
+machine (the defaults tree, YAML, merges), which made the sequential per-job overhead and half
+of a one-job run's start.
+
+Hydra has no hook for reusing compositions, so :func:`reuse_compositions` wraps
+``ConfigLoaderImpl.load_configuration`` for the duration of one command:
+
+- a call with the same arguments as an earlier one (config name, overrides, mode, flags, search
+  path, working directory) returns a copy of the earlier result;
+- a job config (run mode) whose overrides differ from a composed config only by plain value
+  overrides (``key=value`` on a non-group key, no sweep, no ``+``/``~``, no package; Hydra's own
+  ``hydra.mode=RUN`` is one) is that config's copy with the values applied and Hydra's
+  bookkeeping (``hydra.overrides``, ``hydra.job.override_dirname``) redone; this is what
+  Hydra's own composition does after merging the defaults, so one composition serves every job
+  with the same config-group choices;
+- a single run's config is the primary config composed to learn the mode (Hydra's multirun
+  mode without sweep checks composes the same config when no override sweeps and no config
+  group is left missing), so a one-job run composes once.
+
+``tests/test_composition.py`` checks both against Hydra's own composition.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from omegaconf import DictConfig, open_dict
+
+#: Full compositions kept, least recently used dropped first (one per config-group choice).
+MAX_KEPT = 256
+
+_state: dict = {"depth": 0, "original": None}
+_kept: OrderedDict[tuple, DictConfig] = OrderedDict()
+
+
+#: Keys whose values Hydra's composition reads or sets after applying the overrides: an
+#: override of one of them is composed, never applied to a copy.
+_COMPOSED_KEYS = (
+    "hydra.searchpath", "hydra.job.env_copy", "hydra.job.config_name", "hydra.job.name",
+    "hydra.job.override_dirname", "hydra.runtime", "hydra.overrides",
+)  # fmt: skip
+
+
+def _plain_value(override, loader) -> bool:
+    """``key=value`` that Hydra applies after composing the defaults, the same way whatever the
+    group choices: no group choice, sweep, ``+``/``++``/``~`` or package, and no key that the
+    composition itself reads or sets afterwards."""
+    if override.is_sweep_override() or override.package is not None:
+        return False
+    if override.is_add() or override.is_force_add() or override.is_delete():
+        return False
+    key = override.key_or_group
+    if key == "hydra" or any(key == k or key.startswith(f"{k}.") for k in _COMPOSED_KEYS):
+        return False
+    return isinstance(override.value(), dict) or not loader.repository.group_exists(key)
+
+
+def _key(loader, config_name, overrides, run_mode, from_shell, validate) -> tuple:
+    path = tuple((e.provider, e.path) for e in loader.config_search_path.get_path())
+    return (path, os.getcwd(), config_name, tuple(overrides), run_mode, from_shell, validate)
+
+
+def _composed(original, loader, config_name, overrides, run_mode, from_shell, validate):
+    """Hydra's composition of these arguments, composed once per command."""
+    key = _key(loader, config_name, overrides, run_mode, from_shell, validate)
+    if key in _kept:
+        _kept.move_to_end(key)
+    else:
+        _kept[key] = original(loader, config_name, list(overrides), run_mode, from_shell, validate)
+        while len(_kept) > MAX_KEPT:
+            _kept.popitem(last=False)
+    return copy.deepcopy(_kept[key])
+
+
+def _load_configuration(original):
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.types import RunMode
+
+    def load_configuration(
+        self,
+        config_name,
+        overrides,
+        run_mode,
+        from_shell: bool = True,
+        validate_sweep_overrides: bool = True,
+    ) -> DictConfig:
+        args = (config_name, list(overrides), run_mode, from_shell, validate_sweep_overrides)
+        if run_mode != RunMode.RUN:
+            return _composed(original, self, *args)
+        parsed = OverridesParser.create().parse_overrides(overrides=list(overrides))
+        if any(o.is_sweep_override() for o in parsed):
+            return _composed(original, self, *args)
+        # a single run: the primary config the check (or Hydra, for the mode) composed already
+        # is the job's, when no config group was left missing ('???': skipped in multirun mode)
+        # (Hydra adds hydra.mode=RUN to what it composed for the mode)
+        hydra_values = [o for o in parsed if o.is_hydra_override() and _plain_value(o, self)]
+        mode = [o for o in hydra_values if o.key_or_group == "hydra.mode"]
+        for extra in ([], mode, hydra_values):
+            primary = [o.input_line for o in parsed if o not in extra]
+            key = _key(self, config_name, primary, RunMode.MULTIRUN, from_shell, False)
+            if key in _kept and "???" not in _kept[key].hydra.runtime.choices.values():
+                return _finish(copy.deepcopy(_kept[key]), parsed, extra)
+        values = [o for o in parsed if _plain_value(o, self)]
+        if not values:
+            return _composed(original, self, *args)
+        rest = [o.input_line for o in parsed if not _plain_value(o, self)]
+        cfg = _composed(original, self, config_name, rest, run_mode, from_shell, False)
+        return _finish(cfg, parsed, values)
+
+    def _finish(cfg: DictConfig, parsed: list, values: list) -> DictConfig:
+        """Apply plain value overrides to a composed copy and redo Hydra's bookkeeping."""
+        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+        app = [o for o in parsed if not o.is_hydra_override()]
+        naming = cfg.hydra.job.config.override_dirname
+        with open_dict(cfg.hydra):
+            cfg.hydra.overrides.hydra = [o.input_line for o in parsed if o.is_hydra_override()]
+            cfg.hydra.overrides.task = [o.input_line for o in app]
+            cfg.hydra.job.override_dirname = get_overrides_dirname(
+                overrides=app,
+                kv_sep=naming.kv_sep,
+                item_sep=naming.item_sep,
+                exclude_keys=naming.exclude_keys,
+            )
+        return cfg
+
+    return load_configuration
+
+
+@contextmanager
+def reuse_compositions() -> Iterator[None]:
+    """Within this block, Hydra composes each distinct config once (re-entrant)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    if _state["depth"] == 0:
+        _state["original"] = ConfigLoaderImpl.load_configuration
+        ConfigLoaderImpl.load_configuration = _load_configuration(_state["original"])
+    _state["depth"] += 1
+    try:
+        yield
+    finally:
+        _state["depth"] -= 1
+        if _state["depth"] == 0:
+            ConfigLoaderImpl.load_configuration = _state["original"]
+            _kept.clear()

@@ -1,0 +1,84 @@
+"""Compositions reused within one command are Hydra's own compositions, value for value."""
+
+from __future__ import annotations
+
+import pytest
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra.errors import ConfigCompositionException
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from sparsity_lab import composition, sweep
+from sparsity_lab.paths import config_dir
+
+MASTER = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "dataset=diabetes"]
+JOBS = [
+    ["model=lasso", "seed=0"],
+    ["model=lasso", "seed=3", "grid.num=7"],
+    ["seed=4", "model=ridge", "dataset.test_size=0.5"],
+    ["experiment=l1_vs_l2", "dataset=prostate", "model=elasticnet", "zero_tol=1e-6"],
+    ["dataset=synthetic", "dataset.n_samples=150", "+extra=1", "seed=2"],
+    ["dataset={_target_: sparsity_lab.datasets.load_diabetes, test_size: 0.1}"],
+]
+
+
+def _yaml(cfg) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=False)
+
+
+@pytest.fixture(scope="module")
+def hydra_configs():
+    """Each job's config as Hydra composes it, without the cache."""
+    loader = sweep._loader(config_dir())
+    master = loader.load_configuration("config", MASTER, RunMode.MULTIRUN)
+    return master, [_yaml(loader.load_sweep_config(master, job)) for job in JOBS]
+
+
+def test_job_configs_equal_hydras_and_are_composed_once_per_group_choice(
+    hydra_configs, monkeypatch
+):
+    master, expected = hydra_configs
+    calls = []
+    original = ConfigLoaderImpl.load_configuration
+
+    def counting(self, config_name, overrides, *args, **kwargs):
+        calls.append(list(overrides))
+        return original(self, config_name, overrides, *args, **kwargs)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_configuration", counting)
+    loader = sweep._loader(config_dir())
+    with composition.reuse_compositions():
+        for _ in range(2):  # the check, then Hydra: the second pass composes nothing
+            got = [_yaml(loader.load_sweep_config(master, job)) for job in JOBS]
+            assert got == expected
+            # each call returns its own copy: changing one leaves the next untouched
+            loader.load_sweep_config(master, JOBS[0]).seed = 99
+    assert ConfigLoaderImpl.load_configuration is counting  # restored on exit
+    # lasso+diabetes twice, then ridge, experiment, synthetic (with its +extra), a dict value
+    assert len(calls) == 5, calls
+
+
+def test_a_single_run_composes_once_for_the_check_and_hydra():
+    loader = sweep._loader(config_dir())
+    argv = ["dataset=diabetes", "grid.num=5", "hydra.job.chdir=false"]
+    expected = _yaml(loader.load_configuration("config", [*argv, "hydra.mode=RUN"], RunMode.RUN))
+    plain = _yaml(loader.load_configuration("config", argv, RunMode.RUN))
+    with composition.reuse_compositions():
+        # the check: the primary (for the mode), the job; then Hydra: the mode, the run
+        loader.load_configuration("config", argv, RunMode.MULTIRUN, validate_sweep_overrides=False)
+        assert _yaml(loader.load_configuration("config", argv, RunMode.RUN)) == plain
+        loader.load_configuration("config", argv, RunMode.MULTIRUN, validate_sweep_overrides=False)
+        got = loader.load_configuration("config", [*argv, "hydra.mode=RUN"], RunMode.RUN)
+        assert len(composition._kept) == 1
+    assert _yaml(got) == expected
+
+
+def test_errors_are_hydras(hydra_configs):
+    master, _ = hydra_configs
+    loader = sweep._loader(config_dir())
+    for bad in (["seed=1", "nokey=1"], ["model=lasso", "model.nokey=2"], ["seed=1,2"]):
+        with pytest.raises(ConfigCompositionException) as plain:
+            loader.load_sweep_config(master, bad)
+        with composition.reuse_compositions(), pytest.raises(ConfigCompositionException) as got:
+            loader.load_sweep_config(master, bad)
+        assert str(got.value) == str(plain.value)
