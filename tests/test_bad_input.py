@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import results_line, run_cli
-from sparsity_lab import cli
+from sparsity_lab import cli, sweep
 
 SMALL = ["dataset=diabetes", "grid.num=2"]
 TABLE = ["dataset=table", "dataset.target=t"]
@@ -122,6 +122,8 @@ def test_bad_input(tmp_path, monkeypatch, capsys, args, expected):
         assert fits["message"].str.contains(status).all()
         return
     monkeypatch.chdir(tmp_path)
+    # the memory cases must not depend on (or, refused too late, exhaust) this machine
+    monkeypatch.setattr(sweep, "available_memory_bytes", lambda: 8 * 2**30)
     code = cli.main(["run", *args])
     out, err = capsys.readouterr()
     lines = [line for line in err.splitlines() if line.strip()]

@@ -358,8 +358,9 @@ def test_loky_workers_of_a_killed_sweep_start_no_queued_job(tmp_path):
             time.sleep(0.2)
         time.sleep(2)
         ran = {d.name for d in results.job_dirs(run_dir) if (d / results.JOB_FILE).exists()}
-        # the workers' queued jobs (joblib dispatches ahead) are not started once the sweep died
-        assert len(started) <= 2 and ran == started, (started, ran)
+        # each of the 2 workers finishes the job it held at the kill; the jobs queued to them
+        # (joblib dispatches ahead) are not started once the sweep died
+        assert started <= ran and len(ran) <= 2, (started, ran)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the idle workers
 

@@ -150,7 +150,7 @@ def hydra_task(cfg: DictConfig) -> str:
 
     A job that raises is recorded as failed in its job.json (one-line error and traceback) and
     returns normally, so the other jobs of the sweep go on; `run_hydra` reports it. Returns the
-    job's status: complete | skipped | failed.
+    job's status: complete | skipped | failed | abandoned (queued by a sweep that was killed).
 
     The job holds its lock (`results.job_lock`) while it runs: another sweep into the same
     run id waits for it, then finds it complete and skips it.
@@ -185,13 +185,7 @@ def sweep_is_gone() -> bool:
     host, _, pid = os.environ.get(SWEEP_OWNER_VAR, "").rpartition(":")
     if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
+    return not results.pid_alive(int(pid))
 
 
 def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:

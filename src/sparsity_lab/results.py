@@ -232,7 +232,8 @@ def job_status(job_dir: Path) -> str:
 
 
 # ---------------------------------------------------------------------------- job locks
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -271,7 +272,7 @@ def _owner_gone(job_dir: Path, info: dict) -> bool:
         return not locked
     pid = info.get("pid")
     here = info.get("host") in (None, socket.gethostname())
-    return isinstance(pid, int) and here and not _pid_alive(pid)
+    return isinstance(pid, int) and here and not pid_alive(pid)
 
 
 @contextmanager
