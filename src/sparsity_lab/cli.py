@@ -182,6 +182,8 @@ def hydra_task(cfg: DictConfig) -> str:
 def sweep_is_gone() -> bool:
     """In a worker process on the sweep's host: whether the `run` process that launched it has
     died (after ``kill -9`` loky workers live on and would run the queued jobs)."""
+    from sparsity_lab import results
+
     host, _, pid = os.environ.get(SWEEP_OWNER_VAR, "").rpartition(":")
     if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
         return False
@@ -190,7 +192,7 @@ def sweep_is_gone() -> bool:
 
 def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
     """The body of :func:`hydra_task`, run while holding the job's lock."""
-    from sparsity_lab import results
+    from sparsity_lab import results, sweep
 
     key = job_key(cfg)
     if results.job_is_complete(job_dir, key):
@@ -330,6 +332,7 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
     When the run's tables or record cannot be written (a full disk, ...), one line says which
     path and why, the jobs' own tables stay usable, and the `results:` line is still printed.
     """
+
     from sparsity_lab import results
 
     try:
