@@ -11,7 +11,7 @@ import pytest
 from scipy import integrate, stats
 
 from conftest import REPO, results_line, run_cli
-from sparsity_lab.phase import (
+from sparsity_lab.studies.phase_transition import (
     _tail2,
     curve_table,
     empirical_transition,

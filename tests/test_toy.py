@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from sparsity_lab.toy import RULES, first_exact_zero, trajectories
+from sparsity_lab.studies.seed_toy import RULES, first_exact_zero, trajectories
 
 
 def test_l1_from_five_hits_zero_at_step_ten_and_stays():

@@ -177,7 +177,7 @@ def one_line(exc: BaseException) -> str:
 
 def print_summary(tables: dict[str, pd.DataFrame]) -> None:
     """What a user wants to see first: exact zeros per dataset and model at a few alpha ratios
-    (nearest grid point), and for 1-D trajectories the first step at exactly 0.0."""
+    (nearest grid point), then what the run's study adds (its ``summary``)."""
     fits = tables["fits"]
     if len(fits):
         rows = []
@@ -193,25 +193,12 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
         if len(bad):
             counts = bad.groupby("status").size().to_dict()
             print("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    if "first_zero" in tables:
-        print("\nfirst step at which w is exactly 0.0 (gradient descent on the penalty alone):")
-        for row in tables["first_zero"].itertuples():
-            what = (
-                f"step {row.first_zero_step}"
-                if row.first_zero_step >= 0
-                else (f"never (stays at {row.final_w:.3g})")
-            )
-            print(f"  {row.dtype:<8} {row.rule:<12} {what}")
-    if "phase" in tables:
-        from sparsity_lab.phase import empirical_transition
+    from sparsity_lab import studies
 
-        crossing = empirical_transition(tables["phase"])
-        print("\n50% recovery crossing rho = k/n per delta = n/p, against the Donoho-Tanner curve:")
-        print(crossing.round(3).to_string(index=False))
-    for name in ("entry_order", "esl_table_3_3"):
-        if name in tables and len(tables[name]) <= 40:
-            print(f"\n{name}:")
-            print(tables[name].drop(columns="study", errors="ignore").to_string(index=False))
+    for study in studies.all_studies():
+        if study.owns(tables):
+            for line in study.summary(tables):
+                print(line)
     if not any(len(t) for t in tables.values()):
         print("no rows were collected")
 

@@ -10,8 +10,9 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import metrics, solvers
-from sparsity_lab.datasets import DataError, PreparedData, prepare
+from sparsity_lab import metrics, solvers, studies
+from sparsity_lab.datasets import DataError, Dataset, PreparedData, prepare
+from sparsity_lab.errors import ConfigError
 from sparsity_lab.regularization import (
     FitCallback,
     GridError,
@@ -23,13 +24,9 @@ from sparsity_lab.regularization import (
     model_alpha_max,
     objective_l1_ratio,
 )
-from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, empty_fit_tables
+from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS
 
 log = logging.getLogger(__name__)
-
-
-class ConfigError(ValueError):
-    """A config value outside what is allowed."""
 
 
 def build(group: str, node):
@@ -44,8 +41,8 @@ def build(group: str, node):
         raise ConfigError(f"{group}: {first}") from None
 
 
-def load_prepared(cfg: DictConfig) -> tuple[str, PreparedData]:
-    """Instantiate the dataset's loader and preprocess it: (dataset name, prepared data)."""
+def load_dataset(cfg: DictConfig) -> tuple[Dataset, float]:
+    """Instantiate the dataset's loader: (dataset, test_size)."""
     params = OmegaConf.to_container(cfg.dataset, resolve=True)
     test_size = params.pop("test_size", 0.25)  # the runner's key; the rest go to the loader
     try:
@@ -54,7 +51,12 @@ def load_prepared(cfg: DictConfig) -> tuple[str, PreparedData]:
         raise DataError(
             f"dataset.test_size={test_size!r}: allowed values are numbers 0 <= test_size < 1"
         ) from None
-    dataset = build("dataset", params)
+    return build("dataset", params), test_size
+
+
+def load_prepared(cfg: DictConfig) -> tuple[str, PreparedData]:
+    """Instantiate the dataset's loader and preprocess it: (dataset name, prepared data)."""
+    dataset, test_size = load_dataset(cfg)
     return dataset.name, prepare(dataset, test_size=test_size, seed=int(cfg.seed))
 
 
@@ -83,23 +85,21 @@ def check_config(cfg: DictConfig) -> None:
 
 
 def run_job(
-    cfg: DictConfig,
-    model_name: str,
-    study: str | None = None,
-    on_fit: FitCallback | None = None,
+    cfg: DictConfig, model_name: str, on_fit: FitCallback | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Run the job the config names (``task``, default ``path``) and return its tables.
+    """Run the job the config names (``task``: ``path`` or a study of
+    :mod:`sparsity_lab.studies`) and return its tables.
 
-    ``on_fit(k, K)`` is called after each fit along a grid (tasks without a grid ignore it).
+    ``on_fit(k, K)`` is called after each fit along a grid (jobs without a grid ignore it).
     """
-    task = cfg.get("task", "path")
-    if task not in TASKS:
-        raise ConfigError(f"task={task!r}: allowed values are {', '.join(TASKS)}")
-    return TASKS[task](cfg, model_name, study, on_fit=on_fit)
+    return studies.get(cfg.get("task", "path")).run(cfg, model_name, on_fit=on_fit)
 
 
 def run_path_job(
-    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
+    cfg: DictConfig,
+    model_name: str,
+    on_fit: FitCallback | None = None,
+    loaded: tuple[Dataset, float] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Fit one (dataset, model, seed) along the whole grid and return its tidy tables.
 
@@ -109,23 +109,26 @@ def run_path_job(
         A composed job config (dataset, model, grid, seed, zero_tol, study).
     model_name : str
         The model's name in the tables (the config-group choice, e.g. ``lasso``).
-    study : str, optional
-        Defaults to ``cfg.study``.
+    on_fit : callable, optional
+        Progress callback, ``on_fit(k, K)``.
+    loaded : (Dataset, test_size), optional
+        The dataset when the caller has loaded it already (from :func:`load_dataset`).
     """
     check_config(cfg)
-    study = study or cfg.study
-    dataset_name, prep = load_prepared(cfg)
+    dataset, test_size = loaded if loaded is not None else load_dataset(cfg)
+    name = dataset.name
+    prep = prepare(dataset, test_size=test_size, seed=int(cfg.seed))
     estimator = build("model", cfg.model)
     data = TrainingData(prep.X_train, prep.y_train)
     l1_ratio = objective_l1_ratio(estimator)
     amax_l1 = float(np.max(np.abs(data.Xty)) / data.n_samples)
     alphas, ratios = grid_alphas(cfg.grid, model_alpha_max(amax_l1, l1_ratio))
     log.info(
-        "%s / %s: n=%d p=%d, %d alphas from %.4g", dataset_name, model_name,
+        "%s / %s: n=%d p=%d, %d alphas from %.4g", name, model_name,
         data.n_samples, data.n_features, len(alphas), alphas[0],
     )  # fmt: skip
     path = fit_path(estimator, data, alphas, on_fit=on_fit)
-    ident = {"study": study, "dataset": dataset_name, "model": model_name, "seed": int(cfg.seed)}
+    ident = {"study": cfg.study, "dataset": name, "model": model_name, "seed": int(cfg.seed)}
     fits = path_fits_table(path, ratios, data, prep, l1_ratio, float(cfg.zero_tol), ident)
     coefs = path_coefs_table(path, ratios, prep, ident)
     tables = {"fits": fits, "coefs": coefs}
@@ -164,34 +167,6 @@ def summary_table(fits: pd.DataFrame, ratios: list[float]) -> pd.DataFrame:
             )
         rows.append(fits.iloc[k].to_dict() | {"alpha_ratio": float(ratio)})
     return pd.DataFrame(rows, columns=fits.columns)[list(SUMMARY_COLUMNS)]
-
-
-def run_entry_order_job(
-    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
-) -> dict[str, pd.DataFrame]:
-    """The path job plus ``entry_order``: the order in which the features become nonzero as
-    alpha decreases along the grid (rank 1 first; ties share a rank, so the grid must be fine
-    enough to separate the entries), and how often each leaves the active set again."""
-    tables = run_path_job(cfg, model_name, study, on_fit=on_fit)
-    coefs = tables["coefs"]
-    alphas = coefs["alpha"].unique()
-    features = list(dict.fromkeys(coefs["feature"]))
-    W = coefs.pivot(index="alpha", columns="feature", values="coef").loc[alphas, features]
-    first = metrics.entry_alphas(W.to_numpy(), alphas)
-    amax = float(coefs["alpha"].iloc[0] / coefs["alpha_ratio"].iloc[0])
-    tables["entry_order"] = pd.DataFrame(
-        {
-            "study": coefs["study"].iloc[0],
-            "dataset": coefs["dataset"].iloc[0],
-            "model": model_name,
-            "feature": features,
-            "feature_index": np.arange(1, len(features) + 1),
-            "entry_rank": metrics.entry_ranks(first),
-            "entry_alpha_ratio": first / amax,
-            "n_exits": metrics.count_exits(W.to_numpy()),
-        }
-    )
-    return tables
 
 
 def path_fits_table(
@@ -288,71 +263,3 @@ def path_coefs_table(
         }
     )
     return coefs[list(COEFS_COLUMNS)]
-
-
-def run_toy_job(
-    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
-) -> dict[str, pd.DataFrame]:
-    """The seed note's 1-D example: trajectories of the L1 and L2 rules in every dtype asked.
-
-    No dataset and no model: the fits and coefs tables are empty.
-    """
-    from sparsity_lab.toy import first_exact_zero, trajectories
-
-    toy = cfg.toy
-    dtypes = [toy.dtypes] if isinstance(toy.dtypes, str) else list(toy.dtypes)
-    parts = [trajectories(toy.w0, toy.eta, toy.n_steps, dtype) for dtype in dtypes]
-    # one row per (dtype, rule): the first step at exactly 0.0 (-1: never) and the last iterate
-    first_zero = pd.DataFrame(
-        [
-            {"dtype": dtype, "rule": rule, "first_zero_step": -1 if step is None else step,
-             "final_w": float(part.loc[part["rule"] == rule, "w"].iloc[-1])}
-            for dtype, part in zip(dtypes, parts, strict=True)
-            for rule, step in first_exact_zero(part).items()
-        ]
-    )  # fmt: skip
-    table = pd.concat(parts, ignore_index=True)
-    for frame in (table, first_zero):
-        frame.insert(0, "study", study or cfg.study)
-    return {**empty_fit_tables(), "trajectories": table, "first_zero": first_zero}
-
-
-def run_esl_table_job(
-    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
-) -> dict[str, pd.DataFrame]:
-    """ESL Table 3.3's least-squares and lasso columns on the prostate data (the book's split),
-    beside the model's path on the same split (so the run's figures show the prostate path).
-
-    See :mod:`sparsity_lab.esl`.
-    """
-    from sparsity_lab.esl import esl_lasso_cv, esl_table
-
-    tables = run_path_job(cfg, model_name, study, on_fit=on_fit)
-    params = OmegaConf.to_container(cfg.dataset, resolve=True)
-    params.pop("test_size", None)
-    dataset = build("dataset", params)
-    esl = cfg.esl
-    table = esl_table(dataset, shrinkage=esl.shrinkage)
-    cv = esl_lasso_cv(dataset, n_folds=int(esl.n_folds), seed=int(cfg.seed))
-    for frame in (table, cv):
-        frame.insert(0, "study", study or cfg.study)
-    return {**tables, "esl_table_3_3": table, "esl_lasso_cv": cv}
-
-
-def run_phase_job(
-    cfg: DictConfig, model_name: str, study: str | None = None, on_fit: FitCallback | None = None
-):
-    """The phase_transition study (``sparsity_lab.phase``, imported only when it runs)."""
-    from sparsity_lab.phase import run_phase_job as run
-
-    return run(cfg, model_name, study)
-
-
-#: What a job can be (config key ``task``).
-TASKS = {
-    "path": run_path_job,
-    "seed_toy": run_toy_job,
-    "entry_order": run_entry_order_job,
-    "esl_table": run_esl_table_job,
-    "phase_transition": run_phase_job,
-}

@@ -5,12 +5,14 @@
 job's composed config) and checks every job's config, so that bad input stops before any job
 starts with one line naming the field and the allowed values.
 
-What the check covers, per job: composition (unknown group options or keys), ``task``, ``seed``,
-``zero_tol``, the grid (``grid.num``, ``grid.min_ratio``, ``grid.values``),
-``dataset.test_size``, the model's constructor and its own parameter checks, and the dataset:
-its loader is called and the data prepared (split, standardisation), once per distinct dataset
-config, when it is small (``n_samples * n_features <= CHECK_MAX_ELEMENTS``, real datasets
-included). Larger generated datasets are checked in the job itself (a failed job, not an exit).
+What the check covers, per job: composition (unknown group options or keys), ``task`` (the
+study), ``seed``, ``zero_tol``, the study's own parameters (its ``check``), and for every job
+that fits a path (every study whose ``uses_path`` is true) the grid (``grid.num``,
+``grid.min_ratio``, ``grid.values``), ``dataset.test_size``, the model's constructor and its
+own parameter checks, and the dataset: its loader is called and the data prepared (split,
+standardisation), once per distinct dataset config, when it is small
+(``n_samples * n_features <= CHECK_MAX_ELEMENTS``, real datasets included). Larger generated
+datasets are checked in the job itself (a failed job, not an exit).
 """
 
 from __future__ import annotations
@@ -235,7 +237,8 @@ def _check_grid(grid: DictConfig) -> None:
 
 def _check_model(cfg: DictConfig) -> None:
     """The estimator's constructor, then its own parameter checks (no data needed)."""
-    from sparsity_lab.runner import ConfigError, build
+    from sparsity_lab.errors import ConfigError
+    from sparsity_lab.runner import build
 
     estimator = build("model", cfg.model)
     for check in ("_check_params", "_check_rule_params", "_validate_params"):
@@ -265,19 +268,19 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     ``checked`` holds the dataset configs (as JSON) already loaded, so a sweep loads each
     distinct dataset once.
     """
+    from sparsity_lab import studies
     from sparsity_lab.datasets.base import check_test_size
-    from sparsity_lab.runner import TASKS, ConfigError, check_config, grid_alphas, load_prepared
+    from sparsity_lab.runner import check_config, grid_alphas, load_prepared
 
     task_keys = [k for k in cfg if k != "hydra"]
     missing = sorted(OmegaConf.missing_keys(OmegaConf.masked_copy(cfg, task_keys)))
     if missing:
         raise SweepConfigError(f"{missing[0]} is missing: give {missing[0]}=<value>")
-    task = cfg.get("task", "path")
-    if task not in TASKS:
-        raise ConfigError(f"task={task!r}: allowed values are {', '.join(TASKS)}")
-    if task != "path":
-        return
+    study = studies.get(cfg.get("task", "path"))
     check_config(cfg)
+    study.check(cfg)
+    if not study.uses_path:
+        return
     _check_grid(cfg.grid)
     grid_alphas(cfg.grid, 1.0)
     params = OmegaConf.to_container(cfg.dataset, resolve=True)

@@ -10,7 +10,7 @@ from sparsity_lab.figures.cli import cli_main
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.make import make_figures
 from sparsity_lab.figures.penalties import penalty_table, plot_penalties
-from sparsity_lab.figures.phase import plot_phase_diagram
+from sparsity_lab.figures.phase_diagram import plot_phase_diagram
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
     plot_support_recovery,

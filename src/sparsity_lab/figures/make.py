@@ -11,14 +11,12 @@ from matplotlib.figure import Figure
 from sparsity_lab.figures._common import NotSupported, slug
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.penalties import penalty_table, plot_penalties
-from sparsity_lab.figures.phase import plot_phase_diagram
 from sparsity_lab.figures.style import theme
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
     plot_support_recovery,
     plot_zero_fraction,
 )
-from sparsity_lab.figures.trajectories import plot_trajectories
 from sparsity_lab.results import (
     COEFS_FILE,
     FITS_FILE,
@@ -28,9 +26,6 @@ from sparsity_lab.results import (
     read_table,
 )
 
-TRAJECTORIES_FILE = "trajectories.parquet"
-PHASE_FILE = "phase.parquet"
-PHASE_CURVE_FILE = "phase_curve.parquet"
 FIGURES_DIR = "figures"
 DEFAULT_FORMATS: tuple[str, ...] = ("png", "pdf")
 
@@ -45,25 +40,34 @@ def _read_optional(read: Callable[[Path], pd.DataFrame], run_dir: Path, file: st
         return None, str(exc)
 
 
+def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
+    """Every study table (of any study in the registry) present in the run dir."""
+    from sparsity_lab import studies
+
+    found: dict[str, pd.DataFrame] = {}
+    for study in studies.all_studies():
+        for table in study.tables:
+            if (run_dir / table.file).is_file():
+                found[table.name] = read_table(run_dir, table.file)
+    return found
+
+
 def _figures(
     fits: pd.DataFrame | None,
     coefs: pd.DataFrame | None,
-    trajectories: pd.DataFrame | None,
+    study_tables: dict[str, pd.DataFrame],
     missing: dict[str, str],
-    phase: pd.DataFrame | None = None,
-    phase_curve: pd.DataFrame | None = None,
 ) -> Iterator[tuple[str, Callable[[], Figure] | None, str | None]]:
     """(file stem, a thunk drawing the figure or None, reason when None) for every figure."""
+    from sparsity_lab import studies
+
     yield "penalties_l1_l2_with_subgradients", lambda: plot_penalties(penalty_table()), None
-    if trajectories is None:
-        yield "trajectories_1d_gd_l1_vs_l2", None, missing["trajectories"]
-    else:
-        yield "trajectories_1d_gd_l1_vs_l2", lambda: plot_trajectories(trajectories), None
-    # Only phase_transition runs have a phase table; other runs do not list this figure.
-    if phase is not None:
-        yield "phase_diagram_l1_recovery", lambda: plot_phase_diagram(phase, phase_curve), None
-    elif missing.get("phase") != f"run has no {PHASE_FILE}":
-        yield "phase_diagram_l1_recovery", None, missing.get("phase")
+    tables = dict(study_tables)
+    if fits is not None:
+        tables["fits"] = fits
+    for study in studies.all_studies():
+        if study.owns(tables):
+            yield from study.figures(tables)
     for stem, plot in (
         ("exact_zero_fraction_vs_alpha", plot_zero_fraction),
         ("test_error_vs_nonzero_count", plot_error_vs_nonzeros),
@@ -98,10 +102,10 @@ def make_figures(
 ) -> list[Path]:
     """Render every figure that the run's tables support.
 
-    Reads ``fits.parquet``, ``coefs.parquet``, ``trajectories.parquet`` and ``phase.parquet``
-    (with ``phase_curve.parquet``) where present (never
-    re-fits). Each figure that cannot be drawn is reported through ``log`` as one line saying
-    why; the penalty figure needs no data and is always drawn.
+    Reads ``fits.parquet``, ``coefs.parquet`` and the study tables of the registry
+    (:mod:`sparsity_lab.studies`) where present (never re-fits); each study draws its own.
+    Each figure that cannot be drawn is reported through ``log`` as one line saying why; the
+    penalty figure needs no data and is always drawn.
 
     Parameters
     ----------
@@ -139,22 +143,15 @@ def make_figures(
         )
     fits, fits_why = _read_optional(read_fits, run_dir, FITS_FILE)
     coefs, coefs_why = _read_optional(read_coefs, run_dir, COEFS_FILE)
-    trajectories, traj_why = _read_optional(
-        lambda d: read_table(d, TRAJECTORIES_FILE), run_dir, TRAJECTORIES_FILE
-    )
-    phase, phase_why = _read_optional(lambda d: read_table(d, PHASE_FILE), run_dir, PHASE_FILE)
-    phase_curve, _ = _read_optional(
-        lambda d: read_table(d, PHASE_CURVE_FILE), run_dir, PHASE_CURVE_FILE
-    )
-    if fits is None and coefs is None and trajectories is None and phase is None:
+    study_tables = _study_tables(run_dir)
+    if fits is None and coefs is None and not study_tables:
         raise ResultsError(
-            f"{run_dir}: not a run dir (none of {FITS_FILE}, {COEFS_FILE}, {TRAJECTORIES_FILE}, "
-            f"{PHASE_FILE})"
+            f"{run_dir}: not a run dir (no {FITS_FILE}, {COEFS_FILE} or study table)"
         )
-    missing = {"fits": fits_why, "coefs": coefs_why, "trajectories": traj_why, "phase": phase_why}
+    missing = {"fits": fits_why, "coefs": coefs_why}
     out = Path(out) if out is not None else run_dir / FIGURES_DIR
     written: list[Path] = []
-    for stem, draw, reason in _figures(fits, coefs, trajectories, missing, phase, phase_curve):
+    for stem, draw, reason in _figures(fits, coefs, study_tables, missing):
         if draw is not None:
             try:
                 fig = draw()

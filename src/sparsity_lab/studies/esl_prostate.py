@@ -15,13 +15,18 @@ the book's cross-validation with seeded folds (the book's folds are not publishe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 from scipy.optimize import brentq
 from sklearn.linear_model import Lasso
 from sklearn.model_selection import KFold
 
 from sparsity_lab.datasets import DataError, Dataset
+from sparsity_lab.errors import ConfigError
+from sparsity_lab.studies.base import FigureSpec, Study, StudyTable, table_lines
 
 #: Coordinate-descent tolerance: tight enough for three published decimals.
 TOL = 1e-12
@@ -82,7 +87,7 @@ def esl_table(dataset: Dataset, shrinkage: float) -> pd.DataFrame:
         value, alpha, alpha_ratio, shrinkage`` (alpha in the shared scale; 0 for LS).
     """
     if not 0.0 < float(shrinkage) < 1.0:
-        raise ValueError(f"esl.shrinkage={shrinkage!r}: allowed values are 0 < shrinkage < 1")
+        raise ConfigError(f"esl.shrinkage={shrinkage!r}: allowed values are 0 < shrinkage < 1")
     X_tr, y_tr, X_te, y_te = _esl_design(dataset)
     x_bar, y_bar = X_tr.mean(axis=0), y_tr.mean()
     Xc, yc = X_tr - x_bar, y_tr - y_bar
@@ -137,3 +142,45 @@ def esl_lasso_cv(
                   alphas[k], alpha_max, np.abs(beta).sum() / beta_ls_l1)
         )  # fmt: skip
     return pd.concat(parts, ignore_index=True)
+
+
+class EslProstate(Study):
+    """ESL Table 3.3's least-squares and lasso columns on the prostate data (the book's split),
+    beside the model's path on the same split (so the run's figures show the prostate path)."""
+
+    name = "esl_prostate"
+    tables = (
+        StudyTable("esl_table_3_3", "the LS and lasso columns of ESL Table 3.3, long form"),
+        StudyTable("esl_lasso_cv", "the book's 10-fold CV redone with seeded folds"),
+    )
+
+    def check(self, cfg: DictConfig) -> None:
+        esl = cfg.esl
+        shrinkage = esl.shrinkage
+        if isinstance(shrinkage, bool) or not isinstance(shrinkage, int | float):
+            raise ConfigError(f"esl.shrinkage={shrinkage!r}: allowed values are 0 < shrinkage < 1")
+        if not 0.0 < float(shrinkage) < 1.0:
+            raise ConfigError(f"esl.shrinkage={shrinkage!r}: allowed values are 0 < shrinkage < 1")
+        n_folds = esl.n_folds
+        if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 2:
+            raise ConfigError(f"esl.n_folds={n_folds!r}: allowed values are integers >= 2")
+
+    def run(self, cfg: DictConfig, model_name: str, on_fit=None) -> dict[str, pd.DataFrame]:
+        from sparsity_lab.runner import load_dataset, run_path_job
+
+        dataset, test_size = load_dataset(cfg)
+        tables = run_path_job(cfg, model_name, on_fit=on_fit, loaded=(dataset, test_size))
+        table = esl_table(dataset, shrinkage=cfg.esl.shrinkage)
+        cv = esl_lasso_cv(dataset, n_folds=int(cfg.esl.n_folds), seed=int(cfg.seed))
+        for frame in (table, cv):
+            frame.insert(0, "study", cfg.study)
+        return {**tables, "esl_table_3_3": table, "esl_lasso_cv": cv}
+
+    def summary(self, tables: dict[str, pd.DataFrame]) -> list[str]:
+        return table_lines("esl_table_3_3", tables["esl_table_3_3"])
+
+    def figures(self, tables: dict[str, pd.DataFrame]) -> Iterator[FigureSpec]:
+        return iter(())
+
+
+STUDY = EslProstate()

@@ -43,12 +43,15 @@ How often the LP's *exact* zeros (``b_j == 0.0``) match the support is recorded 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 from scipy import optimize, stats
+
+from sparsity_lab.errors import ConfigError
+from sparsity_lab.studies.base import FigureSpec, Study, StudyTable
 
 #: Distributions of the nonzero entries of beta.
 COEF_KINDS = ("gaussian", "sign")
@@ -249,10 +252,28 @@ def grid_cells(n_features: int, deltas: Sequence[float], rhos: Sequence[float]) 
 
 
 def _check_grid(name: str, values: Sequence[float]) -> list[float]:
-    values = [float(v) for v in values]
+    allowed = f"phase.{name}={list(values)}: allowed values are a non-empty list in (0, 1]"
+    try:
+        values = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ConfigError(allowed) from None
     if not values or any(not (0 < v <= 1) for v in values):
-        raise ValueError(f"phase.{name}={values}: allowed values are a non-empty list in (0, 1]")
+        raise ConfigError(allowed)
     return values
+
+
+def _check_params(n_features, deltas, rhos, n_trials, coef, n_jobs) -> None:
+    """One line naming the first ``phase.*`` value that is not allowed."""
+    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 2:
+        raise ConfigError(f"phase.n_features={n_features!r}: allowed values are integers >= 2")
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError(f"phase.n_trials={n_trials!r}: allowed values are integers >= 1")
+    if coef not in COEF_KINDS:
+        raise ConfigError(f"phase.coef={coef!r}: allowed values are {', '.join(COEF_KINDS)}")
+    if isinstance(n_jobs, bool) or not (isinstance(n_jobs, int) and n_jobs >= 1):
+        raise ConfigError(f"phase.n_jobs={n_jobs!r}: allowed values are integers >= 1")
+    _check_grid("deltas", deltas)
+    _check_grid("rhos", rhos)
 
 
 def phase_diagram(
@@ -289,14 +310,7 @@ def phase_diagram(
         ``PHASE_COLUMNS`` without ``study``: ``delta = n/p`` and ``rho = k/n`` are the
         achieved ratios, ``rho_theory = rho_DT(delta)``.
     """
-    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 2:
-        raise ValueError(f"phase.n_features={n_features!r}: allowed values are integers >= 2")
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"phase.n_trials={n_trials!r}: allowed values are integers >= 1")
-    if coef not in COEF_KINDS:
-        raise ValueError(f"phase.coef={coef!r}: allowed values are {', '.join(COEF_KINDS)}")
-    if not (isinstance(n_jobs, int) and n_jobs >= 1):
-        raise ValueError(f"phase.n_jobs={n_jobs!r}: allowed values are integers >= 1")
+    _check_params(n_features, deltas, rhos, n_trials, coef, n_jobs)
     cells = grid_cells(n_features, _check_grid("deltas", deltas), _check_grid("rhos", rhos))
 
     def one(row) -> dict:
@@ -357,22 +371,52 @@ def empirical_transition(phase: pd.DataFrame, level: float = 0.5) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def run_phase_job(
-    cfg: DictConfig, model_name: str, study: str | None = None
-) -> dict[str, pd.DataFrame]:
-    """The ``phase_transition`` task: the phase table and the theoretical curve.
+class PhaseTransition(Study):
+    """Exact recovery by basis pursuit over (delta, rho) against the Donoho-Tanner curve.
 
     No dataset and no model: the fits and coefs tables are empty. Config keys under ``phase``:
     ``n_features``, ``deltas``, ``rhos``, ``n_trials``, ``coef``, ``rel_tol``, ``support_tol``,
     ``n_jobs``; the run's ``seed`` seeds the draws.
     """
-    from sparsity_lab.results import empty_fit_tables
 
-    ph = cfg.phase
-    phase = phase_diagram(
-        n_features=ph.n_features, deltas=list(ph.deltas), rhos=list(ph.rhos),
-        n_trials=ph.n_trials, seed=int(cfg.seed), coef=ph.coef, rel_tol=float(ph.rel_tol),
-        support_tol=float(ph.support_tol), n_jobs=ph.get("n_jobs", 1),
-    )  # fmt: skip
-    phase.insert(0, "study", study or cfg.study)
-    return {**empty_fit_tables(), "phase": phase, "phase_curve": curve_table()}
+    name = "phase_transition"
+    tables = (
+        StudyTable("phase", "one row per (delta, rho) cell: the recovery rate"),
+        StudyTable("phase_curve", "the theoretical Donoho-Tanner curve rho_DT(delta)"),
+    )
+    uses_path = False
+
+    def check(self, cfg: DictConfig) -> None:
+        ph = cfg.phase
+        _check_params(
+            ph.n_features, list(ph.deltas), list(ph.rhos), ph.n_trials, ph.coef, ph.get("n_jobs", 1)
+        )
+
+    def run(self, cfg: DictConfig, model_name: str, on_fit=None) -> dict[str, pd.DataFrame]:
+        from sparsity_lab.results import empty_fit_tables
+
+        ph = cfg.phase
+        phase = phase_diagram(
+            n_features=ph.n_features, deltas=list(ph.deltas), rhos=list(ph.rhos),
+            n_trials=ph.n_trials, seed=int(cfg.seed), coef=ph.coef, rel_tol=float(ph.rel_tol),
+            support_tol=float(ph.support_tol), n_jobs=ph.get("n_jobs", 1),
+        )  # fmt: skip
+        phase.insert(0, "study", cfg.study)
+        return {**empty_fit_tables(), "phase": phase, "phase_curve": curve_table()}
+
+    def summary(self, tables: dict[str, pd.DataFrame]) -> list[str]:
+        crossing = empirical_transition(tables["phase"])
+        return [
+            "",
+            "50% recovery crossing rho = k/n per delta = n/p, against the Donoho-Tanner curve:",
+            crossing.round(3).to_string(index=False),
+        ]
+
+    def figures(self, tables: dict[str, pd.DataFrame]) -> Iterator[FigureSpec]:
+        from sparsity_lab.figures.phase_diagram import plot_phase_diagram
+
+        phase, curve = tables["phase"], tables.get("phase_curve")
+        yield "phase_diagram_l1_recovery", lambda: plot_phase_diagram(phase, curve), None
+
+
+STUDY = PhaseTransition()
