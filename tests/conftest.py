@@ -7,6 +7,9 @@ import os
 # scikit-learn's estimator checks include a NumPy-only array-API check that skips itself unless
 # SciPy's array-API mode is on; it must be set before SciPy is first imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# Runs inside the test process write no figures or report either (as run_cli's subprocesses);
+# the report's own tests turn it on.
+os.environ.setdefault("SPARSITY_LAB_REPORT", "0")
 import subprocess
 import sys
 from pathlib import Path

@@ -301,6 +301,10 @@ def test_models_differ_without_colour():
     assert len({s["marker"] for s in styles}) == len(styles)
 
 
+#: Columns the exact route added to fits (issue 11).
+ZERO_SET_COLUMNS = ["n_zero_boundary", "n_zero_optimum", "n_false_zero", "n_missed_zero"]
+
+
 def with_zero_sets(fits: pd.DataFrame) -> pd.DataFrame:
     """The fits frame plus the optimum's zero-set columns, SGD rows only (NaN elsewhere)."""
     sgd = fits["model"].str.startswith("sgd_")
@@ -315,6 +319,7 @@ def with_zero_sets(fits: pd.DataFrame) -> pd.DataFrame:
 
 def test_zero_kinds_draws_the_columns_present(tables):
     fits, _ = tables
+    fits = fits.drop(columns=ZERO_SET_COLUMNS)  # a run written before these columns existed
     fig = figures.plot_zero_kinds(fits)
     datasets, models = fits["dataset"].nunique(), fits["model"].nunique()
     assert len(fig.axes) == datasets * models
@@ -332,6 +337,7 @@ def test_zero_kinds_draws_the_columns_present(tables):
 
 def test_sgd_zero_sets_only_with_the_columns(tables):
     fits, _ = tables
+    fits = fits.drop(columns=ZERO_SET_COLUMNS)  # a run written before these columns existed
     with pytest.raises(figures.NotSupported, match="n_false_zero"):
         figures.plot_sgd_zero_sets(fits)
     frame = with_zero_sets(fits)
@@ -370,6 +376,7 @@ def test_make_figures_writes_non_blank_files(run_dir, capsys):
         "trajectories_1d_gd_l1_vs_l2",
         "exact_zero_fraction_vs_alpha",
         "exact_certified_tiny_zeros_vs_alpha",
+        "sgd_zero_sets_vs_optimum",
         "test_error_vs_nonzero_count",
         "support_precision_recall_vs_alpha",
         "coef_paths_synthetic",
@@ -386,11 +393,7 @@ def test_make_figures_writes_non_blank_files(run_dir, capsys):
         else:
             assert path.read_bytes().startswith(b"%PDF")
     out = capsys.readouterr().out
-    skipped = [line for line in out.splitlines() if line.startswith("skipped")]
-    assert skipped == [
-        "skipped sgd_zero_sets_vs_optimum: fits table has no column n_false_zero, n_missed_zero "
-        "(no optimum zero sets)"
-    ]
+    assert not [line for line in out.splitlines() if line.startswith("skipped")]
 
 
 def test_make_figures_skips_with_reasons(tmp_path, tables, capsys):
@@ -404,13 +407,12 @@ def test_make_figures_skips_with_reasons(tmp_path, tables, capsys):
     # a study's own figures are listed only for that study's runs (not skipped elsewhere)
     assert set(skipped) == {
         "skipped support_precision_recall_vs_alpha",
-        "skipped sgd_zero_sets_vs_optimum",
         "skipped coef_paths_<dataset>",
         "skipped coef_log10abs_histogram_<dataset>",
     }
     assert "known true support" in skipped["skipped support_precision_recall_vs_alpha"]
-    # zeros, zero kinds, error vs nonzeros; the penalties only in seed_toy runs
-    assert len(written) == 3
+    # zeros, zero kinds, SGD zero sets, error vs nonzeros; the penalties only in seed_toy runs
+    assert len(written) == 4
 
 
 def test_cli_errors_are_one_line(tmp_path, run_dir, capsys):
@@ -424,4 +426,4 @@ def test_cli_errors_are_one_line(tmp_path, run_dir, capsys):
     assert len(err) == 1 and "bmpx" in err[0]
     code = figures.cli_main([str(run_dir), "--formats", "svg", "--out", str(tmp_path / "o")])
     assert code == 0
-    assert len(list((tmp_path / "o").glob("*.svg"))) == 10
+    assert len(list((tmp_path / "o").glob("*.svg"))) == 11

@@ -100,7 +100,8 @@ def test_kill_9_mid_sweep_then_rerun_computes_only_the_rest(tmp_path):
 
 
 def test_two_sweeps_into_one_run_id_compute_each_job_once(tmp_path):
-    args = ["run", "-m", "model=lasso", "seed=0,1,2,3", "run_id=shared", *SLOW_JOB]
+    # verbose: the per-job "running in another sweep" line is shown
+    args = ["run", "-m", "model=lasso", "seed=0,1,2,3", "run_id=shared", "verbose=true", *SLOW_JOB]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
     def start():

@@ -370,11 +370,14 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
             code = code or 1
     from sparsity_lab import report
 
-    if report.report_enabled(run_dir):
+    if tables is not None and report.report_enabled(run_dir):  # no report without the tables
         try:
             page, n_figures = report.write_run_figures_and_report(run_dir)
             print(f"figures: {n_figures} in {page.parent / 'figures'}", flush=True)
             print(f"report: {page}", flush=True)
+        except OSError as exc:  # a full disk: one line; the tables and the last line stand
+            print(f"error: {results.io_error_line(exc, run_dir)}", file=sys.stderr, flush=True)
+            code = code or 1
         except Exception:  # a suite bug: show it, but the run's tables and last line stand
             traceback.print_exc()
             code = code or 1
