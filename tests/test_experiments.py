@@ -174,6 +174,7 @@ def test_phase_transition_every_frozen_row_against_integer_rounding_and_the_dmm_
 
 
 # ---------------------------------------------------------------------------- sgd_exact_zeros
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_sgd_exact_zeros_summary(tmp_path):
     expected = EXPERIMENTS / "sgd_exact_zeros" / "expected_summary.csv"
     frozen = pd.read_csv(expected)

@@ -368,6 +368,7 @@ def run_dir(tmp_path, tables):
     return run
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_make_figures_writes_non_blank_files(run_dir, capsys):
     written = figures.make_figures(run_dir, formats=("png", "pdf"))
     names = {p.name for p in written}

@@ -41,7 +41,10 @@ def _record_mtimes(run_dir: Path) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("launcher", ["joblib", "local"])
+@pytest.mark.parametrize(
+    "launcher",
+    [pytest.param("joblib", marks=pytest.mark.slow), "local"],  # joblib: CI
+)
 def test_two_workers_and_sequential_give_identical_tables(tmp_path, launcher):
     sweep_args = ["-m", "model=lasso,ridge", "seed=0,1", *TINY]
     seq = tmp_path / results_line(run_cli(["run", *sweep_args], cwd=tmp_path).stdout)
@@ -62,6 +65,7 @@ def test_two_workers_and_sequential_give_identical_tables(tmp_path, launcher):
         assert threads is None or threads <= share
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_kill_9_mid_sweep_then_rerun_computes_only_the_rest(tmp_path):
     args = ["run", "-m", "model=lasso", "seed=0,1,2,3,4,5", "run_id=killed", *SLOW_JOB]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -99,6 +103,7 @@ def test_kill_9_mid_sweep_then_rerun_computes_only_the_rest(tmp_path):
     assert rerun.stdout.count("complete already, skipped") == len(done_before)
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_two_sweeps_into_one_run_id_compute_each_job_once(tmp_path):
     # verbose: the per-job "running in another sweep" line is shown
     args = ["run", "-m", "model=lasso", "seed=0,1,2,3", "run_id=shared", "verbose=true", *SLOW_JOB]
@@ -171,6 +176,7 @@ def test_a_failed_job_still_gets_the_run_collected_and_a_nonzero_exit(tmp_path):
     assert _record_mtimes(run_dir) == before
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_a_smaller_sweep_into_the_same_run_id_does_not_collect_the_old_extra_jobs(tmp_path):
     small = ["dataset.n_samples=60", "dataset.n_features=8", "dataset.n_informative=2"]
     run_cli(["run", "-m", "seed=0,1,2", "grid.num=3", "run_id=grow", *small], cwd=tmp_path)
@@ -334,6 +340,7 @@ def test_memory_estimate_bounds_the_measured_peak(tmp_path):
     assert big - base <= sweep.estimate_job_bytes(2000, 5000, 10)
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_loky_workers_of_a_killed_sweep_start_no_queued_job(tmp_path):
     args = ["run", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "model=lasso",
             "seed=0,1,2,3,4,5", "run_id=orphans", *SLOW_JOB]  # fmt: skip
