@@ -129,6 +129,7 @@ def test_lars_diabetes_entry_order_matches_the_paper_and_lars(tmp_path):
 
 
 # ---------------------------------------------------------------------------- esl_prostate
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_esl_prostate_table_3_3(tmp_path):
     expected = EXPERIMENTS / "esl_prostate" / "expected_table_3_3.csv"
     run_dir = run_study(tmp_path, "esl_prostate")

@@ -425,6 +425,10 @@ def test_cli_errors_are_one_line(tmp_path, run_dir, capsys):
     assert figures.cli_main([str(run_dir), "--formats", "png,bmpx"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bmpx" in err[0]
+
+
+@pytest.mark.slow  # every figure as SVG: keeps `make test` under 5 minutes; CI runs it
+def test_cli_writes_every_figure_in_the_format_asked(tmp_path, run_dir):
     code = figures.cli_main([str(run_dir), "--formats", "svg", "--out", str(tmp_path / "o")])
     assert code == 0
     assert len(list((tmp_path / "o").glob("*.svg"))) == 11

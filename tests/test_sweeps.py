@@ -129,6 +129,7 @@ def test_two_sweeps_into_one_run_id_compute_each_job_once(tmp_path):
     assert len(fits) == 4 * 50 and not fits.duplicated(list(results.FIT_KEY)).any()
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_damaged_job_files_are_detected_recomputed_and_never_collected(tmp_path):
     args = ["run", "-m", "model=lasso", "seed=0,1,2", "run_id=r", *TINY]
     run_dir = tmp_path / results_line(run_cli(args, cwd=tmp_path).stdout)
@@ -156,6 +157,7 @@ def test_damaged_job_files_are_detected_recomputed_and_never_collected(tmp_path)
     assert len(fits) == 3 * 4 and not fits.duplicated(list(results.FIT_KEY)).any()
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_a_failed_job_still_gets_the_run_collected_and_a_nonzero_exit(tmp_path):
     # n_informative > n_features on a dataset too large for the pre-launch check: the job fails
     args = ["run", "-m", "dataset.n_informative=3,200", "dataset.n_samples=20001",
