@@ -328,14 +328,21 @@ def test_memory_guard_uses_the_available_memory_and_max_memory_gb_overrides(monk
 @pytest.mark.slow
 def test_memory_estimate_bounds_the_measured_peak(tmp_path):
     """The estimate is at least a real job's peak RSS beyond a tiny job's (this machine)."""
-    import resource
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child's over the process's life, so each run
+    # is measured from a fresh wrapper process whose only child is that run
+    wrapper = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+        "capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
 
     def peak(args):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        run_cli(["run", "model=ridge", *args], cwd=tmp_path)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        assert after > before, "ru_maxrss of children is the largest child's: run small first"
-        return after * 1024
+        command = [sys.executable, "-m", "sparsity_lab.cli", "run", "model=ridge", *args]
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", "SPARSITY_LAB_REPORT": "0"}
+        out = subprocess.run(
+            [sys.executable, "-c", wrapper, *command], cwd=tmp_path, env=env,
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return int(out.split()[-1]) * 1024
 
     base = peak(["dataset.n_samples=100", "dataset.n_features=10", "grid.num=2"])
     big = peak(["dataset.n_samples=2000", "dataset.n_features=5000", "grid.num=10"])
