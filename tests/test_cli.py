@@ -106,3 +106,11 @@ def test_seed_toy_writes_trajectories_and_reports_the_zero_steps(tmp_path):
     assert l1.loc[10] == 0.0 and (l1.loc[10:] == 0.0).all() and (l1.loc[:9] > 0).all()
     assert "l1           step 10" in proc.stdout
     assert pd.read_parquet(run_dir / "fits.parquet").empty
+
+
+def test_bare_run_cfg_job_prints_the_quickstart_study_a_bare_run_launches(tmp_path):
+    proc = run_cli(["run", "--cfg", "job"], cwd=tmp_path)
+    assert "study: quickstart" in proc.stdout.splitlines()
+    proc = run_cli(["run", "--cfg", "job", "dataset=diabetes"], cwd=tmp_path)
+    assert "study: adhoc" in proc.stdout.splitlines()  # the command line alone says what runs
+    assert not (tmp_path / "results").exists()

@@ -285,8 +285,10 @@ def run_hydra(overrides: list[str]) -> int:
 
     from sparsity_lab import sweep
 
-    if not overrides:
-        overrides = ["experiment=quickstart"]
+    if not any("=" in o and not o.startswith("-") for o in overrides):
+        # no key=value: the quickstart study, also under Hydra's flags (`run --cfg job` prints
+        # the config a bare `run` launches)
+        overrides = ["experiment=quickstart", *overrides]
     register_resolvers()
     overrides += ["verbose=true"] if verbose else []
     plan = sweep.plan_run(overrides, config_dir())
