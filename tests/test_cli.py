@@ -28,6 +28,7 @@ def test_multirun_collects_every_job_into_one_run_dir(tmp_path):
     assert "exact zeros" in proc.stdout
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_single_run_and_resume_with_the_same_run_id(tmp_path):
     args = ["run", "model=lasso", "run_id=fixed", *SMALL]
     first = run_cli(args, cwd=tmp_path)

@@ -99,6 +99,7 @@ def test_seed_toy_every_frozen_row_is_ieee_arithmetic():
     assert _ieee_first_zero("l2", "float32")[1] == np.nextafter(np.float32(0), np.float32(1))
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_seed_toy_first_zeros(tmp_path):
     expected = EXPERIMENTS / "seed_toy" / "expected_first_zero.csv"
     run_dir = run_study(tmp_path, "seed_toy")
@@ -107,6 +108,7 @@ def test_seed_toy_first_zeros(tmp_path):
 
 
 # ---------------------------------------------------------------------------- lars_diabetes
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_lars_diabetes_entry_order_matches_the_paper_and_lars(tmp_path):
     expected = EXPERIMENTS / "lars_diabetes" / "expected_entry_order.csv"
     frozen = pd.read_csv(expected).sort_values("entry_rank")
@@ -241,6 +243,7 @@ def test_l1_vs_l2_orthogonal_rows_are_the_soft_threshold_counts(compose_cfg):
         assert boundary == np.sum(np.abs(b - ratio * b.max()) <= 1e-9 * ratio * b.max())
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_l1_vs_l2_small_scale(tmp_path):
     frozen = pd.read_csv(EXPERIMENTS / "l1_vs_l2" / "expected_summary.csv")
     subset = tmp_path / "expected_subset.csv"

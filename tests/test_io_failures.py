@@ -105,6 +105,7 @@ def _assert_full_disk_outcome(proc_code, out, err, run_dir):
         assert len(pd.read_parquet(job / results.FITS_FILE)) == 20
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_full_disk_for_real(tmp_path, mount_tmpfs):
     """The issue's case: 6 jobs into a 200 KB tmpfs."""
     full = mount_tmpfs("full", "size=200k")

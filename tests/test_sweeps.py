@@ -217,6 +217,7 @@ def test_two_runs_started_in_the_same_second_get_distinct_run_dirs(tmp_path, mon
     assert len(dirs) == 2 and all((tmp_path / d / results.FITS_FILE).is_file() for d in dirs)
 
 
+@pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_the_plan_is_the_sweep_hydra_launches(tmp_path):
     # an experiment's sweeper params merge with the command line, which wins for a shared key
     argv = ["experiment=quickstart", "model=lasso,ridge", "grid.num=3"]
