@@ -84,7 +84,9 @@ def test_exact_vs_certified_table_uses_exact_grid_points(run_dir):
     at_max = fits[(fits["dataset"] == "synthetic") & (fits["model"] == "lasso")
                   & (fits["alpha_ratio"] == 1.0)]  # fmt: skip
     assert lasso["n_zero"].iloc[0] == at_max["n_zero"].mean()
-    assert (lasso["not certified"] == lasso["n_zero"] - lasso["n_zero_certified"]).all()
+    unproved = lasso["n_zero"] - lasso["n_zero_certified"] - lasso["n_zero_boundary"]
+    assert (lasso["unproved"] == unproved).all()
+    assert (lasso["unproved"] == 0).all()  # the exact route: every zero certified or a tie
     assert (lasso["seeds"] == 2).all()
 
 

@@ -207,7 +207,9 @@ def nearest_ratios(fits: pd.DataFrame, ratios: Sequence[float] = TABLE_RATIOS) -
             rows.append(row)
     frame = pd.DataFrame(rows).drop_duplicates(subset=["dataset", "model", "alpha_ratio"])
     if "n_zero_certified" in frame.columns:
-        frame["not certified"] = frame["n_zero"] - frame["n_zero_certified"]
+        # neither proved by the gap-safe test nor a tie on the KKT boundary (which no test decides)
+        ties = frame["n_zero_boundary"] if "n_zero_boundary" in frame.columns else 0
+        frame["unproved"] = frame["n_zero"] - frame["n_zero_certified"] - ties
     return frame
 
 
@@ -220,7 +222,9 @@ def zeros_html(fits: pd.DataFrame | None) -> str:
     ].sum()
     note = (
         "<p>exact zeros (coef == 0.0), the exact zeros the gap-safe test proves are zeros of the "
-        "optimum (certified), and tiny coefficients (0 &lt; |coef| &le; zero_tol), at the grid "
+        "optimum (certified), the exact zeros on the KKT boundary (ties, which no certificate "
+        "can decide), those neither certified nor ties (unproved), and tiny coefficients "
+        "(0 &lt; |coef| &le; zero_tol), at the grid "
         "points nearest alpha/alpha_max = 1, 0.1, 0.01, 0.001 (the exact ratio is shown; counts "
         "are means over the seeds column).</p>"
     )
