@@ -9,6 +9,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.image import imread
 
 from sparsity_lab import figures
+from sparsity_lab.errors import UserError
+from sparsity_lab.figures import make as make_module
 from sparsity_lab.figures import style
 from sparsity_lab.metrics import first_exact_zero
 from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, write_table
@@ -432,3 +434,52 @@ def test_cli_writes_every_figure_in_the_format_asked(tmp_path, run_dir):
     code = figures.cli_main([str(run_dir), "--formats", "svg", "--out", str(tmp_path / "o")])
     assert code == 0
     assert len(list((tmp_path / "o").glob("*.svg"))) == 11
+
+
+def test_parallel_drawing_writes_the_same_files_in_the_same_order(tmp_path, tables):
+    """Forked workers draw each figure as this process would: same bytes, same log order."""
+    fits, _ = tables
+    run = tmp_path / "run"
+    write_table(fits, run / "fits.parquet")
+    logs = {}
+    for n_jobs in (1, 2):
+        lines: list[str] = []
+        out = tmp_path / f"jobs{n_jobs}"
+        written = figures.make_figures(
+            run, out=out, formats=("png",), log=lines.append, n_jobs=n_jobs
+        )
+        logs[n_jobs] = [line.replace(str(out), "OUT") for line in lines]
+        assert len(written) >= 4
+    assert logs[1] == logs[2]
+    for path in (tmp_path / "jobs1").iterdir():
+        assert path.read_bytes() == (tmp_path / "jobs2" / path.name).read_bytes(), path.name
+
+
+def test_a_bug_in_a_drawing_function_surfaces_from_a_worker(tmp_path, tables, monkeypatch):
+    fits, _ = tables
+    run = tmp_path / "run"
+    write_table(fits, run / "fits.parquet")
+
+    def broken(fits):
+        raise ZeroDivisionError("a bug in a plot function")
+
+    monkeypatch.setattr(make_module, "plot_zero_kinds", broken)
+    with pytest.raises(ZeroDivisionError, match="a bug in a plot function"):
+        figures.make_figures(run, formats=("png",), log=lambda line: None, n_jobs=2)
+
+
+def test_figure_workers_never_exceed_the_figures_and_refuse_zero():
+    assert make_module.figure_workers(3, n_jobs=8) == 3
+    assert make_module.figure_workers(0, n_jobs=None) == 1
+    assert 1 <= make_module.figure_workers(100) <= make_module.MAX_FIGURE_WORKERS
+    with pytest.raises(UserError, match="allowed: an integer >= 1"):
+        make_module.figure_workers(3, n_jobs=0)
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two"])
+def test_cli_jobs_must_be_a_positive_integer(run_dir, capsys, bad):
+    with pytest.raises(SystemExit) as exit_info:
+        figures.cli_main([str(run_dir), "--jobs", bad])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"argument --jobs: {bad!r}; allowed: an integer >= 1")

@@ -272,14 +272,16 @@ def figures_html(figures: Sequence[tuple[str, bytes | None, str | None]]) -> str
     return "".join(parts) or '<p class="note">no figure</p>'
 
 
-def render_figures(run_dir: Path, out: Path | None = None):
+def render_figures(run_dir: Path, out: Path | None = None, n_jobs: int | None = None):
     """(stem, PNG bytes or None, reason) for every figure of the run, drawn by
-    ``make_figures`` into ``out`` (default: a temporary folder)."""
+    ``make_figures`` (``n_jobs`` processes) into ``out`` (default: a temporary folder)."""
     from sparsity_lab.figures import make_figures
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        written = make_figures(run_dir, out=out or tmp, formats=("png",), log=lines.append)
+        written = make_figures(
+            run_dir, out=out or tmp, formats=("png",), log=lines.append, n_jobs=n_jobs
+        )
         figures = [(p.stem, p.read_bytes(), None) for p in written]
     for line in lines:
         if line.startswith("skipped "):
@@ -305,6 +307,7 @@ def write_report(
     run_dir: Path | str,
     out: Path | str | None = None,
     figures: Sequence[tuple[str, bytes | None, str | None]] | None = None,
+    n_jobs: int | None = None,
 ) -> Path:
     """Write the run's self-contained ``report.html``.
 
@@ -316,6 +319,8 @@ def write_report(
         The file to write; default ``<run_dir>/report.html``.
     figures : sequence of (stem, PNG bytes or None, reason), optional
         Figures already drawn (see :func:`render_figures`); default: draw them now.
+    n_jobs : int, optional
+        Processes drawing the figures (see :func:`sparsity_lab.figures.make_figures`).
 
     Returns
     -------
@@ -335,7 +340,7 @@ def write_report(
         raise results.ResultsError(f"{run_dir}: not a run dir (no run.json, jobs or tables)")
     fits, _, tables = _read_run(run_dir)
     if figures is None:
-        figures = render_figures(run_dir)
+        figures = render_figures(run_dir, n_jobs=n_jobs)
     study = info.get("study", run_dir.parent.name)
     sections = [
         ("provenance", "Provenance", provenance_html(info)),
@@ -436,9 +441,11 @@ def write_comparison_report(
 
 
 def cli_main(argv: list[str], log: Callable[[str], None] = print) -> int:
-    """``sparsity-lab report RUN [--out FILE]``: 0 when written, 2 on bad input."""
+    """``sparsity-lab report RUN [--out FILE] [--jobs N]``: 0 when written, 2 on bad input."""
     import argparse
     import sys
+
+    from sparsity_lab.figures.cli import add_jobs_argument
 
     parser = argparse.ArgumentParser(
         prog="sparsity-lab report",
@@ -447,9 +454,10 @@ def cli_main(argv: list[str], log: Callable[[str], None] = print) -> int:
     )
     parser.add_argument("run", metavar="RUN", help="run dir, e.g. results/quickstart/<run id>")
     parser.add_argument("--out", default=None, help="output file (default: RUN/report.html)")
+    add_jobs_argument(parser)
     args = parser.parse_args(argv)
     try:
-        path = write_report(args.run, out=args.out)
+        path = write_report(args.run, out=args.out, n_jobs=args.jobs)
     except ValueError as exc:  # ResultsError included
         print(f"sparsity-lab report: error: {exc}", file=sys.stderr)
         return 2

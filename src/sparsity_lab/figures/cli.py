@@ -1,4 +1,4 @@
-"""``sparsity-lab figures RUN [--out DIR] [--formats png,pdf]``."""
+"""``sparsity-lab figures RUN [--out DIR] [--formats png,pdf] [--jobs N]``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(DEFAULT_FORMATS),
         help="comma-separated file formats (default: %(default)s)",
     )
+    add_jobs_argument(parser)
     return parser
+
+
+def jobs_value(text: str) -> int:
+    """argparse type of ``--jobs``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}; allowed: an integer >= 1")
+    return value
+
+
+def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jobs",
+        type=jobs_value,
+        default=None,
+        metavar="N",
+        help="processes drawing figures at once (default: the usable cores, at most 8)",
+    )
 
 
 def cli_main(argv: list[str]) -> int:
@@ -38,7 +60,7 @@ def cli_main(argv: list[str]) -> int:
     try:
         if args.out is not None or Path(args.run).is_dir():  # before drawing anything
             check_writable_dir(out)
-        written = make_figures(args.run, out=args.out, formats=formats)
+        written = make_figures(args.run, out=args.out, formats=formats, n_jobs=args.jobs)
     except UserError as exc:  # ResultsError included
         print(f"sparsity-lab figures: error: {exc}", file=sys.stderr)
         return 2

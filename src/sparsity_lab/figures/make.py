@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -30,6 +32,10 @@ from sparsity_lab.results import (
 
 FIGURES_DIR = "figures"
 DEFAULT_FORMATS: tuple[str, ...] = ("png", "pdf")
+MAX_FIGURE_WORKERS = 8  # a figure takes 0.3 to 3 s to draw; more processes than this rarely pay
+
+# (stem, thunk or None, reason) of the figures being drawn, read by forked workers by index.
+_PLAN: list[tuple[str, Callable[[], Figure] | None, str | None]] = []
 
 
 def _read_optional(read: Callable[[Path], pd.DataFrame], run_dir: Path, file: str):
@@ -112,6 +118,7 @@ def make_figures(
     out: Path | str | None = None,
     formats: Sequence[str] = DEFAULT_FORMATS,
     log: Callable[[str], None] = print,
+    n_jobs: int | None = None,
 ) -> list[Path]:
     """Render every figure that the run's tables support.
 
@@ -128,7 +135,11 @@ def make_figures(
     formats : sequence of str
         File formats, each one matplotlib can write (e.g. ``png``, ``pdf``, ``svg``).
     log : callable
-        Receives one line per written file and per skipped figure.
+        Receives one line per written file and per skipped figure, in figure order.
+    n_jobs : int, optional
+        Processes drawing figures at once; default the usable cores, at most
+        ``MAX_FIGURE_WORKERS``. The files do not depend on it (each figure is drawn by one
+        process, as it would be alone); 1 draws in this process.
 
     Returns
     -------
@@ -163,21 +174,73 @@ def make_figures(
         )
     missing = {"fits": fits_why, "coefs": coefs_why}
     out = Path(out) if out is not None else run_dir / FIGURES_DIR
+    plan = list(_figures(fits, coefs, study_tables, missing))
     written: list[Path] = []
-    for stem, draw, reason in _figures(fits, coefs, study_tables, missing):
-        if draw is not None:
-            try:
-                fig = draw()
-            except NotSupported as exc:
-                draw, reason = None, str(exc)
-        if draw is None:
+    for stem, paths, reason in _draw_all(plan, out, formats, n_jobs):
+        if reason is not None:
             log(f"skipped {stem}: {reason}")
-            continue
-        out.mkdir(parents=True, exist_ok=True)
-        for fmt in formats:
-            path = out / f"{stem}.{fmt}"
-            with theme():  # the theme's savefig settings (dpi, tight box) apply when saving
-                fig.savefig(path, format=fmt)
+        for path in paths:
             written.append(path)
             log(f"wrote {path}")
     return written
+
+
+def _draw_one(index: int, out: Path, formats: Sequence[str]) -> tuple[str, list[Path], str | None]:
+    """Draw ``_PLAN[index]`` and save it in every format: (stem, files written, reason skipped)."""
+    stem, draw, reason = _PLAN[index]
+    if draw is None:
+        return stem, [], reason
+    try:
+        fig = draw()
+    except NotSupported as exc:
+        return stem, [], str(exc)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = out / f"{stem}.{fmt}"
+        with theme():  # the theme's savefig settings (dpi, tight box) apply when saving
+            fig.savefig(path, format=fmt)
+        paths.append(path)
+    return stem, paths, None
+
+
+def _draw_task(args: tuple[int, Path, Sequence[str]]) -> tuple[str, list[Path], str | None]:
+    return _draw_one(*args)
+
+
+def figure_workers(n_figures: int, n_jobs: int | None = None) -> int:
+    """How many processes draw ``n_figures`` figures: ``n_jobs``, or the usable cores (at most
+    ``MAX_FIGURE_WORKERS``), never more than the figures; 1 where ``fork`` is missing."""
+    if n_jobs is not None and n_jobs < 1:
+        raise UserError(f"--jobs: {n_jobs}; allowed: an integer >= 1")
+    if "fork" not in mp.get_all_start_methods():
+        return 1
+    if n_jobs is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        n_jobs = min(cores or 1, MAX_FIGURE_WORKERS)
+    return max(1, min(n_jobs, n_figures))
+
+
+def _draw_all(plan, out: Path, formats: Sequence[str], n_jobs: int | None):
+    """Yield ``_draw_one``'s result for every figure of ``plan``, in plan order.
+
+    Figures are independent, so forked workers draw them side by side: they inherit the tables
+    and the imported matplotlib, and only file paths come back. A bug in a drawing function
+    raises here with the worker's traceback attached.
+    """
+    global _PLAN
+    drawable = sum(draw is not None for _, draw, _ in plan)
+    workers = figure_workers(drawable, n_jobs)
+    _PLAN = plan
+    try:
+        if workers == 1:
+            for index in range(len(plan)):
+                yield _draw_one(index, out, formats)
+            return
+        # Largest first would balance better, but the figures' cost is not known before drawing;
+        # chunks of one keep both workers busy to the end.
+        with mp.get_context("fork").Pool(workers) as pool:
+            tasks = [(index, out, tuple(formats)) for index in range(len(plan))]
+            yield from pool.imap(_draw_task, tasks, chunksize=1)
+    finally:
+        _PLAN = []
