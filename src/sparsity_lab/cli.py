@@ -18,7 +18,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import __version__
@@ -87,62 +86,14 @@ def job_key(cfg: DictConfig) -> str:
 
 
 # ------------------------------------------------------------------ the Hydra side
-class CollectCallback(Callback):
-    """Writes run.json when a run starts. Collecting happens in `run_hydra` once Hydra returns
-    or raises, since Hydra 1.3 skips ``on_multirun_end`` when any job failed."""
+def __getattr__(name: str):
+    # Run dirs written before the callback moved name it ``sparsity_lab.cli.CollectCallback``;
+    # importing it on demand keeps Hydra's callback module out of `--help`, `models`, `datasets`.
+    if name == "CollectCallback":
+        from sparsity_lab.callbacks import CollectCallback
 
-    def _start(self, config: DictConfig) -> None:
-        from sparsity_lab import results, sweep
-
-        run_dir = run_dir_of(config)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        sweep.STARTED_RUNS.append(run_dir)
-        now = datetime.now().isoformat(timespec="seconds")
-        this = {
-            "command": ["sparsity-lab", *sys.argv[1:]],
-            "overrides": list(config.hydra.overrides.task),
-            "cwd": str(Path.cwd()),
-            "git_commit": git_commit(),
-            "start": now,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-        }
-
-        def add_sweep(info: dict) -> None:
-            # a run written before the history existed: its first sweep from the top level
-            if "sweeps" not in info:
-                old = {k: info[k] for k in ("command", "overrides", "start") if k in info}
-                info["sweeps"] = [old] if old else []
-            info["sweeps"].append(this)
-            info.setdefault("start", now)  # the run's first start
-
-        # the top level describes the latest sweep (whose config the jobs now hold)
-        results.update_run_json(
-            run_dir,
-            add_sweep,
-            study=str(config.study),
-            run_id=str(config.run_id),
-            command=this["command"],
-            overrides=this["overrides"],
-            cwd=this["cwd"],
-            git_commit=this["git_commit"],
-            versions=package_versions(),
-        )
-
-    def _start_or_exit(self, config: DictConfig) -> None:
-        from sparsity_lab import results
-
-        try:
-            self._start(config)
-        except OSError as exc:  # SystemExit passes through Hydra's error report
-            print(f"error: {results.io_error_line(exc, run_dir_of(config))}", file=sys.stderr)
-            raise SystemExit(1) from None
-
-    def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        self._start_or_exit(config)
-
-    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        self._start_or_exit(config)
+        return CollectCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def hydra_task(cfg: DictConfig) -> str:
@@ -499,8 +450,6 @@ VERBS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sparsity_lab import results
-
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         width = max(map(len, VERBS))
@@ -521,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse's own exits (--help: 0, bad arguments: 2)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except OSError as exc:  # a file that cannot be written or read: its path and the cause
+        from sparsity_lab import results
+
         print(f"error: {results.io_error_line(exc)}", file=sys.stderr)
         return 1
 

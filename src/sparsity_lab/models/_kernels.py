@@ -40,9 +40,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-PENALTY_L1 = 0
-PENALTY_L2 = 1
-PENALTY_ELASTICNET = 2  # only the clip, rda and ftrl rules, which take its l1_ratio
+from sparsity_lab.models.penalties import PENALTY_L1, PENALTY_L2
 
 RULE_SUBGRADIENT = 0
 RULE_PROX = 1

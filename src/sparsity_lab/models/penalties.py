@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparsity_lab.models import _kernels
+# The penalty codes the numba kernels branch on (:mod:`sparsity_lab.models._kernels` imports
+# them from here, so that the objective of a fit never needs numba).
+PENALTY_L1 = 0
+PENALTY_L2 = 1
+PENALTY_ELASTICNET = 2  # only the clip, rda and ftrl rules, which take its l1_ratio
 
 
 def penalty_value(W: np.ndarray, l1_ratio: float) -> np.ndarray:
@@ -37,7 +41,7 @@ def penalty_value(W: np.ndarray, l1_ratio: float) -> np.ndarray:
 class L1:
     """Omega(w) = ||w||_1; its prox is the soft-threshold, its subgradient sign(w), sign(0) = 0."""
 
-    code = _kernels.PENALTY_L1
+    code = PENALTY_L1
     #: Omega = l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2 with l1_ratio = 1.
     l1_ratio = 1.0
 
@@ -57,7 +61,7 @@ class L1:
 class L2:
     """Omega(w) = 1/2 ||w||^2; its gradient is w and its prox a division by 1 + step."""
 
-    code = _kernels.PENALTY_L2
+    code = PENALTY_L2
     l1_ratio = 0.0
 
     def value(self, w: np.ndarray) -> float:
@@ -82,7 +86,7 @@ class ElasticNet:
         The L1 share, in [0, 1].
     """
 
-    code = _kernels.PENALTY_ELASTICNET
+    code = PENALTY_ELASTICNET
 
     def __init__(self, l1_ratio: float):
         self.l1_ratio = float(l1_ratio)

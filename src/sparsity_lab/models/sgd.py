@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sparsity_lab.models import _kernels
+from sparsity_lab.models import _kernels, penalties
 from sparsity_lab.models.penalties import L1, L2, ElasticNet
 
 _SCHEDULES = {"constant": _kernels.SCHEDULE_CONSTANT, "invscaling": _kernels.SCHEDULE_INVSCALING}
@@ -238,7 +238,7 @@ class _BaseSGD(RegressorMixin, BaseEstimator):
         else:
             row_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
             lipschitz = float(np.max(row_norms)) + float(bool(self.fit_intercept))
-        if self._penalty.code == _kernels.PENALTY_L2:
+        if self._penalty.code == penalties.PENALTY_L2:
             lipschitz += float(self.alpha)
         else:
             lipschitz += float(self.alpha) * (1.0 - rule.l1_ratio)
