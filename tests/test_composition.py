@@ -82,3 +82,32 @@ def test_errors_are_hydras(hydra_configs):
         with composition.reuse_compositions(), pytest.raises(ConfigCompositionException) as got:
             loader.load_sweep_config(master, bad)
         assert str(got.value) == str(plain.value)
+
+
+def test_compositions_made_in_forked_workers_are_hydras(hydra_configs):
+    """compose_in_parallel: each distinct job config composed once in a worker, and what the
+    parent then reads is Hydra's composition, flags included."""
+    master, expected = hydra_configs
+    loader = sweep._loader(config_dir())
+    direct = loader.load_sweep_config(master, JOBS[0])
+    jobs = [*JOBS, ["model=lasso", "seed=9"]]  # shares a composition with JOBS[0]
+    with composition.reuse_compositions():
+        made = composition.compose_in_parallel(master, jobs, loader, n_workers=2)
+        assert made == 5  # the five distinct group choices, none twice
+        kept = set(composition._kept)
+        got = [loader.load_sweep_config(master, job) for job in jobs]
+        assert set(composition._kept) == kept  # the parent composed none of them again
+    assert [_yaml(cfg) for cfg in got[: len(JOBS)]] == expected
+    for cfg in got:
+        assert OmegaConf.is_struct(cfg) == OmegaConf.is_struct(direct)
+        assert OmegaConf.is_readonly(cfg.hydra) == OmegaConf.is_readonly(direct.hydra)
+
+
+def test_parallel_composition_is_skipped_when_it_cannot_pay(hydra_configs):
+    master, _ = hydra_configs
+    loader = sweep._loader(config_dir())
+    seeds = [["model=lasso", f"seed={i}"] for i in range(20)]  # one composition for all
+    with composition.reuse_compositions():
+        assert composition.compose_in_parallel(master, seeds, loader, n_workers=2) == 0
+        assert composition.compose_in_parallel(master, JOBS, loader, n_workers=1) == 0
+    assert composition.compose_in_parallel(master, JOBS, loader, n_workers=2) == 0  # outside

@@ -46,18 +46,22 @@ def _record_mtimes(run_dir: Path) -> dict[str, int]:
     [pytest.param("joblib", marks=pytest.mark.slow), "local"],  # joblib: CI
 )
 def test_two_workers_and_sequential_give_identical_tables(tmp_path, launcher):
-    sweep_args = ["-m", "model=lasso,ridge", "seed=0,1", *TINY]
+    # four compositions: the local launcher's two processes compose them side by side first
+    sweep_args = ["-m", "model=lasso,ridge,elasticnet,sgd_prox", "seed=0,1", *TINY]
     seq = tmp_path / results_line(run_cli(["run", *sweep_args], cwd=tmp_path).stdout)
     par_args = [*sweep_args, f"hydra/launcher={launcher}", "hydra.launcher.n_jobs=2"]
     par = tmp_path / results_line(run_cli(["run", *par_args], cwd=tmp_path).stdout)
     assert seq != par
     # the default run_id (a cached resolver) is the same in every worker: one run dir, all jobs
-    assert [d.name for d in results.job_dirs(par)] == ["0000", "0001", "0002", "0003"]
+    assert [d.name for d in results.job_dirs(par)] == [f"{i:04d}" for i in range(8)]
     for job in results.job_dirs(par):
         hydra_cfg = yaml.safe_load((job / ".hydra" / "hydra.yaml").read_text())
         assert Path(hydra_cfg["hydra"]["runtime"]["output_dir"]).parent.parent == par.resolve()
     pd.testing.assert_frame_equal(_sorted_fits(seq), _sorted_fits(par))
-    assert len(_sorted_fits(par)) == 2 * 2 * 4
+    assert len(_sorted_fits(par)) == 4 * 2 * 4
+    for a, b in zip(results.job_dirs(seq), results.job_dirs(par), strict=True):
+        config = Path(".hydra", "config.yaml")
+        assert (a / config).read_text() == (b / config).read_text()
     # 2 workers: each worker's BLAS pools hold at most its share of the cores
     share = max(1, (os.cpu_count() or 1) // 2)
     for job in results.job_dirs(par):

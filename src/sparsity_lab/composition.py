@@ -22,12 +22,18 @@ Hydra has no hook for reusing compositions, so :func:`reuse_compositions` wraps
   mode without sweep checks composes the same config when no override sweeps and no config
   group is left missing), so a one-job run composes once.
 
-``tests/test_composition.py`` checks both against Hydra's own composition.
+With ``hydra/launcher=local`` and several workers, :func:`compose_in_parallel` composes the
+distinct job configs of a sweep in forked workers before the check reads them: a sweep over
+datasets and models has one composition per (dataset, model), 0.3 s each, which would otherwise
+run one after another in the parent before any job starts.
+
+``tests/test_composition.py`` checks all of it against Hydra's own composition.
 """
 
 from __future__ import annotations
 
 import copy
+import multiprocessing as mp
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -62,6 +68,11 @@ def _plain_value(override, loader) -> bool:
     if key == "hydra" or any(key == k or key.startswith(f"{k}.") for k in _COMPOSED_KEYS):
         return False
     return isinstance(override.value(), dict) or not loader.repository.group_exists(key)
+
+
+def _group_choices(parsed: list, loader) -> list[str]:
+    """The overrides a job's composition depends on (all but the plain values)."""
+    return [o.input_line for o in parsed if not _plain_value(o, loader)]
 
 
 def _key(loader, config_name, overrides, run_mode, from_shell, validate) -> tuple:
@@ -113,7 +124,7 @@ def _load_configuration(original):
         values = [o for o in parsed if _plain_value(o, self)]
         if not values:
             return _composed(original, self, *args)
-        rest = [o.input_line for o in parsed if not _plain_value(o, self)]
+        rest = _group_choices(parsed, self)
         cfg = _composed(original, self, config_name, rest, run_mode, from_shell, False)
         return _finish(cfg, parsed, values)
 
@@ -152,3 +163,57 @@ def reuse_compositions() -> Iterator[None]:
         if _state["depth"] == 0:
             ConfigLoaderImpl.load_configuration = _state["original"]
             _kept.clear()
+
+
+# (primary config, loader) of the sweep being composed, read by forked workers.
+_WORK: dict = {}
+
+
+def _compose_jobs(jobs: list[list[str]]) -> dict[tuple, DictConfig]:
+    """In a forked worker: compose ``jobs`` as Hydra's launcher will; the compositions made."""
+    before = set(_kept)
+    for job in jobs:
+        _WORK["loader"].load_sweep_config(_WORK["primary"], job)
+    return {key: cfg for key, cfg in _kept.items() if key not in before}
+
+
+def compose_in_parallel(primary: DictConfig, jobs: list[list[str]], loader, n_workers: int) -> int:
+    """Compose the distinct job configs of a sweep in ``n_workers`` forked processes.
+
+    Inside :func:`reuse_compositions` only: the compositions join the kept ones, so that the
+    check and Hydra's launcher find every job's composition made. Jobs that differ only in plain
+    values share one composition, and only one job of each is composed. Does nothing with fewer
+    than two compositions per worker (forking would cost more than it saves) or without
+    ``fork``.
+
+    Returns
+    -------
+    int
+        The compositions made in workers.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if not _state["depth"] or n_workers < 2 or "fork" not in mp.get_all_start_methods():
+        return 0
+    hydra_overrides = list(primary.hydra.overrides.hydra)
+    parser = OverridesParser.create()
+    one_per_composition: dict[tuple, list[str]] = {}
+    for job in jobs:
+        parsed = parser.parse_overrides(overrides=hydra_overrides + list(job))
+        one_per_composition.setdefault(tuple(_group_choices(parsed, loader)), list(job))
+    todo = list(one_per_composition.values())
+    if len(todo) < 2 * n_workers:
+        return 0
+    chunks = [todo[i::n_workers] for i in range(n_workers)]
+    _WORK.update(primary=primary, loader=loader)
+    try:
+        with mp.get_context("fork").Pool(n_workers) as pool:
+            made = pool.map(_compose_jobs, chunks)
+    finally:
+        _WORK.clear()
+    for compositions in made:
+        for key, cfg in compositions.items():
+            _kept.setdefault(key, cfg)
+    while len(_kept) > MAX_KEPT:
+        _kept.popitem(last=False)
+    return sum(map(len, made))

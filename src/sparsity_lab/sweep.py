@@ -35,7 +35,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sparsity_lab import results
-from sparsity_lab.composition import reuse_compositions
+from sparsity_lab.composition import compose_in_parallel, reuse_compositions
 from sparsity_lab.errors import UserError
 
 #: Datasets up to this many entries in X are loaded and prepared by the pre-launch check.
@@ -205,6 +205,7 @@ def _plan(args, config_dir: Path) -> RunPlan:
         if multirun:
             primary = loader.load_configuration(config_name, overrides, run_mode=RunMode.MULTIRUN)
             jobs = expand_sweep(primary, loader)
+            compose_in_parallel(primary, jobs, loader, _local_workers(primary, len(jobs)))
             configs = _job_configs(primary, jobs, loader)
         else:
             jobs = [overrides]
@@ -223,6 +224,19 @@ def _plan(args, config_dir: Path) -> RunPlan:
     except OmegaConfBaseException as exc:
         raise SweepConfigError(_omegaconf_line(exc)) from None
     return plan
+
+
+def _local_workers(primary: DictConfig, n_jobs_in_sweep: int) -> int:
+    """The processes ``hydra/launcher=local`` will use for this sweep (1 for other launchers or
+    a bad ``n_jobs``, which the check reports): they may compose the job configs too."""
+    from sparsity_lab.launcher import n_processes
+
+    if primary.hydra.runtime.choices.get("hydra/launcher") != "local":
+        return 1
+    try:
+        return n_processes(primary.hydra.launcher.n_jobs, n_jobs_in_sweep)
+    except ValueError:
+        return 1
 
 
 # ------------------------------------------------------------------ checking one job's config
