@@ -29,7 +29,7 @@ JOB = [
     "model=lasso", f"dataset.n_samples={N}", f"dataset.n_features={P}", f"dataset.rho={RHO}",
     "dataset.test_size=0",
     f"grid.num={NUM}", f"grid.min_ratio={MIN_RATIO}", "hydra/job_logging=none",
-    "hydra/hydra_logging=none",
+    "hydra/hydra_logging=none", "report=false",  # the end-of-run figures: not the launcher's
 ]  # fmt: skip
 N_JOBS = 8
 LAUNCHERS = {

@@ -246,3 +246,36 @@ def test_synthetic_path_exact_zero_counts_agree_with_the_homotopy():
     out = fit_path(Lasso(solver="cd_exact"), data, alphas)
     ref = lars_reference(data, alphas)
     assert_array_equal((out.coefs == 0).sum(axis=1), (np.abs(ref) < 1e-12).sum(axis=1))
+
+
+def test_stalled_conjugate_gradients_are_bounded_and_not_retried_along_a_path(monkeypatch):
+    """Correlated features at small alpha: supports above CG_MIN_SUPPORT are ill-conditioned.
+    CG stops within m / 12 steps, falls back to Cholesky, and is not tried again on that path;
+    the optimum still satisfies its KKT conditions to the solver's tolerance."""
+    n, p = 1200, solvers.CG_MIN_SUPPORT + 60
+    prep = prepare(make_synthetic(n, p, 10, rho=0.95, random_state=0), test_size=0.0, seed=0)
+    X, y = prep.X_train, prep.y_train
+    Xty, gram = X.T @ y, X.T @ X
+    lam_max = float(np.abs(Xty).max()) / n
+    alphas = lam_max * np.geomspace(1.0, 1e-5, 12)
+    calls = []
+    original = solvers._cg
+
+    def recording(A, b, x0, max_iter=500):
+        x = original(A, b, x0, max_iter=max_iter)
+        calls.append((len(A), max_iter, x is not None))
+        return x
+
+    monkeypatch.setattr(solvers, "_cg", recording)
+    path = solvers.exact_path(X, y, Xty, gram, alphas, 1.0, solver="cd_exact")
+    assert path.converged.all()
+    assert calls, "no support reached CG_MIN_SUPPORT: the test does not exercise CG"
+    assert all(steps == min(500, max(25, m // 12)) for m, steps, _ in calls)
+    stalled = [i for i, (_, _, ok) in enumerate(calls) if not ok]
+    assert stalled and stalled[-1] == len(calls) - 1  # after the first stall, no CG at all
+    # the optimum: |X^T r / n| <= alpha everywhere, = alpha with the sign of w on the support
+    w = path.coefs[-1]
+    c = X.T @ (y - X @ w) / n
+    support = w != 0
+    assert np.abs(c).max() <= alphas[-1] * (1 + 1e-7)
+    assert_allclose(c[support], alphas[-1] * np.sign(w[support]), rtol=1e-7)

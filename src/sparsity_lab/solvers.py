@@ -109,6 +109,9 @@ class _Problem:
         self.diag = np.diag(gram).copy() if gram is not None else np.einsum("ij,ij->j", X, X)
         self._pos = np.full(self.p, -1, dtype=np.int64)  # feature -> row of self._block
         self._block = np.zeros((0, 0))
+        # set once conjugate gradients stall on a support: the next ones along the path (larger
+        # or similar supports of the same design) go straight to Cholesky
+        self.cg_stalled = False
 
     def grad(self, w: np.ndarray, mu: float) -> tuple[np.ndarray, np.ndarray]:
         """(c, X^T r / n): c = X^T (y - Xw)/n - mu w."""
@@ -157,17 +160,19 @@ class _Problem:
         return A
 
 
-def _factorize(A: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+def _factorize(
+    A: np.ndarray, prob: _Problem | None = None
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
     """``solve(b, x0)`` for the positive (semi)definite A; None when A is singular.
 
     Conjugate gradients on large systems (falling back to Cholesky when they stall), Cholesky
-    with one step of iterative refinement otherwise.
+    with one step of iterative refinement otherwise. ``prob`` remembers a stall along a path.
     """
     m = len(A)
     if m == 0:
         return lambda b, x0: b.copy()
     cho = None
-    if m < CG_MIN_SUPPORT:
+    if m < CG_MIN_SUPPORT or (prob is not None and prob.cg_stalled):
         try:
             cho = scipy.linalg.cho_factor(A, check_finite=False)
         except np.linalg.LinAlgError:
@@ -175,11 +180,18 @@ def _factorize(A: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray] 
         if np.abs(np.diag(cho[0])).min() ** 2 <= 1e3 * _EPS * np.max(np.diag(A)) * m:
             return None  # numerically singular
 
+    # A CG step costs 2 m^2 flops and a Cholesky factor m^3 / 3: at most m / 12 steps keep a
+    # CG that stalls (an ill-conditioned support, e.g. correlated features at small alpha) to
+    # half the cost of the factor it then falls back on.
+    cg_steps = min(500, max(25, m // 12))
+
     def solve(b: np.ndarray, x0: np.ndarray) -> np.ndarray | None:
         if cho is None:
-            x = _cg(A, b, x0)
+            x = _cg(A, b, x0, max_iter=cg_steps)
             if x is not None:
                 return x
+            if prob is not None:
+                prob.cg_stalled = True
             try:
                 factor = scipy.linalg.cho_factor(A, check_finite=False)
             except np.linalg.LinAlgError:
@@ -263,7 +275,7 @@ def kkt_finish(
         S = np.flatnonzero(active)
         A = prob.system(S, mu)
         b = prob.Xty[S] / prob.n - lam * sign[S]
-        solve = _factorize(A)
+        solve = _factorize(A, prob)
         w_new = solve(b, w[S]) if solve is not None else None
         if w_new is None:  # singular: move along the null space until a coefficient is 0
             _, V = np.linalg.eigh(A)
