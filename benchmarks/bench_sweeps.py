@@ -17,7 +17,7 @@ from benchmarks._timing import met, verdict
 from sparsity_lab.datasets import make_synthetic, prepare
 from sparsity_lab.regularization import alpha_max, log_grid_ratios
 
-# one job: about 8 s, so that the fixed costs of a parallel sweep (under joblib: 2 worker
+# one job: 8 to 13 s, so that the fixed costs of a parallel sweep (under joblib: 2 worker
 # processes importing the stack, about 2 s; Hydra composing each job's config again in its
 # worker, about 0.5 s) are paid back as in real sweeps; and compute-bound: coordinate descent on
 # a 1500 x 1500 Gram matrix (correlated design, 150 alphas down to 1e-5). Measured under joblib:
