@@ -24,8 +24,8 @@ Hydra has no hook for reusing compositions, so :func:`reuse_compositions` wraps
 
 With ``hydra/launcher=local`` and several workers, :func:`compose_in_parallel` composes the
 distinct job configs of a sweep in forked workers before the check reads them: a sweep over
-datasets and models has one composition per (dataset, model), 0.3 s each, which would otherwise
-run one after another in the parent before any job starts.
+datasets and models has one composition per (dataset, model), 0.1 to 0.3 s each, which would
+otherwise run one after another in the parent before any job starts.
 
 ``tests/test_composition.py`` checks all of it against Hydra's own composition.
 """
