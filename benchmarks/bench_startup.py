@@ -75,10 +75,10 @@ def _config_dir() -> Path:
     return Path(out.stdout.strip())
 
 
-def launchers() -> dict[str, list[str]]:
-    """The parallel launchers the measured install has: Hydra's joblib, and the suite's own."""
+def launchers(configs: Path) -> dict[str, list[str]]:
+    """The parallel launchers the measured install (config tree ``configs``) has: Hydra's
+    joblib, and the suite's own."""
     found = {"joblib 2": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
-    configs = _config_dir()
     if (configs / "hydra" / "launcher" / "local.yaml").is_file():
         found["local 2"] = ["hydra/launcher=local", "hydra.launcher.n_jobs=2"]
     return found
@@ -100,11 +100,10 @@ def _row(name: str, times: list[tuple[float, float]]) -> tuple[str, float, float
 def main() -> bool:
     run = [CLI, "run"]
     wall([CLI, "run", *TINY])  # warm the disk cache and the bytecode caches
-    par = launchers()
+    configs = _config_dir()
+    par = launchers(configs)
     # an install older than the end-of-run report has no `report` key
-    no_report = (
-        ["report=false"] if "\nreport:" in (_config_dir() / "config.yaml").read_text() else []
-    )
+    no_report = ["report=false"] if "\nreport:" in (configs / "config.yaml").read_text() else []
     startup = measure(
         {
             "import floor (numpy pandas pyarrow hydra sklearn)": [PYTHON, "-c", FLOOR],
