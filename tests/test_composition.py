@@ -111,3 +111,51 @@ def test_parallel_composition_is_skipped_when_it_cannot_pay(hydra_configs):
         assert composition.compose_in_parallel(master, seeds, loader, n_workers=2) == 0
         assert composition.compose_in_parallel(master, JOBS, loader, n_workers=1) == 0
     assert composition.compose_in_parallel(master, JOBS, loader, n_workers=2) == 0  # outside
+
+
+def test_the_checks_job_configs_are_handed_to_the_launcher_once(hydra_configs):
+    """What the check composes (handing_over) is what the launcher gets, composed once; a job
+    the sweep repeats gets its own config; outside the check nothing is kept."""
+    master, expected = hydra_configs
+    loader = sweep._loader(config_dir())
+    jobs = [JOBS[0], JOBS[1], JOBS[0]]  # a sweep may repeat a job (`-m seed=0,0`)
+    with composition.reuse_compositions():
+        with composition.handing_over():
+            checked = [loader.load_sweep_config(master, job) for job in jobs]
+        assert checked[0] is checked[2]  # the check reads the one it composed
+        assert len(composition._handed) == 2
+        launched = [loader.load_sweep_config(master, job) for job in jobs]
+        assert launched[0] is checked[0] and launched[1] is checked[1]
+        assert launched[2] is not launched[0]  # the repeat is composed again, not shared
+        assert not composition._handed
+        assert [_yaml(c) for c in launched] == [expected[0], expected[1], expected[0]]
+        loader.load_sweep_config(master, JOBS[1])  # no check around it: nothing is kept
+        assert not composition._handed
+
+
+def test_hydras_batch_validation_skips_only_the_jobs_the_check_composed(hydra_configs, monkeypatch):
+    from hydra.plugins.sweeper import Sweeper
+
+    master, _ = hydra_configs
+    loader = sweep._loader(config_dir())
+    validated = []
+    original = ConfigLoaderImpl.load_sweep_config
+
+    def spy(self, master_config, sweep_overrides):
+        validated.append(list(sweep_overrides))
+        return original(self, master_config, sweep_overrides)
+
+    class Probe:  # what Sweeper.validate_batch_is_legal reads from the sweeper
+        hydra_context = None
+        config_loader = loader
+        config = master
+
+    bad = ["seed=1", "nokey=1"]
+    with composition.reuse_compositions():
+        with composition.handing_over():
+            loader.load_sweep_config(master, JOBS[0])
+        monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", spy)
+        with pytest.raises(ConfigCompositionException, match="nokey"):
+            Sweeper.validate_batch_is_legal(Probe(), [JOBS[0], JOBS[1], bad])
+        assert validated == [JOBS[1], bad]  # the bad job is still Hydra's error
+        assert len(composition._handed) == 1  # JOBS[0] still waits for the launcher

@@ -35,7 +35,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sparsity_lab import results
-from sparsity_lab.composition import compose_in_parallel, reuse_compositions
+from sparsity_lab.composition import compose_in_parallel, handing_over, reuse_compositions
 from sparsity_lab.errors import UserError
 
 #: Datasets up to this many entries in X are loaded and prepared by the pre-launch check.
@@ -202,14 +202,20 @@ def _plan(args, config_dir: Path) -> RunPlan:
             config_name, overrides, run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False
         )
         multirun = bool(args.multirun) or primary.hydra.mode == RunMode.MULTIRUN
+        # the overrides Hydra composes with: it names the mode the command line asks for when
+        # the config sets none, and MULTIRUN for `-m` over a config's RUN
+        # (hydra/_internal/utils.py, _run_app); the same arguments let Hydra reuse the
+        # compositions made here
         if multirun:
-            primary = loader.load_configuration(config_name, overrides, run_mode=RunMode.MULTIRUN)
+            mode = [] if primary.hydra.mode == RunMode.MULTIRUN else ["hydra.mode=MULTIRUN"]
+            primary = loader.load_configuration(
+                config_name, overrides + mode, run_mode=RunMode.MULTIRUN
+            )
             jobs = expand_sweep(primary, loader)
             compose_in_parallel(primary, jobs, loader, _local_workers(primary, len(jobs)))
-            configs = _job_configs(primary, jobs, loader)
         else:
+            mode = [] if primary.hydra.mode is not None else ["hydra.mode=RUN"]
             jobs = [overrides]
-            configs = iter([loader.load_configuration(config_name, overrides, RunMode.RUN)])
         plan = RunPlan(
             multirun=multirun,
             jobs=jobs,
@@ -217,8 +223,15 @@ def _plan(args, config_dir: Path) -> RunPlan:
         )
         _check_launcher(primary)
         checked: set[str] = set()
-        for cfg in configs:
-            check_job_config(cfg, checked, plan)
+        with handing_over():  # each job's config, as checked, is the one Hydra launches
+            if multirun:
+                configs = _job_configs(primary, jobs, loader)
+            else:
+                configs = iter(
+                    [loader.load_configuration(config_name, overrides + mode, RunMode.RUN)]
+                )
+            for cfg in configs:
+                check_job_config(cfg, checked, plan)
     except HydraException as exc:
         raise SweepConfigError(hydra_error_line(exc, allowed_keys)) from None
     except OmegaConfBaseException as exc:
