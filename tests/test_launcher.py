@@ -76,3 +76,104 @@ def test_n_processes():
     for bad in (0, 1.5, "2", True):
         with pytest.raises(ValueError, match=r"hydra\.launcher\.n_jobs"):
             launcher.n_processes(bad, 4)
+
+
+class _Recorder:
+    """A Hydra callback that records what it was called with."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def on_job_start(self, config, **kwargs) -> None:
+        self.calls.append(("start", int(config.hydra.job.num), kwargs["task_function"].__name__))
+
+    def on_job_end(self, config, job_return, **kwargs) -> None:
+        self.calls.append(("end", int(config.hydra.job.num), job_return.status))
+
+
+def _task(cfg):
+    """What a task sees: its config, the Hydra config's output dir, cwd and env_set."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if cfg.seed == 13:
+        raise RuntimeError("job 13 fails")
+    return (
+        OmegaConf.to_yaml(cfg),
+        HydraConfig.get().runtime.output_dir,
+        HydraConfig.get().job.num,
+        os.getcwd(),
+        os.environ.get("SPARSITY_LAB_TEST_ENV"),
+    )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["seed=3"], ["seed=13"], ["seed=4", "hydra.job.chdir=true", "+hydra.job.env_set.X=1"]],
+    ids=["plain", "failing task", "chdir and env_set"],
+)
+def test_run_job_is_hydras_run_job(tmp_path, monkeypatch, extra):
+    """The launcher's run_job (fewer copies of the config) against Hydra 1.3's own: the same
+    files, JobReturn, task view, callbacks, and the process state restored."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import run_job as hydras_run_job
+    from hydra.core.utils import setup_globals
+    from hydra.types import HydraContext, RunMode
+
+    from sparsity_lab.paths import register_resolvers
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SPARSITY_LAB_TEST_ENV", "outside")
+    extra = [
+        e.replace("hydra.job.env_set.X", "hydra.job.env_set.SPARSITY_LAB_TEST_ENV") for e in extra
+    ]
+    register_resolvers()
+    setup_globals()
+    loader = sweep._loader(config_dir())
+    master = loader.load_configuration(
+        "config", ["run_id=r", "hydra.mode=MULTIRUN"], RunMode.MULTIRUN
+    )
+    outcomes = []
+    for run in (hydras_run_job, launcher.run_job):
+        cfg = loader.load_sweep_config(master, ["dataset=diabetes", "run_id=r", *extra])
+        cfg.hydra.job.id = cfg.hydra.job.num = 7
+        recorder = _Recorder()
+        callbacks = Callbacks()
+        callbacks.callbacks.append(recorder)
+        before = HydraConfig.instance().cfg
+        ret = run(
+            hydra_context=HydraContext(config_loader=loader, callbacks=callbacks),
+            task_function=_task,
+            config=cfg,
+            job_dir_key="hydra.sweep.dir",
+            job_subdir_key="hydra.sweep.subdir",
+        )
+        assert os.getcwd() == str(tmp_path) and HydraConfig.instance().cfg is before
+        assert os.environ["SPARSITY_LAB_TEST_ENV"] == "outside"
+        job_dir = tmp_path / "results" / "adhoc" / "r" / "jobs" / "0007"
+        files = {f.name: f.read_text() for f in sorted((job_dir / ".hydra").iterdir())}
+        value = ret._return_value
+        outcomes.append(
+            {
+                "files": files,
+                "status": ret.status,
+                "value": repr(value) if isinstance(value, Exception) else value,
+                "cfg": OmegaConf.to_yaml(ret.cfg),
+                "hydra_cfg": OmegaConf.to_yaml(ret.hydra_cfg),
+                "overrides": ret.overrides,
+                "working_dir": ret.working_dir,
+                "task_name": ret.task_name,
+                "callbacks": recorder.calls,
+            }
+        )
+        (job_dir / ".hydra" / "config.yaml").unlink()  # the next run writes its own
+    hydras, ours = outcomes
+    assert set(hydras["files"]) == {"config.yaml", "hydra.yaml", "overrides.yaml"}
+    assert ours == hydras
+    if "seed=13" in extra:
+        assert hydras["status"] == JobStatus.FAILED and "job 13 fails" in hydras["value"]
+    else:
+        assert hydras["value"][1].endswith("jobs/0007") and hydras["value"][2] == 7
+        chdir = "hydra.job.chdir=true" in extra
+        assert (hydras["value"][3] == hydras["value"][1]) == chdir
+        assert hydras["value"][4] == ("1" if chdir else "outside")

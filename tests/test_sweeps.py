@@ -48,7 +48,9 @@ def _record_mtimes(run_dir: Path) -> dict[str, int]:
 def test_two_workers_and_sequential_give_identical_tables(tmp_path, launcher):
     # four compositions: the local launcher's two processes compose them side by side first
     sweep_args = ["-m", "model=lasso,ridge,elasticnet,sgd_prox", "seed=0,1", *TINY]
-    seq = tmp_path / results_line(run_cli(["run", *sweep_args], cwd=tmp_path).stdout)
+    # sequential: Hydra's own basic launcher and run_job (the suite's default is its local one)
+    basic = ["hydra/launcher=basic"]
+    seq = tmp_path / results_line(run_cli(["run", *sweep_args, *basic], cwd=tmp_path).stdout)
     par_args = [*sweep_args, f"hydra/launcher={launcher}", "hydra.launcher.n_jobs=2"]
     par = tmp_path / results_line(run_cli(["run", *par_args], cwd=tmp_path).stdout)
     assert seq != par
@@ -320,6 +322,9 @@ def test_memory_guard_uses_the_available_memory_and_max_memory_gb_overrides(monk
     monkeypatch.setattr(sweep, "available_memory_bytes", lambda: need - 1)
     with pytest.raises(ValueError, match=r"needs about 1\.88 GB .* available on this machine"):
         sweep.plan_run(shape, config_dir())
+    for launcher in ("hydra.launcher.n_jobs=2", "hydra/launcher=basic"):  # local, Hydra's
+        with pytest.raises(ValueError, match="available on this machine"):
+            sweep.plan_run(["-m", launcher, *shape], config_dir())
     assert sweep.plan_run([*shape, "max_memory_gb=4"], config_dir()).n_jobs == 1
     # a cluster job's memory is not this machine's: checked only against max_memory_gb
     slurm = ["-m", "hydra/launcher=slurm", *shape]

@@ -334,7 +334,7 @@ def check_path_components(cfg: DictConfig) -> None:
 X_COPIES = 6
 BYTES_PER_COEF_ROW = 160
 #: Launchers whose jobs run on this machine (their memory is this machine's).
-LOCAL_LAUNCHERS = ("basic", "joblib")
+LOCAL_LAUNCHERS = ("basic", "joblib", "local")
 
 
 def estimate_job_bytes(n_samples: int, n_features: int, n_alphas: int) -> int:
