@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra.errors import ConfigCompositionException
@@ -159,3 +162,29 @@ def test_hydras_batch_validation_skips_only_the_jobs_the_check_composed(hydra_co
             Sweeper.validate_batch_is_legal(Probe(), [JOBS[0], JOBS[1], bad])
         assert validated == [JOBS[1], bad]  # the bad job is still Hydra's error
         assert len(composition._handed) == 1  # JOBS[0] still waits for the launcher
+
+
+def test_config_files_are_parsed_once_per_command_from_a_fresh_process():
+    """In a fresh process Hydra's first plugin scan executes its config source modules again;
+    the files must still be parsed once (the patched classes are the registered ones)."""
+    code = """
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+from sparsity_lab import composition, sweep
+from sparsity_lab.paths import config_dir, register_resolvers
+register_resolvers()
+jobs = [["dataset=diabetes", "model=lasso"], ["dataset=prostate", "model=ridge"]]
+with composition.reuse_compositions():
+    loader = sweep._loader(config_dir())
+    got = [OmegaConf.to_yaml(loader.load_configuration("config", j, RunMode.RUN)) for j in jobs]
+    parsed = dict(composition._loaded)
+plain = [OmegaConf.to_yaml(loader.load_configuration("config", j, RunMode.RUN)) for j in jobs]
+assert got == plain
+files = {key[-3] for key in parsed if key[0] == "FileConfigSource"}
+assert {"config", "model/lasso", "model/ridge", "dataset/prostate"} <= files, files
+assert any(key[0] == "ImportlibResourcesConfigSource" for key in parsed)
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -261,18 +261,20 @@ def _patches() -> list[tuple[object, str, Callable]]:
     :func:`reuse_compositions`."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.config_repository import CachingConfigRepository
-    from hydra._internal.core_plugins.file_config_source import FileConfigSource
-    from hydra._internal.core_plugins.importlib_resources_config_source import (
-        ImportlibResourcesConfigSource,
-    )
+    from hydra._internal.sources_registry import SourcesRegistry
+    from hydra.core.plugins import Plugins
     from hydra.plugins.sweeper import Sweeper
 
+    # Hydra's first plugin scan executes its core plugin modules again: the config source
+    # classes are the ones registered by then
+    Plugins.instance()
+    sources = SourcesRegistry.instance()
     return [
         (ConfigLoaderImpl, "load_configuration", _load_configuration),
         (Sweeper, "validate_batch_is_legal", _validate_batch_is_legal),
         (CachingConfigRepository, "__init__", _caching_repository_init),
-        (FileConfigSource, "load_config", _source_load_config),
-        (ImportlibResourcesConfigSource, "load_config", _source_load_config),
+        (sources.resolve("file"), "load_config", _source_load_config),
+        (sources.resolve("pkg"), "load_config", _source_load_config),
     ]
 
 
