@@ -177,3 +177,21 @@ def test_run_job_is_hydras_run_job(tmp_path, monkeypatch, extra):
         chdir = "hydra.job.chdir=true" in extra
         assert (hydras["value"][3] == hydras["value"][1]) == chdir
         assert hydras["value"][4] == ("1" if chdir else "outside")
+
+
+def test_the_job_files_yaml_is_omegaconfs(compose_cfg):
+    """launcher.to_yaml (libyaml's emitter) writes OmegaConf.to_yaml's text: every study's
+    whole config (Hydra's node included), and values that need quoting or block styles."""
+    for path in sorted((config_dir() / "experiment").glob("*.yaml")):
+        cfg = compose_cfg([f"experiment={path.stem}"])
+        name = path.stem
+        assert launcher.to_yaml(cfg) == OmegaConf.to_yaml(cfg), name
+    tricky = OmegaConf.create(
+        {
+            "numbers_as_text": ["1", "1.5", "1e-3", "true", "null", "no", "0x1F", ".inf"],
+            "text": ["", " lead", "trail ", "a: b", "# c", "tab\there", "x" * 200, "é ü 中"],
+            "lines": "one\ntwo\n", "interp": "${seed}", "none": None, "empty": {}, "list": [],
+            "nested": {"deep": [{"a": 1.0e-300, "b": -0.0, "c": True}]},
+        }
+    )  # fmt: skip
+    assert launcher.to_yaml(tricky) == OmegaConf.to_yaml(tricky)
