@@ -326,8 +326,15 @@ def _compose_jobs(jobs: list[list[str]]) -> dict[tuple, DictConfig]:
     return {key: cfg for key, cfg in _kept.items() if key not in before}
 
 
-def compose_in_parallel(primary: DictConfig, jobs: list[list[str]], loader, n_workers: int) -> int:
-    """Compose the distinct job configs of a sweep in ``n_workers`` forked processes.
+def compose_in_parallel(
+    primary: DictConfig,
+    jobs: list[list[str]],
+    loader,
+    n_workers: int,
+    meanwhile: Callable[[], object] | None = None,
+) -> int:
+    """Compose the distinct job configs of a sweep in ``n_workers`` forked processes, while
+    this one runs ``meanwhile`` (e.g. the imports the check needs next).
 
     Inside :func:`reuse_compositions` only: the compositions join the kept ones, so that the
     check and Hydra's launcher find every job's composition made. Jobs that differ only in plain
@@ -357,7 +364,10 @@ def compose_in_parallel(primary: DictConfig, jobs: list[list[str]], loader, n_wo
     _WORK.update(primary=primary, loader=loader)
     try:
         with mp.get_context("fork").Pool(n_workers) as pool:
-            made = pool.map(_compose_jobs, chunks)
+            pending = pool.map_async(_compose_jobs, chunks)
+            if meanwhile is not None:
+                meanwhile()
+            made = pending.get()
     finally:
         _WORK.clear()
     for compositions in made:

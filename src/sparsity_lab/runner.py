@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,13 @@ def _canonical(value) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=64)
+def _model_file(path: str, mtime_ns: int, size: int) -> dict:
+    """A model config file's values, unresolved (parsed once per version of the file: every
+    job of a sweep reads its model's file)."""
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+
+
 def model_variant(model: DictConfig, model_name: str) -> str:
     """The model's parameters that differ from its config file ``configs/model/<name>.yaml``,
     as ``key=value`` sorted by key and joined by ``,`` (``""`` when none, or when no such
@@ -100,10 +108,12 @@ def model_variant(model: DictConfig, model_name: str) -> str:
     (``model.tol=1e-4,1e-6``) gives distinct rows.
     """
     file = config_dir() / "model" / f"{model_name}.yaml"
-    if not file.is_file():
+    try:
+        stat = file.stat()
+    except OSError:
         return ""
     # unresolved on both sides: ``random_state: ${seed}`` is the file's value, not a change
-    default = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
+    default = _model_file(str(file), stat.st_mtime_ns, stat.st_size)
     actual = OmegaConf.to_container(model, resolve=False)
     parts = [
         f"{key}={_canonical(value)}"

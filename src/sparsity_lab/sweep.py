@@ -212,7 +212,9 @@ def _plan(args, config_dir: Path) -> RunPlan:
                 config_name, overrides + mode, run_mode=RunMode.MULTIRUN
             )
             jobs = expand_sweep(primary, loader)
-            compose_in_parallel(primary, jobs, loader, _local_workers(primary, len(jobs)))
+            # the workers compose while this process imports what the check needs (1 to 2 s)
+            workers = _local_workers(primary, len(jobs))
+            compose_in_parallel(primary, jobs, loader, workers, meanwhile=_import_job_modules)
         else:
             mode = [] if primary.hydra.mode is not None else ["hydra.mode=RUN"]
             jobs = [overrides]
@@ -237,6 +239,11 @@ def _plan(args, config_dir: Path) -> RunPlan:
     except OmegaConfBaseException as exc:
         raise SweepConfigError(_omegaconf_line(exc)) from None
     return plan
+
+
+def _import_job_modules() -> None:
+    """Import the modules the check and the jobs use (scikit-learn, the solvers)."""
+    import sparsity_lab.runner  # noqa: F401
 
 
 def _local_workers(primary: DictConfig, n_jobs_in_sweep: int) -> int:

@@ -9,6 +9,7 @@ dataset here is complete, and ``Dataset`` refuses NaN anyway, naming the column.
 from __future__ import annotations
 
 import gzip
+from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -52,12 +53,21 @@ def load_diabetes() -> Dataset:
 
 
 def _sklearn_data_file(name: str) -> np.ndarray:
-    """A gzipped text table shipped in ``sklearn/datasets/data/``, as scikit-learn loads it."""
+    """A gzipped text table shipped in ``sklearn/datasets/data/``, as scikit-learn loads it
+    (a fresh copy; the text is parsed once per process: the check and every job of a sweep
+    load the dataset)."""
+    return _parsed_sklearn_data_file(name).copy()
+
+
+@lru_cache(maxsize=8)
+def _parsed_sklearn_data_file(name: str) -> np.ndarray:
     spec = find_spec("sklearn")
     assert spec is not None and spec.submodule_search_locations, "scikit-learn is a dependency"
     path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / name
     with gzip.open(path, mode="rt", encoding="utf-8") as file:
-        return np.loadtxt(file)
+        table = np.loadtxt(file)
+    table.flags.writeable = False
+    return table
 
 
 def load_prostate(split: str = "esl") -> Dataset:
