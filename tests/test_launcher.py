@@ -107,11 +107,16 @@ def _task(cfg):
 
 
 @pytest.mark.parametrize(
-    "extra",
-    [["seed=3"], ["seed=13"], ["seed=4", "hydra.job.chdir=true", "+hydra.job.env_set.X=1"]],
-    ids=["plain", "failing task", "chdir and env_set"],
+    ("extra", "single"),
+    [
+        (["seed=3"], False),
+        (["seed=13"], False),
+        (["seed=4", "hydra.job.chdir=true", "+hydra.job.env_set.X=1"], False),
+        (["seed=5"], True),
+    ],
+    ids=["plain", "failing task", "chdir and env_set", "single run"],
 )
-def test_run_job_is_hydras_run_job(tmp_path, monkeypatch, extra):
+def test_run_job_is_hydras_run_job(tmp_path, monkeypatch, extra, single):
     """The launcher's run_job (fewer copies of the config) against Hydra 1.3's own: the same
     files, JobReturn, task view, callbacks, and the process state restored."""
     from hydra._internal.callbacks import Callbacks
@@ -145,12 +150,14 @@ def test_run_job_is_hydras_run_job(tmp_path, monkeypatch, extra):
             hydra_context=HydraContext(config_loader=loader, callbacks=callbacks),
             task_function=_task,
             config=cfg,
-            job_dir_key="hydra.sweep.dir",
-            job_subdir_key="hydra.sweep.subdir",
+            # a single run: Hydra's own keys and no logging setup (Hydra.run's arguments)
+            job_dir_key="hydra.run.dir" if single else "hydra.sweep.dir",
+            job_subdir_key=None if single else "hydra.sweep.subdir",
+            **({"configure_logging": False} if single else {}),
         )
         assert os.getcwd() == str(tmp_path) and HydraConfig.instance().cfg is before
         assert os.environ["SPARSITY_LAB_TEST_ENV"] == "outside"
-        job_dir = tmp_path / "results" / "adhoc" / "r" / "jobs" / "0007"
+        job_dir = tmp_path / "results" / "adhoc" / "r" / "jobs" / ("0000" if single else "0007")
         files = {f.name: f.read_text() for f in sorted((job_dir / ".hydra").iterdir())}
         value = ret._return_value
         outcomes.append(
@@ -173,7 +180,8 @@ def test_run_job_is_hydras_run_job(tmp_path, monkeypatch, extra):
     if "seed=13" in extra:
         assert hydras["status"] == JobStatus.FAILED and "job 13 fails" in hydras["value"]
     else:
-        assert hydras["value"][1].endswith("jobs/0007") and hydras["value"][2] == 7
+        assert hydras["value"][1].endswith("jobs/0000" if single else "jobs/0007")
+        assert hydras["value"][2] == 7
         chdir = "hydra.job.chdir=true" in extra
         assert (hydras["value"][3] == hydras["value"][1]) == chdir
         assert hydras["value"][4] == ("1" if chdir else "outside")
@@ -195,3 +203,13 @@ def test_the_job_files_yaml_is_omegaconfs(compose_cfg):
         }
     )  # fmt: skip
     assert launcher.to_yaml(tricky) == OmegaConf.to_yaml(tricky)
+
+
+def test_single_runs_go_through_the_launchers_run_job():
+    import hydra._internal.hydra as hydra_app
+    from hydra.core.utils import run_job as hydras
+
+    assert hydra_app.run_job is hydras
+    with launcher.single_runs_too():
+        assert hydra_app.run_job is launcher.run_job
+    assert hydra_app.run_job is hydras

@@ -235,6 +235,7 @@ def run_hydra(overrides: list[str]) -> int:
     overrides = [o for o in overrides if o not in verbose]
 
     from sparsity_lab import sweep
+    from sparsity_lab.launcher import single_runs_too
 
     if not any("=" in o and not o.startswith("-") for o in overrides):
         # no key=value: the quickstart study, also under Hydra's flags (`run --cfg job` prints
@@ -258,7 +259,7 @@ def run_hydra(overrides: list[str]) -> int:
         os.environ["HYDRA_FULL_ERROR"] = "1"
     code = 0
     try:
-        with progress if plan else contextlib.nullcontext():
+        with progress if plan else contextlib.nullcontext(), single_runs_too():
             main()
     except SystemExit as exc:  # Hydra's own report of an error: it printed it already
         code = exc.code if isinstance(exc.code, int) else 1

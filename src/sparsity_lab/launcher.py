@@ -30,7 +30,7 @@ import os
 import pickle
 import queue
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -146,7 +146,14 @@ def _save_yaml(cfg, filename: str, output_dir: Path) -> None:
         file.write(to_yaml(cfg))
 
 
-def run_job(hydra_context, task_function, config: DictConfig, job_dir_key: str, job_subdir_key):
+def run_job(
+    hydra_context,
+    task_function,
+    config: DictConfig,
+    job_dir_key: str,
+    job_subdir_key: str | None,
+    configure_logging: bool = True,
+):
     """Hydra 1.3's ``hydra.core.utils.run_job``, without its three copies of the config.
 
     Hydra deep-copies the whole job config for the task, masks the Hydra node twice (before and
@@ -212,7 +219,8 @@ def run_job(hydra_context, task_function, config: DictConfig, job_dir_key: str, 
             ret.working_dir = output_dir
         else:
             ret.working_dir = os.getcwd()
-        configure_log(config.hydra.job_logging, config.hydra.verbose)
+        if configure_logging:
+            configure_log(config.hydra.job_logging, config.hydra.verbose)
         if config.hydra.output_subdir is not None:
             hydra_output = Path(config.hydra.runtime.output_dir) / Path(config.hydra.output_subdir)
             _save_yaml(task_cfg, "config.yaml", hydra_output)
@@ -234,6 +242,20 @@ def run_job(hydra_context, task_function, config: DictConfig, job_dir_key: str, 
         HydraConfig.instance().cfg = orig_hydra_cfg
         if _chdir:
             os.chdir(old_cwd)
+
+
+@contextmanager
+def single_runs_too() -> Iterator[None]:
+    """Within this block a single run (``sparsity-lab run`` without ``-m``, which Hydra runs
+    without a launcher) goes through :func:`run_job` as well."""
+    import hydra._internal.hydra as hydra_app
+
+    saved = hydra_app.run_job
+    hydra_app.run_job = run_job
+    try:
+        yield
+    finally:
+        hydra_app.run_job = saved
 
 
 def job_cost(cfg: DictConfig) -> float:

@@ -503,11 +503,22 @@ def limited_threads():
 
 
 def threads_in_use() -> int | None:
-    """The largest thread count among this process's BLAS/OpenMP pools (None if none)."""
-    from threadpoolctl import threadpool_info
+    """The largest thread count among this process's BLAS/OpenMP pools (None if none).
 
-    counts = [pool["num_threads"] for pool in threadpool_info()]
+    Finding the pools means scanning every shared library the process has loaded (about 500
+    here, 5 to 20 ms); the pools found are kept until a module is imported (which may load
+    another library), and only their thread counts are asked again.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    if _POOLS.get("modules") != len(sys.modules):
+        _POOLS.update(controller=ThreadpoolController(), modules=len(sys.modules))
+    counts = [pool["num_threads"] for pool in _POOLS["controller"].info()]
     return max(counts) if counts else None
+
+
+#: threads_in_use's pools of this process, and the number of modules imported when found.
+_POOLS: dict = {}
 
 
 # ------------------------------------------------------------------ progress
