@@ -436,6 +436,7 @@ def test_cli_writes_every_figure_in_the_format_asked(tmp_path, run_dir):
     assert len(list((tmp_path / "o").glob("*.svg"))) == 11
 
 
+@pytest.mark.slow  # 9 s: keeps `make test` under 5 minutes from a fresh clone; CI runs it
 def test_parallel_drawing_writes_the_same_files_in_the_same_order(tmp_path, tables):
     """Forked workers draw each figure as this process would: same bytes, same log order."""
     fits, _ = tables

@@ -163,6 +163,7 @@ def summary_command(expected: pd.DataFrame) -> list[str]:
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # a regression guard (5 s): keeps `make test` under 5 minutes; CI runs it
 def test_frozen_summary_regenerates(tmp_path):
     """Far below the curve L1 always recovers, far above it never does (the summary's cells).
 
