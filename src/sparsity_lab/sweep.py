@@ -496,9 +496,7 @@ def limited_threads():
     if limit is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=limit):
+    with _thread_pools().limit(limits=limit):
         yield
 
 
@@ -506,18 +504,25 @@ def threads_in_use() -> int | None:
     """The largest thread count among this process's BLAS/OpenMP pools (None if none).
 
     Finding the pools means scanning every shared library the process has loaded (about 500
-    here, 5 to 20 ms); the pools found are kept until a module is imported (which may load
-    another library), and only their thread counts are asked again.
+    here, 5 to 20 ms), for this and for :func:`limited_threads` in every job; the pools found
+    are kept until a module is imported (which may load another library), and only their
+    thread counts are asked again.
     """
+    counts = [pool["num_threads"] for pool in _thread_pools().info()]
+    return max(counts) if counts else None
+
+
+def _thread_pools():
+    """This process's BLAS/OpenMP pools (a ``threadpoolctl.ThreadpoolController``), found
+    again only after a module was imported."""
     from threadpoolctl import ThreadpoolController
 
     if _POOLS.get("modules") != len(sys.modules):
         _POOLS.update(controller=ThreadpoolController(), modules=len(sys.modules))
-    counts = [pool["num_threads"] for pool in _POOLS["controller"].info()]
-    return max(counts) if counts else None
+    return _POOLS["controller"]
 
 
-#: threads_in_use's pools of this process, and the number of modules imported when found.
+#: The pools of this process, and the number of modules imported when they were found.
 _POOLS: dict = {}
 
 
