@@ -229,6 +229,7 @@ def test_sgd_rows_are_compared_with_the_optimum(compose_cfg):
     assert ridge[["n_zero_optimum", "n_false_zero", "n_missed_zero"]].isna().all().all()
 
 
+@pytest.mark.slow  # 6 s, a whole run: keeps `make test` under 5 minutes; CI runs it
 def test_default_run_every_lasso_and_elasticnet_zero_is_certified_or_a_tie(tmp_path):
     proc = run_cli(["run", "experiment=quickstart", "grid.num=12"], cwd=tmp_path)
     assert "ConvergenceWarning" not in proc.stdout + proc.stderr

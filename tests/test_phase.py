@@ -138,6 +138,7 @@ def check_transition(p: int, n_trials: int, deltas, seed: int = 0) -> pd.DataFra
     return crossing
 
 
+@pytest.mark.slow  # 5 s: keeps `make test` under 5 minutes; CI runs it
 def test_empirical_transition_follows_the_curve_at_small_p():
     # p = 60: 3 deltas x 15 rhos x 16 trials = 720 LPs, a few seconds
     crossing = check_transition(60, 16, [0.3, 0.5, 0.7])
