@@ -32,6 +32,7 @@ import queue
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from omegaconf import DictConfig, open_dict
@@ -102,10 +103,7 @@ def _payload(ret) -> bytes:
         return pickle.dumps(ret)
 
 
-#: The YAML dumper of :func:`to_yaml`, made on first use.
-_YAML: dict = {}
-
-
+@cache
 def _yaml_dumper():
     """OmegaConf's YAML dumper on libyaml's C emitter when PyYAML has it (the same text as
     ``OmegaConf.to_yaml``, which emits in Python: 2.4 against 6.7 ms for a job's hydra.yaml;
@@ -127,15 +125,13 @@ def to_yaml(cfg) -> str:
     import yaml
     from omegaconf import OmegaConf
 
-    if "dumper" not in _YAML:
-        _YAML["dumper"] = _yaml_dumper()
     container = OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)
     return yaml.dump(
         container,
         default_flow_style=False,
         allow_unicode=True,
         sort_keys=False,
-        Dumper=_YAML["dumper"],
+        Dumper=_yaml_dumper(),
     )
 
 

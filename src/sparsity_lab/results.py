@@ -193,12 +193,10 @@ def job_is_complete(job_dir: Path, key: str | None = None) -> bool:
     """True when the job's record says complete, (if given) its key matches, and every table it
     lists reads back with the recorded number of rows (and checksum, when recorded)."""
     job_dir = Path(job_dir)
-    meta = read_json_or_empty(job_dir / JOB_FILE)
-    tables, checksums = meta.get("tables"), meta.get("sha256") or {}
-    if meta.get("status") != "complete" or (key is not None and meta.get("key") != key):
+    listed = _complete_record(read_json_or_empty(job_dir / JOB_FILE), key)
+    if listed is None:
         return False
-    if not isinstance(tables, dict) or not isinstance(checksums, dict):
-        return False
+    tables, checksums = listed
     for name, n_rows in tables.items():
         file = job_dir / f"{name}.parquet"
         try:
@@ -209,7 +207,18 @@ def job_is_complete(job_dir: Path, key: str | None = None) -> bool:
                 return False
         except (OSError, pa.ArrowException):  # missing, unreadable or not parquet
             return False
-    return {"fits", "coefs"} <= set(tables)
+    return True
+
+
+def _complete_record(meta: dict, key: str | None = None) -> tuple[dict, dict] | None:
+    """(tables and their row counts, checksums) of a job record that says complete, lists
+    at least fits and coefs and (if given) has ``key``; else None."""
+    tables, checksums = meta.get("tables"), meta.get("sha256") or {}
+    if meta.get("status") != "complete" or (key is not None and meta.get("key") != key):
+        return None
+    if not isinstance(tables, dict) or not isinstance(checksums, dict):
+        return None
+    return (tables, checksums) if {"fits", "coefs"} <= set(tables) else None
 
 
 def job_status(job_dir: Path) -> str:
@@ -414,12 +423,10 @@ def _read_complete_job_tables(job: Path) -> dict[str, pa.Table] | None:
     its record says complete: a job rewriting its tables while we read). What
     :func:`job_is_complete` checks, with each file read once for its checksum, row count and
     table (a pandas frame per job and table cost 3 ms)."""
-    meta = read_json_or_empty(job / JOB_FILE)
-    tables, checksums = meta.get("tables"), meta.get("sha256") or {}
-    if meta.get("status") != "complete" or not isinstance(tables, dict):
+    listed = _complete_record(read_json_or_empty(job / JOB_FILE))
+    if listed is None:
         return None
-    if not isinstance(checksums, dict) or not {"fits", "coefs"} <= set(tables):
-        return None
+    tables, checksums = listed
     read = {}
     try:
         for name, n_rows in tables.items():
