@@ -120,3 +120,43 @@ def test_bare_run_cfg_job_prints_the_quickstart_study_a_bare_run_launches(tmp_pa
     proc = run_cli(["run", "--cfg", "job", "dataset=diabetes"], cwd=tmp_path)
     assert "study: adhoc" in proc.stdout.splitlines()  # the command line alone says what runs
     assert not (tmp_path / "results").exists()
+
+
+def test_the_quick_exit_does_what_an_exit_does_that_can_be_seen(tmp_path):
+    """`exit_quickly` skips the modules' teardown only: its code, the other threads joined,
+    atexit handlers run after them, logging's files and the piped stdout complete."""
+    import subprocess
+    import sys
+
+    log_file = tmp_path / "job.log"
+    script = f"""
+import atexit, logging, sys, threading, time
+from sparsity_lab.cli import exit_quickly
+handler = logging.FileHandler({str(log_file)!r})
+logging.getLogger("t").addHandler(handler)
+logging.getLogger("t").warning("logged before the exit")
+atexit.register(lambda: print("atexit handler ran", flush=False))
+threading.Thread(target=lambda: (time.sleep(0.3), print("thread joined"))).start()
+sys.stdout.write("x" * 200_000)  # more than a pipe's buffer, left unflushed
+exit_quickly(3)
+print("never printed")
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.startswith("x" * 200_000)
+    assert proc.stdout[200_000:].splitlines() == ["thread joined", "atexit handler ran"]
+    assert "never printed" not in proc.stdout
+    assert log_file.read_text() == "logged before the exit\n"
+
+
+def test_the_console_script_keeps_main_s_exit_codes_and_output(tmp_path, capsys):
+    """`python -m sparsity_lab.cli` (the console script's entry) against `main` in-process."""
+    assert cli.main(["datasets", "--format", "csv"]) == 0
+    in_process = capsys.readouterr().out
+    proc = run_cli(["datasets", "--format", "csv"], cwd=tmp_path)
+    assert proc.stdout == in_process
+    proc = run_cli(["no-such-verb"], cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: unknown verb 'no-such-verb'")
