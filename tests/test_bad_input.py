@@ -47,6 +47,12 @@ CASES = [
     ("run_id with a space", ["run_id='a b'"], ["run_id='a b'", FOLDER]),
     ("study escapes results_dir", ["study=../x"], ["study='../x'", FOLDER]),
     (
+        "hydra.sweep.dir set",
+        ["-m", "hydra.sweep.dir={tmp}/x", "seed=0,1"],
+        ["hydra.sweep.dir: not settable", "results_dir=", "run_id="],
+    ),
+    ("hydra.run.dir set", ["+hydra.run.dir={tmp}/x"], ["hydra.run.dir: not settable"]),
+    (
         "p = 10**7: more memory than the machine has",
         ["dataset.n_samples=200", "dataset.n_features=10000000"],
         ["dataset.n_features=10000000", "needs about", "GB", "available", "max_memory_gb="],

@@ -183,6 +183,7 @@ def _plan(args, config_dir: Path) -> RunPlan:
 
     config_name = args.config_name or "config"
     overrides = list(args.overrides)
+    _check_run_dir_overrides(overrides)
     loader = _loader(config_dir)
 
     def allowed_keys(parent: str) -> list[str]:
@@ -257,6 +258,24 @@ def _local_workers(primary: DictConfig, n_jobs_in_sweep: int) -> int:
         return n_processes(primary.hydra.launcher.n_jobs, n_jobs_in_sweep)
     except ValueError:
         return 1
+
+
+#: Hydra's output dirs, which the suite derives from results_dir, study and run_id: a run is
+#: read back (collect, resume, report) from <results_dir>/<study>/<run_id>/jobs/NNNN.
+RUN_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir")
+
+
+def _check_run_dir_overrides(overrides: list[str]) -> None:
+    """An override of Hydra's output dirs would scatter the jobs where the run never looks."""
+    from sparsity_lab.errors import ConfigError
+
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if "=" in override and key in RUN_DIR_KEYS:
+            raise ConfigError(
+                f"{key}: not settable; a run's dir is <results_dir>/<study>/<run_id> with its "
+                "jobs in jobs/NNNN: set results_dir=, study= or run_id= instead"
+            )
 
 
 # ------------------------------------------------------------------ checking one job's config
