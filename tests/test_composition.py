@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -87,33 +88,90 @@ def test_errors_are_hydras(hydra_configs):
         assert str(got.value) == str(plain.value)
 
 
+def _all_claimed() -> None:
+    """``meanwhile``: wait until the workers have taken every composition (deterministic
+    counts: this process then composes none)."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while not all(composition._WORK["claimed"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_compositions_made_in_forked_workers_are_hydras(hydra_configs):
-    """compose_in_parallel: each distinct job config composed once in a worker, and what the
-    parent then reads is Hydra's composition, flags included."""
+    """compose_in_parallel: each distinct job config composed once, and what the parent reads
+    is Hydra's composition, flags included, whichever process made it."""
     master, expected = hydra_configs
     loader = sweep._loader(config_dir())
     direct = loader.load_sweep_config(master, JOBS[0])
     jobs = [*JOBS, ["model=lasso", "seed=9"]]  # shares a composition with JOBS[0]
+    for meanwhile in (_all_claimed, None):  # the workers make all of them; or both processes
+        with composition.reuse_compositions():
+            with composition.compose_in_parallel(
+                master, jobs, loader, n_processes=2, meanwhile=meanwhile
+            ) as counts:
+                got = [loader.load_sweep_config(master, job) for job in jobs]
+            kept = set(composition._kept)
+            assert [loader.load_sweep_config(master, job) for job in jobs] == got
+            assert set(composition._kept) == kept  # nothing composed again
+        # the five distinct group choices, none twice
+        assert counts["received"] + counts["here"] == 5
+        if meanwhile is not None:
+            assert counts == {"received": 5, "here": 0}
+        assert [_yaml(cfg) for cfg in got[: len(JOBS)]] == expected
+        for cfg in got:
+            assert OmegaConf.is_struct(cfg) == OmegaConf.is_struct(direct)
+            assert OmegaConf.is_readonly(cfg.hydra) == OmegaConf.is_readonly(direct.hydra)
+
+
+def test_a_job_a_worker_cannot_compose_or_a_dead_worker_is_left_to_the_parent(
+    hydra_configs, monkeypatch
+):
+    """The check composes what the workers did not, and reports its error itself."""
+    master, expected = hydra_configs
+    loader = sweep._loader(config_dir())
+    bad = ["model=nope"]
     with composition.reuse_compositions():
-        made = composition.compose_in_parallel(master, jobs, loader, n_workers=2)
-        assert made == 5  # the five distinct group choices, none twice
-        kept = set(composition._kept)
-        got = [loader.load_sweep_config(master, job) for job in jobs]
-        assert set(composition._kept) == kept  # the parent composed none of them again
-    assert [_yaml(cfg) for cfg in got[: len(JOBS)]] == expected
-    for cfg in got:
-        assert OmegaConf.is_struct(cfg) == OmegaConf.is_struct(direct)
-        assert OmegaConf.is_readonly(cfg.hydra) == OmegaConf.is_readonly(direct.hydra)
+        with composition.compose_in_parallel(
+            master, [bad, *JOBS], loader, n_processes=2, meanwhile=_all_claimed
+        ) as counts:
+            with pytest.raises(ConfigCompositionException, match="nope"):
+                loader.load_sweep_config(master, bad)  # the worker failed it: composed here
+            got = [loader.load_sweep_config(master, job) for job in JOBS]
+    assert counts == {"received": 5, "here": 0}
+    assert [_yaml(cfg) for cfg in got] == expected
+    monkeypatch.setattr(composition, "_worker", lambda: os._exit(1))
+    with composition.reuse_compositions():  # the worker dies at once: this process does all
+        with composition.compose_in_parallel(master, JOBS, loader, n_processes=2) as counts:
+            got = [loader.load_sweep_config(master, job) for job in JOBS]
+    assert counts == {"received": 0, "here": 5}
+    assert [_yaml(cfg) for cfg in got] == expected
+
+
+def test_a_failing_check_stops_the_workers(hydra_configs):
+    master, _ = hydra_configs
+    loader = sweep._loader(config_dir())
+    with composition.reuse_compositions(), pytest.raises(RuntimeError, match="bad job"):
+        with composition.compose_in_parallel(master, JOBS, loader, n_processes=2):
+            workers = list(composition._WORK["workers"])
+            raise RuntimeError("bad job")
+    assert workers and not any(w.is_alive() for w in workers)
+    assert not composition._WORK
 
 
 def test_parallel_composition_is_skipped_when_it_cannot_pay(hydra_configs):
     master, _ = hydra_configs
     loader = sweep._loader(config_dir())
     seeds = [["model=lasso", f"seed={i}"] for i in range(20)]  # one composition for all
+    nothing = {"received": 0, "here": 0}
     with composition.reuse_compositions():
-        assert composition.compose_in_parallel(master, seeds, loader, n_workers=2) == 0
-        assert composition.compose_in_parallel(master, JOBS, loader, n_workers=1) == 0
-    assert composition.compose_in_parallel(master, JOBS, loader, n_workers=2) == 0  # outside
+        with composition.compose_in_parallel(master, seeds, loader, n_processes=2) as counts:
+            assert not composition._WORK
+        assert counts == nothing
+        with composition.compose_in_parallel(master, JOBS, loader, n_processes=1) as counts:
+            assert not composition._WORK
+    with composition.compose_in_parallel(master, JOBS, loader, n_processes=2):  # outside
+        assert not composition._WORK
 
 
 def test_the_checks_job_configs_are_handed_to_the_launcher_once(hydra_configs):

@@ -33,10 +33,11 @@ Hydra has no hook for reusing compositions, so :func:`reuse_compositions` wraps
   Hydra's per-composition copy of the config repository shares the ConfigStore singleton
   instead of deep-copying it (l1_vs_l2's 33 compositions: 169 -> 94 ms each).
 
-With ``hydra/launcher=local`` and several workers, :func:`compose_in_parallel` composes the
-distinct job configs of a sweep in forked workers before the check reads them: a sweep over
-datasets and models has one composition per (dataset, model), 0.1 to 0.3 s each, which would
-otherwise run one after another in the parent before any job starts.
+With ``hydra/launcher=local`` and several processes, :func:`compose_in_parallel` composes the
+distinct job configs of a sweep in forked workers, which start while the parent imports what
+the check needs, and in the parent once it has: a sweep over datasets and models has one
+composition per (dataset, model), 0.1 to 0.3 s each, which would otherwise run one after
+another in the parent before any job starts.
 
 ``tests/test_composition.py`` checks all of it against Hydra's own composition.
 """
@@ -62,7 +63,8 @@ MAX_KEPT = 256
 MAX_HANDED = 1000
 
 _state: dict = {"depth": 0, "originals": [], "handing": False}
-_kept: OrderedDict[tuple, DictConfig] = OrderedDict()
+# None: kept as its pickle only (a worker's composition, unpickled on its first read)
+_kept: OrderedDict[tuple, DictConfig | None] = OrderedDict()
 _pickled: dict[tuple, bytes] = {}  # a kept composition's pickle, made on its first copy
 _handed: OrderedDict[tuple, DictConfig] = OrderedDict()  # the check's job configs
 
@@ -74,6 +76,13 @@ def _copy(key: tuple) -> DictConfig:
     if key not in _pickled:
         _pickled[key] = pickle.dumps(_kept[key], protocol=pickle.HIGHEST_PROTOCOL)
     return pickle.loads(_pickled[key])
+
+
+def _kept_config(key: tuple) -> DictConfig:
+    """The kept composition ``key`` itself (read only: callers get :func:`_copy`)."""
+    if _kept[key] is None:
+        _kept[key] = pickle.loads(_pickled[key])
+    return _kept[key]
 
 
 def _drop_oldest() -> None:
@@ -117,6 +126,8 @@ def _key(loader, config_name, overrides, run_mode, from_shell, validate) -> tupl
 def _composed(original, loader, config_name, overrides, run_mode, from_shell, validate):
     """Hydra's composition of these arguments, composed once per command."""
     key = _key(loader, config_name, overrides, run_mode, from_shell, validate)
+    if _WORK.get("parent") == os.getpid() and key not in _kept:  # a worker may make it
+        _await_or_claim(key, tuple(overrides))
     if key in _kept:
         _kept.move_to_end(key)
     else:
@@ -166,7 +177,7 @@ def _load_configuration(original):
         for extra in ([], mode, hydra_values):
             primary = [o.input_line for o in parsed if o not in extra]
             key = _key(self, config_name, primary, RunMode.MULTIRUN, from_shell, False)
-            if key in _kept and "???" not in _kept[key].hydra.runtime.choices.values():
+            if key in _kept and "???" not in _kept_config(key).hydra.runtime.choices.values():
                 return _finish(_copy(key), parsed, extra)
         values = [o for o in parsed if _plain_value(o, self)]
         if not values:
@@ -314,43 +325,116 @@ def handing_over() -> Iterator[None]:
         _state["handing"] = saved
 
 
-# (primary config, loader) of the sweep being composed, read by forked workers.
+# The sweep being composed in parallel: what forked workers read (primary, loader, todo,
+# claimed) and what this process reads while they work (index, results, workers).
 _WORK: dict = {}
 
 
-def _compose_jobs(jobs: list[list[str]]) -> dict[tuple, DictConfig]:
-    """In a forked worker: compose ``jobs`` as Hydra's launcher will; the compositions made."""
-    before = set(_kept)
-    for job in jobs:
-        _WORK["loader"].load_sweep_config(_WORK["primary"], job)
-    return {key: cfg for key, cfg in _kept.items() if key not in before}
+def _claim(i: int) -> bool:
+    """Take composition ``i`` of the sweep (True), unless a process has taken it already."""
+    claimed = _WORK["claimed"]
+    with claimed.get_lock():
+        if claimed[i]:
+            return False
+        claimed[i] = 1
+        return True
 
 
+def _worker() -> None:
+    """A forked worker: the sweep's compositions from the last one backwards, each sent to the
+    parent as soon as it is made (pickled), until it meets what the parent took. A job that does
+    not compose is sent as such: the parent composes it again and reports its error."""
+    todo, results = _WORK["todo"], _WORK["results"]
+    for i in reversed(range(len(todo))):
+        if not _claim(i):
+            continue
+        before = set(_kept)
+        try:
+            _WORK["loader"].load_sweep_config(_WORK["primary"], todo[i])
+        except Exception:
+            results.put((i, {}))
+            continue
+        made = {
+            key: pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
+            for key, cfg in _kept.items()
+            if key not in before
+        }  # the parent keeps the pickles as they come: its copies are unpickled from them
+        results.put((i, made))
+
+
+def _receive(block: bool) -> bool:
+    """One composition sent by a worker, kept here; False when none came."""
+    import queue
+
+    from sparsity_lab.launcher import POLL_SECONDS
+
+    try:
+        i, made = (
+            _WORK["results"].get(timeout=POLL_SECONDS) if block else _WORK["results"].get_nowait()
+        )
+    except queue.Empty:
+        return False
+    _WORK["arrived"].add(i)
+    for key, data in made.items():
+        if key not in _kept:
+            _kept[key], _pickled[key] = None, data
+            _WORK["received"] += 1
+    return True
+
+
+def _await_or_claim(key: tuple, choices: tuple) -> None:
+    """Before composing ``key`` here: take what the workers sent; wait for it if a worker is
+    composing it; else claim it (this process composes it)."""
+    i = _WORK["index"].get(choices)
+    if i is None:
+        return
+    while _receive(block=False):
+        pass
+    while key not in _kept and i not in _WORK["arrived"]:
+        if _claim(i):
+            _WORK["here"] += 1
+            return
+        if not _receive(block=True) and not any(w.is_alive() for w in _WORK["workers"]):
+            while _receive(block=False):  # sent just before its worker ended
+                pass
+            return  # a worker died with it: compose it here
+
+
+@contextmanager
 def compose_in_parallel(
     primary: DictConfig,
     jobs: list[list[str]],
     loader,
-    n_workers: int,
+    n_processes: int,
     meanwhile: Callable[[], object] | None = None,
-) -> int:
-    """Compose the distinct job configs of a sweep in ``n_workers`` forked processes, while
-    this one runs ``meanwhile`` (e.g. the imports the check needs next).
+) -> Iterator[dict]:
+    """Within this block, the distinct job configs of a sweep are composed by ``n_processes``
+    processes: this one and ``n_processes - 1`` forked workers, which start at once while this
+    one runs ``meanwhile`` (e.g. the imports the check needs next).
+
+    The workers take the compositions from the last one backwards and send each as it is made;
+    this process reads the jobs in order (the check): it finds a job's composition sent, waits
+    for the one a worker is making, or takes the next one itself, until the two meet. So the
+    check of the first jobs runs while the workers compose the last ones.
 
     Inside :func:`reuse_compositions` only: the compositions join the kept ones, so that the
     check and Hydra's launcher find every job's composition made. Jobs that differ only in plain
     values share one composition, and only one job of each is composed. Does nothing with fewer
-    than two compositions per worker (forking would cost more than it saves) or without
+    than two compositions per process (forking would cost more than it saves) or without
     ``fork``.
 
-    Returns
-    -------
-    int
-        The compositions made in workers.
+    Yields
+    ------
+    dict
+        Counts, final when the block ends: ``received`` (compositions made by the workers) and
+        ``here`` (taken by this process), 0 and 0 when nothing runs in parallel.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    if not _state["depth"] or n_workers < 2 or "fork" not in mp.get_all_start_methods():
-        return 0
+    counts = {"received": 0, "here": 0}
+    if not _state["depth"] or n_processes < 2 or "fork" not in mp.get_all_start_methods():
+        yield counts
+        return
     hydra_overrides = list(primary.hydra.overrides.hydra)
     parser = OverridesParser.create()
     one_per_composition: dict[tuple, list[str]] = {}
@@ -358,20 +442,34 @@ def compose_in_parallel(
         parsed = parser.parse_overrides(overrides=hydra_overrides + list(job))
         one_per_composition.setdefault(tuple(_group_choices(parsed, loader)), list(job))
     todo = list(one_per_composition.values())
-    if len(todo) < 2 * n_workers:
-        return 0
-    chunks = [todo[i::n_workers] for i in range(n_workers)]
-    _WORK.update(primary=primary, loader=loader)
+    if len(todo) < 2 * n_processes:
+        yield counts
+        return
+    ctx = mp.get_context("fork")
+    _WORK.update(
+        primary=primary, loader=loader, todo=todo, claimed=ctx.Array("b", len(todo)),
+        results=ctx.Queue(), index={c: i for i, c in enumerate(one_per_composition)},
+        arrived=set(), received=0, here=0, workers=[], parent=os.getpid(),
+    )  # fmt: skip
     try:
-        with mp.get_context("fork").Pool(n_workers) as pool:
-            pending = pool.map_async(_compose_jobs, chunks)
-            if meanwhile is not None:
-                meanwhile()
-            made = pending.get()
+        for _ in range(n_processes - 1):
+            worker = ctx.Process(target=_worker, daemon=True)
+            worker.start()
+            _WORK["workers"].append(worker)
+        if meanwhile is not None:
+            meanwhile()
+        yield counts
+        with _WORK["claimed"].get_lock():  # nothing is left to take
+            _WORK["claimed"][:] = [1] * len(todo)
+        while any(w.is_alive() for w in _WORK["workers"]):  # their last results, then the end
+            _receive(block=True)
+        while _receive(block=False):
+            pass
     finally:
+        for worker in _WORK["workers"]:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        counts.update(received=_WORK["received"], here=_WORK["here"])
         _WORK.clear()
-    for compositions in made:
-        for key, cfg in compositions.items():
-            _kept.setdefault(key, cfg)
-    _drop_oldest()
-    return sum(map(len, made))
+        _drop_oldest()

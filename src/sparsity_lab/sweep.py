@@ -213,12 +213,10 @@ def _plan(args, config_dir: Path) -> RunPlan:
                 config_name, overrides + mode, run_mode=RunMode.MULTIRUN
             )
             jobs = expand_sweep(primary, loader)
-            # the workers compose while this process imports what the check needs (1 to 2 s)
-            workers = _local_workers(primary, len(jobs))
-            compose_in_parallel(primary, jobs, loader, workers, meanwhile=_import_job_modules)
+            processes = _local_processes(primary, len(jobs))
         else:
             mode = [] if primary.hydra.mode is not None else ["hydra.mode=RUN"]
-            jobs = [overrides]
+            jobs, processes = [overrides], 1
         plan = RunPlan(
             multirun=multirun,
             jobs=jobs,
@@ -226,7 +224,13 @@ def _plan(args, config_dir: Path) -> RunPlan:
         )
         _check_launcher(primary)
         checked: set[str] = set()
-        with handing_over():  # each job's config, as checked, is the one Hydra launches
+        # forked workers compose the jobs' configs while this process imports what the check
+        # needs (about 2 s), then checks the jobs in order as their configs arrive;
+        # handing_over: each job's config, as checked, is the one Hydra launches
+        parallel = compose_in_parallel(
+            primary, jobs, loader, processes, meanwhile=_import_job_modules
+        )
+        with parallel, handing_over():
             if multirun:
                 configs = _job_configs(primary, jobs, loader)
             else:
@@ -247,7 +251,7 @@ def _import_job_modules() -> None:
     import sparsity_lab.runner  # noqa: F401
 
 
-def _local_workers(primary: DictConfig, n_jobs_in_sweep: int) -> int:
+def _local_processes(primary: DictConfig, n_jobs_in_sweep: int) -> int:
     """The processes ``hydra/launcher=local`` will use for this sweep (1 for other launchers or
     a bad ``n_jobs``, which the check reports): they may compose the job configs too."""
     from sparsity_lab.launcher import n_processes
