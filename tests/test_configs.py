@@ -35,6 +35,22 @@ def test_every_model_instantiates_as_an_unfitted_estimator(compose_cfg, name):
     assert not any(k.endswith("_") and not k.startswith("_") for k in vars(est))
 
 
+@pytest.mark.parametrize("name", GROUPS["model"])
+def test_the_suite_s_instantiate_is_hydra_s(compose_cfg, name):
+    """Flat configs skip Hydra's instantiate (sparsity_lab.instantiate): same class, same
+    parameters, and the call really takes the direct path where the config is flat."""
+    from sparsity_lab import instantiate as fast
+
+    cfg = compose_cfg([f"model={name}"])
+    est, reference = fast.instantiate(cfg.model), instantiate(cfg.model, _convert_="all")
+    assert type(est) is type(reference)
+    assert est.get_params() == reference.get_params()
+    params = OmegaConf.to_container(cfg.model, resolve=True)
+    assert (fast.flat_target(params) is type(est)) == all(
+        not isinstance(v, dict | list) for v in params.values()
+    )
+
+
 def _dataset_inputs(name, tmp_path):
     """Overrides that configs with mandatory user input need (a file, the shipped cache)."""
     if name == "table":

@@ -9,12 +9,12 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import metrics, schema, solvers, studies
 from sparsity_lab.datasets import DataError, Dataset, PreparedData, check_test_size, prepare
 from sparsity_lab.errors import ConfigError, UserError
+from sparsity_lab.instantiate import instantiate
 from sparsity_lab.paths import config_dir
 from sparsity_lab.regularization import (
     FitCallback,
@@ -41,7 +41,12 @@ def build(group: str, node):
     become a ConfigError naming the group; any other exception is a bug and propagates.
     """
     try:
-        return instantiate(node, _convert_="all")
+        return instantiate(node)
+    except UserError:
+        raise
+    except (TypeError, ValueError) as exc:  # a flat config's target, called directly
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+        raise ConfigError(f"{group}: {first}") from None
     except InstantiationException as exc:
         cause = exc.__cause__
         if isinstance(cause, UserError):  # already one line

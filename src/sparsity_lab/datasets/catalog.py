@@ -51,42 +51,14 @@ def dataset_configs(config_dir: str | Path | None = None) -> dict[str, DictConfi
 
 
 def load_from_config(cfg: DictConfig, seed: int = 0) -> Dataset:
-    """Instantiate a dataset config (``test_size`` removed, ``${seed}`` resolved to ``seed``).
+    """Instantiate a dataset config (``test_size`` removed, ``${seed}`` resolved to ``seed``);
+    a flat config is called directly (:mod:`sparsity_lab.instantiate`)."""
+    from sparsity_lab.instantiate import instantiate
 
-    A flat config (``_target_`` a module's function or class, plain keyword values) is called
-    directly: what Hydra's ``instantiate`` does for it, without importing Hydra's instantiate
-    machinery (0.1 to 0.15 s of `sparsity-lab datasets`); any other goes through it.
-    """
     root = OmegaConf.create({"seed": seed, "dataset": OmegaConf.to_container(cfg)})
     node = OmegaConf.to_container(root.dataset, resolve=True)
     node.pop("test_size", None)
-    target = _flat_target(node)
-    if target is not None:
-        return target(**{k: v for k, v in node.items() if k != "_target_"})
-    from hydra.utils import instantiate
-
     return instantiate(node)
-
-
-def _flat_target(node: dict):
-    """The callable ``node["_target_"]`` names when the node is flat (no other ``_`` key,
-    no nested config), else None."""
-    import importlib
-
-    target = node.get("_target_")
-    nested = any(isinstance(v, dict | list) for v in node.values())
-    if (
-        not isinstance(target, str)
-        or nested
-        or any(k.startswith("_") for k in node if k != "_target_")
-    ):
-        return None
-    module, _, name = target.rpartition(".")
-    try:
-        found = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError):  # Hydra's error message, then
-        return None
-    return found if callable(found) else None
 
 
 def dataset_catalog(config_dir: str | Path | None = None, seed: int = 0) -> pd.DataFrame:
