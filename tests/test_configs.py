@@ -118,3 +118,17 @@ def test_config_tree_is_the_repository_s_or_the_environment_s(monkeypatch, tmp_p
         config_dir()
     (tmp_path / "config.yaml").write_text("seed: 0\n")
     assert config_dir() == tmp_path
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [[], ["dataset=table"], ["grid=values"], ["+foo.bar=???", "+baz={a: ???, b: [1, ???]}"]],
+)
+def test_the_check_finds_omegaconf_s_missing_keys_outside_hydra(compose_cfg, overrides):
+    from sparsity_lab.sweep import task_missing_keys
+
+    cfg = compose_cfg(overrides)
+    task = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    assert task_missing_keys(cfg) == OmegaConf.missing_keys(task)
+    assert OmegaConf.is_missing(cfg.hydra.job, "num")  # hydra's own are left out
+    assert not any(key.startswith("hydra") for key in task_missing_keys(cfg))

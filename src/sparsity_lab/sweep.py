@@ -446,6 +446,20 @@ def dataset_ident(params: dict, seed) -> str:
     return json.dumps({"dataset": params, "seed": seed}, sort_keys=True, default=str)
 
 
+def task_missing_keys(cfg: DictConfig) -> set[str]:
+    """``OmegaConf.missing_keys`` of the job's own keys (all but ``hydra``), read in place: a
+    masked copy of them cost two thirds of the check of a job whose data is loaded already."""
+    missing: set[str] = set()
+    for key in cfg:
+        if key == "hydra":
+            continue
+        if OmegaConf.is_missing(cfg, key):
+            missing.add(str(key))
+        elif OmegaConf.is_config(cfg[key]):
+            missing |= OmegaConf.missing_keys(cfg[key])
+    return missing
+
+
 def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = None) -> None:
     """Raise the suite's one-line ValueError for the first value of ``cfg`` that is not allowed.
 
@@ -459,8 +473,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     from sparsity_lab.errors import ConfigError
     from sparsity_lab.runner import check_alpha_max, check_config, grid_alphas, load_prepared
 
-    task_keys = [k for k in cfg if k != "hydra"]
-    missing = sorted(OmegaConf.missing_keys(OmegaConf.masked_copy(cfg, task_keys)))
+    missing = sorted(task_missing_keys(cfg))
     if missing:
         raise SweepConfigError(f"{missing[0]} is missing: give {missing[0]}=<value>")
     study = studies.get(cfg.get("task", "path"))
