@@ -409,3 +409,31 @@ def test_progress_line_is_cleared_before_other_output(tmp_path, monkeypatch):
     before, _, after = text.partition("a log line")
     assert before.endswith("\r\x1b[K") and "jobs 0/2 done" in after
     assert text.endswith("\n")  # the last progress line stays, on its own line
+
+
+def test_the_kept_thread_pools_limit_what_threadpoolctl_finds_anew():
+    """sparsity_lab.threads keeps one controller per set of loaded modules; its limits are
+    threadpoolctl's own (checked with a fresh scan of the process's libraries)."""
+    import types
+
+    from threadpoolctl import threadpool_info
+
+    from sparsity_lab.threads import thread_pools
+
+    def blas_threads():
+        return {
+            p["filepath"]: p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"
+        }
+
+    before = blas_threads()
+    assert before  # numpy's BLAS at least
+    assert thread_pools() is thread_pools()
+    with thread_pools().limit(limits=1, user_api="blas"):
+        assert set(blas_threads().values()) == {1}
+    assert blas_threads() == before
+    kept = thread_pools()
+    sys.modules["_a_module_just_imported"] = types.ModuleType("_a_module_just_imported")
+    try:  # a module imported (it may have loaded a library): the pools are found anew
+        assert thread_pools() is not kept
+    finally:
+        del sys.modules["_a_module_just_imported"]

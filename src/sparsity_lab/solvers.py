@@ -40,10 +40,10 @@ import scipy.linalg
 import scipy.linalg.lapack
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import enet_path
-from threadpoolctl import threadpool_limits
 
 from sparsity_lab import metrics
 from sparsity_lab.metrics import BOUNDARY_RTOL
+from sparsity_lab.threads import thread_pools
 
 #: Routes of the exact solver; ``auto`` picks one by shape and penalty.
 EXACT_SOLVERS = ("cd_exact", "homotopy")
@@ -541,7 +541,7 @@ def exact_path(
     )
     # matrix-vector products and small factorisations: threads only contend (several times slower
     # on a loaded 2-core machine); the Gram matrix, computed before, keeps its threads
-    with threadpool_limits(limits=1, user_api="blas"):
+    with thread_pools().limit(limits=1, user_api="blas"):
         start = time.perf_counter()
         starts = _homotopy_starts(prob, alphas) if route == "homotopy" else None
         shared = (time.perf_counter() - start) / max(K, 1)  # the homotopy is shared by the grid

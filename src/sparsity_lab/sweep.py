@@ -37,6 +37,7 @@ from omegaconf.errors import OmegaConfBaseException
 from sparsity_lab import results
 from sparsity_lab.composition import compose_in_parallel, handing_over, reuse_compositions
 from sparsity_lab.errors import UserError
+from sparsity_lab.threads import thread_pools
 
 #: Datasets up to this many entries in X are loaded and prepared by the pre-launch check.
 CHECK_MAX_ELEMENTS = 2_000_000
@@ -532,34 +533,15 @@ def limited_threads():
     if limit is None:
         yield
         return
-    with _thread_pools().limit(limits=limit):
+    with thread_pools().limit(limits=limit):
         yield
 
 
 def threads_in_use() -> int | None:
-    """The largest thread count among this process's BLAS/OpenMP pools (None if none).
-
-    Finding the pools means scanning every shared library the process has loaded (about 500
-    here, 5 to 20 ms), for this and for :func:`limited_threads` in every job; the pools found
-    are kept until a module is imported (which may load another library), and only their
-    thread counts are asked again.
-    """
-    counts = [pool["num_threads"] for pool in _thread_pools().info()]
+    """The largest thread count among this process's BLAS/OpenMP pools (None if none; the pools
+    are found once, :mod:`sparsity_lab.threads`)."""
+    counts = [pool["num_threads"] for pool in thread_pools().info()]
     return max(counts) if counts else None
-
-
-def _thread_pools():
-    """This process's BLAS/OpenMP pools (a ``threadpoolctl.ThreadpoolController``), found
-    again only after a module was imported."""
-    from threadpoolctl import ThreadpoolController
-
-    if _POOLS.get("modules") != len(sys.modules):
-        _POOLS.update(controller=ThreadpoolController(), modules=len(sys.modules))
-    return _POOLS["controller"]
-
-
-#: The pools of this process, and the number of modules imported when they were found.
-_POOLS: dict = {}
 
 
 # ------------------------------------------------------------------ progress
