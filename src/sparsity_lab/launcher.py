@@ -168,15 +168,15 @@ def run_job(
     job_subdir_key: str | None,
     configure_logging: bool = True,
 ):
-    """Hydra 1.3's ``hydra.core.utils.run_job``, without its three copies of the config.
+    """Hydra 1.3's ``hydra.core.utils.run_job``, with one copy of the config instead of four.
 
-    Hydra deep-copies the whole job config for the task, masks the Hydra node twice (before and
-    after it knows the output dir) and deep-copies that mask for the ``JobReturn``: four copies
-    of a tree that takes about 10 ms to copy, a third of a tiny job's cost in the launcher.
-    Here the Hydra node is masked once and its output dir set in both places, the task's
-    config is the deep copy without the Hydra node that Hydra deletes from its copy (the node is
-    not copied), and the ``JobReturn`` holds the mask itself (each job masks anew, so nothing
-    changes it afterwards). The three ``.hydra/*.yaml`` files are OmegaConf's text emitted by
+    Hydra deep-copies the whole job config for the task, masks a copy of the Hydra node twice
+    (before and after it knows the output dir) and deep-copies that mask for the
+    ``JobReturn``: four copies of a tree that takes about 10 ms to copy, a third of a tiny job's
+    cost in the launcher. Here the mask holds the job's Hydra node itself
+    (:func:`_set_hydra_config`) and its output dir is set once, the task's config is the deep
+    copy without the Hydra node that Hydra deletes from its copy (the node is not copied), and
+    the ``JobReturn`` holds the mask (nothing changes a job's config after its job). The three ``.hydra/*.yaml`` files are OmegaConf's text emitted by
     libyaml (:func:`to_yaml`). The job dir, the files' names and place, the job's logging,
     ``env_set``, ``chdir``, the callbacks and the restored state are Hydra's, and
     ``tests/test_launcher.py`` compares them with Hydra's ``run_job``.
@@ -203,10 +203,9 @@ def run_job(
     output_dir = str(OmegaConf.select(config, job_dir_key))
     if job_subdir_key is not None:
         output_dir = os.path.join(output_dir, str(OmegaConf.select(config, job_subdir_key)))
-    hydra_cfg = HydraConfig.instance().cfg
-    for node in (config, hydra_cfg):
-        with read_write(node.hydra.runtime), open_dict(node.hydra.runtime):
-            node.hydra.runtime.output_dir = os.path.abspath(output_dir)
+    hydra_cfg = HydraConfig.instance().cfg  # holds config's own Hydra node
+    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+        config.hydra.runtime.output_dir = os.path.abspath(output_dir)
     _chdir = None
     try:
         ret = JobReturn()
