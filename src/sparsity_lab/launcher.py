@@ -176,10 +176,11 @@ def run_job(
     cost in the launcher. Here the mask holds the job's Hydra node itself
     (:func:`_set_hydra_config`) and its output dir is set once, the task's config is the deep
     copy without the Hydra node that Hydra deletes from its copy (the node is not copied), and
-    the ``JobReturn`` holds the mask (nothing changes a job's config after its job). The three ``.hydra/*.yaml`` files are OmegaConf's text emitted by
-    libyaml (:func:`to_yaml`). The job dir, the files' names and place, the job's logging,
-    ``env_set``, ``chdir``, the callbacks and the restored state are Hydra's, and
-    ``tests/test_launcher.py`` compares them with Hydra's ``run_job``.
+    the ``JobReturn`` holds the mask (nothing changes a job's config after its job). The three
+    ``.hydra/*.yaml`` files are OmegaConf's text emitted by libyaml (:func:`to_yaml`). The job
+    dir, the files' names and place, the job's logging, ``env_set``, ``chdir``, the callbacks
+    and the restored state are Hydra's, and ``tests/test_launcher.py`` compares them with
+    Hydra's ``run_job``.
     """
     from hydra import version
     from hydra._internal.deprecation_warning import deprecation_warning
