@@ -149,6 +149,39 @@ def test_a_job_a_worker_cannot_compose_or_a_dead_worker_is_left_to_the_parent(
     assert [_yaml(cfg) for cfg in got] == expected
 
 
+def test_while_a_worker_makes_the_awaited_job_the_parent_composes_the_last_ones(
+    hydra_configs, monkeypatch
+):
+    """The worker takes job 0 and is slow: the check, waiting for it, composes the others."""
+    import pickle
+    import time
+
+    master, expected = hydra_configs
+    loader = sweep._loader(config_dir())
+
+    def slow_first_job_only():
+        assert composition._claim(0)
+        time.sleep(0.5)
+        before = set(composition._kept)
+        loader.load_sweep_config(master, composition._WORK["todo"][0])
+        made = {k: pickle.dumps(v) for k, v in composition._kept.items() if k not in before}
+        composition._WORK["results"].put((0, made))
+
+    def until_job_0_is_taken():
+        deadline = time.monotonic() + 60
+        while not composition._WORK["claimed"][0] and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    monkeypatch.setattr(composition, "_worker", slow_first_job_only)
+    with composition.reuse_compositions():
+        with composition.compose_in_parallel(
+            master, JOBS, loader, n_processes=2, meanwhile=until_job_0_is_taken
+        ) as counts:
+            got = [loader.load_sweep_config(master, job) for job in JOBS]
+    assert counts == {"received": 1, "here": 4}
+    assert [_yaml(cfg) for cfg in got] == expected
+
+
 def test_a_failing_check_stops_the_workers(hydra_configs):
     master, _ = hydra_configs
     loader = sweep._loader(config_dir())

@@ -341,11 +341,11 @@ def _claim(i: int) -> bool:
 
 
 def _worker() -> None:
-    """A forked worker: the sweep's compositions from the last one backwards, each sent to the
-    parent as soon as it is made (pickled), until it meets what the parent took. A job that does
-    not compose is sent as such: the parent composes it again and reports its error."""
+    """A forked worker: the sweep's compositions in the order the check reads them, each sent
+    to the parent as soon as it is made (pickled), skipping what the parent took. A job that
+    does not compose is sent as such: the parent composes it again and reports its error."""
     todo, results = _WORK["todo"], _WORK["results"]
-    for i in reversed(range(len(todo))):
+    for i in range(len(todo)):
         if not _claim(i):
             continue
         before = set(_kept)
@@ -360,6 +360,27 @@ def _worker() -> None:
             if key not in before
         }  # the parent keeps the pickles as they come: its copies are unpickled from them
         results.put((i, made))
+
+
+def _compose_last_here() -> bool:
+    """While a worker makes the composition the check waits for: take the last one nobody has
+    taken and compose it here (False when none is left). One that does not compose is left to
+    the check, which composes it again when it reaches its job and reports the error."""
+    for j in reversed(range(len(_WORK["todo"]))):
+        if _claim(j):
+            break
+    else:
+        return False
+    _WORK["busy"] = True
+    try:
+        _WORK["loader"].load_sweep_config(_WORK["primary"], _WORK["todo"][j])
+    except Exception:
+        pass
+    finally:
+        _WORK["busy"] = False
+        _WORK["arrived"].add(j)
+        _WORK["here"] += 1
+    return True
 
 
 def _receive(block: bool) -> bool:
@@ -383,10 +404,11 @@ def _receive(block: bool) -> bool:
 
 
 def _await_or_claim(key: tuple, choices: tuple) -> None:
-    """Before composing ``key`` here: take what the workers sent; wait for it if a worker is
-    composing it; else claim it (this process composes it)."""
+    """Before composing ``key`` here: take what the workers sent; if a worker is making it,
+    compose the last compositions nobody has taken until it arrives (the workers go forwards,
+    this process backwards from the end); else claim it (this process composes it)."""
     i = _WORK["index"].get(choices)
-    if i is None:
+    if i is None or _WORK["busy"]:
         return
     while _receive(block=False):
         pass
@@ -394,6 +416,10 @@ def _await_or_claim(key: tuple, choices: tuple) -> None:
         if _claim(i):
             _WORK["here"] += 1
             return
+        if _compose_last_here():
+            while _receive(block=False):
+                pass
+            continue
         if not _receive(block=True) and not any(w.is_alive() for w in _WORK["workers"]):
             while _receive(block=False):  # sent just before its worker ended
                 pass
@@ -412,10 +438,11 @@ def compose_in_parallel(
     processes: this one and ``n_processes - 1`` forked workers, which start at once while this
     one runs ``meanwhile`` (e.g. the imports the check needs next).
 
-    The workers take the compositions from the last one backwards and send each as it is made;
-    this process reads the jobs in order (the check): it finds a job's composition sent, waits
-    for the one a worker is making, or takes the next one itself, until the two meet. So the
-    check of the first jobs runs while the workers compose the last ones.
+    The workers take the compositions in the order of the jobs and send each as it is made;
+    this process reads the jobs in order (the check): it finds a job's composition sent, or
+    takes it itself if nobody has, and while a worker makes the one it waits for, it composes
+    the last ones nobody has taken. So the check runs while the workers compose, and both
+    processes compose until none is left.
 
     Inside :func:`reuse_compositions` only: the compositions join the kept ones, so that the
     check and Hydra's launcher find every job's composition made. Jobs that differ only in plain
@@ -449,7 +476,7 @@ def compose_in_parallel(
     _WORK.update(
         primary=primary, loader=loader, todo=todo, claimed=ctx.Array("b", len(todo)),
         results=ctx.Queue(), index={c: i for i, c in enumerate(one_per_composition)},
-        arrived=set(), received=0, here=0, workers=[], parent=os.getpid(),
+        arrived=set(), received=0, here=0, workers=[], parent=os.getpid(), busy=False,
     )  # fmt: skip
     try:
         for _ in range(n_processes - 1):
