@@ -160,3 +160,24 @@ def test_the_console_script_keeps_main_s_exit_codes_and_output(tmp_path, capsys)
     proc = run_cli(["no-such-verb"], cwd=tmp_path, check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: unknown verb 'no-such-verb'")
+
+
+def test_imports_run_with_the_collector_paused_then_frozen():
+    import gc
+
+    from sparsity_lab.startup import gc_paused
+
+    frozen = gc.get_freeze_count()
+    with gc_paused():
+        assert not gc.isenabled()
+        made = [[] for _ in range(1000)]  # what an import leaves alive
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen + len(made)
+    gc.disable()
+    try:  # a caller that had it disabled keeps it so
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

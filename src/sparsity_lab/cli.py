@@ -24,6 +24,7 @@ from sparsity_lab import __version__
 from sparsity_lab.composition import reuse_compositions
 from sparsity_lab.errors import UserError
 from sparsity_lab.paths import config_dir, register_resolvers
+from sparsity_lab.startup import exit_quickly, gc_paused
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -226,9 +227,10 @@ def run_hydra(overrides: list[str]) -> int:
     The run-level tables are collected after Hydra returns or raises; the exit code is 1 when a
     job failed or never finished (rerun with the same run_id to retry only those).
     """
-    import hydra
+    with gc_paused():  # pandas, pyarrow, Hydra's app (the job modules: sweep.plan_run)
+        import hydra
 
-    from sparsity_lab import results
+        from sparsity_lab import results
 
     # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
     verbose = [o for o in overrides if o in ("-v", "--verbose")]
@@ -481,37 +483,6 @@ def entry() -> None:
     """The ``sparsity-lab`` console script (and ``python -m sparsity_lab.cli``): :func:`main`,
     then :func:`exit_quickly` with its code."""
     exit_quickly(main())
-
-
-def exit_quickly(code: int) -> None:
-    """End the process with ``code`` the way Python's own exit does, without tearing down its
-    modules one by one.
-
-    After a command has imported scikit-learn, SciPy, pandas and numba, that teardown alone
-    takes 0.5 to 0.7 s on this kind of machine, a tenth of a short run and more than the
-    ``models`` verb's own work. Everything an exit does that anyone can observe still
-    happens, in Python's order (``Py_FinalizeEx``): the other threads are joined and
-    ``threading``'s exit hooks run (``threading._shutdown``), then the ``atexit`` handlers
-    (logging flushes and closes its files, multiprocessing joins its children, coverage saves),
-    then stdout and stderr are flushed (exit status 120 when that fails, as Python's). Where
-    that private hook is missing (another Python), this is ``sys.exit(code)``.
-    """
-    import atexit
-    import threading
-
-    shutdown = getattr(threading, "_shutdown", None)
-    if shutdown is None or threading.current_thread() is not threading.main_thread():
-        sys.exit(code)
-    shutdown()
-    atexit._run_exitfuncs()
-    status = code
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except Exception:  # e.g. a closed pipe (`sparsity-lab models | head -1`)
-            status = status or 120
-    os._exit(status)
 
 
 if __name__ == "__main__":

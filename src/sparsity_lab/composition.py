@@ -436,7 +436,7 @@ def compose_in_parallel(
 ) -> Iterator[dict]:
     """Within this block, the distinct job configs of a sweep are composed by ``n_processes``
     processes: this one and ``n_processes - 1`` forked workers, which start at once while this
-    one runs ``meanwhile`` (e.g. the imports the check needs next).
+    one runs ``meanwhile`` (e.g. the imports the check needs next; it runs in any case).
 
     The workers take the compositions in the order of the jobs and send each as it is made;
     this process reads the jobs in order (the check): it finds a job's composition sent, or
@@ -460,6 +460,8 @@ def compose_in_parallel(
 
     counts = {"received": 0, "here": 0}
     if not _state["depth"] or n_processes < 2 or "fork" not in mp.get_all_start_methods():
+        if meanwhile is not None:
+            meanwhile()
         yield counts
         return
     hydra_overrides = list(primary.hydra.overrides.hydra)
@@ -470,6 +472,8 @@ def compose_in_parallel(
         one_per_composition.setdefault(tuple(_group_choices(parsed, loader)), list(job))
     todo = list(one_per_composition.values())
     if len(todo) < 2 * n_processes:
+        if meanwhile is not None:
+            meanwhile()
         yield counts
         return
     ctx = mp.get_context("fork")

@@ -248,8 +248,12 @@ def _plan(args, config_dir: Path) -> RunPlan:
 
 
 def _import_job_modules() -> None:
-    """Import the modules the check and the jobs use (scikit-learn, the solvers)."""
-    import sparsity_lab.runner  # noqa: F401
+    """Import the modules the check and the jobs use (scikit-learn, the solvers), with the
+    garbage collector paused (:func:`sparsity_lab.startup.gc_paused`)."""
+    from sparsity_lab.startup import gc_paused
+
+    with gc_paused():
+        import sparsity_lab.runner  # noqa: F401
 
 
 def _local_processes(primary: DictConfig, n_jobs_in_sweep: int) -> int:
