@@ -352,9 +352,10 @@ def end_sweep(info: dict, end: str, n_jobs: int) -> None:
 
 # ------------------------------------------------------------------ other verbs
 def collect_main(argv: list[str]) -> int:
-    import pandas as pd
+    with gc_paused():
+        import pandas as pd
 
-    from sparsity_lab import results
+        from sparsity_lab import results
 
     parser = argparse.ArgumentParser(
         prog="sparsity-lab collect",
@@ -390,9 +391,10 @@ def kept_tables_line(run_dir: Path) -> str:
 
 
 def models_main(argv: list[str]) -> int:
-    import pandas as pd
+    with gc_paused():
+        import pandas as pd
 
-    from sparsity_lab.datasets.catalog import format_catalog
+        from sparsity_lab.datasets.catalog import format_catalog
 
     parser = argparse.ArgumentParser(
         prog="sparsity-lab models", description="Models that can be named as model=<name>."
@@ -418,25 +420,29 @@ def models_main(argv: list[str]) -> int:
 
 
 def datasets_main(argv: list[str]) -> int:
-    from sparsity_lab.datasets.catalog import cli_main
+    with gc_paused():
+        from sparsity_lab.datasets.catalog import cli_main
 
     return cli_main(argv)
 
 
 def compare_main(argv: list[str]) -> int:
-    from sparsity_lab.compare import cli_main
+    with gc_paused():
+        from sparsity_lab.compare import cli_main
 
     return cli_main(argv)
 
 
 def figures_main(argv: list[str]) -> int:
-    from sparsity_lab.figures import cli_main
+    with gc_paused():
+        from sparsity_lab.figures import cli_main
 
     return cli_main(argv)
 
 
 def report_main(argv: list[str]) -> int:
-    from sparsity_lab.report import cli_main
+    with gc_paused():
+        from sparsity_lab.report import cli_main
 
     return cli_main(argv)
 
