@@ -45,17 +45,20 @@ def build(group: str, node):
     except UserError:
         raise
     except (TypeError, ValueError) as exc:  # a flat config's target, called directly
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
-        raise ConfigError(f"{group}: {first}") from None
+        raise _config_error(group, exc) from None
     except InstantiationException as exc:
         cause = exc.__cause__
         if isinstance(cause, UserError):  # already one line
             raise cause from None
         if cause is not None and not isinstance(cause, TypeError | ValueError | ImportError):
             raise cause from exc  # a bug in the loader or estimator: its traceback shows
-        cause = cause or exc
-        first = str(cause).strip().splitlines()[-1] if str(cause).strip() else repr(cause)
-        raise ConfigError(f"{group}: {first}") from None
+        raise _config_error(group, cause or exc) from None
+
+
+def _config_error(group: str, cause: BaseException) -> ConfigError:
+    """``<group>: <the last line of the cause>`` (the loader's or estimator's own words)."""
+    text = str(cause).strip()
+    return ConfigError(f"{group}: {text.splitlines()[-1] if text else repr(cause)}")
 
 
 def load_dataset(cfg: DictConfig) -> tuple[Dataset, float]:
