@@ -79,7 +79,9 @@ def launchers(configs: Path) -> dict[str, list[str]]:
     """The parallel launchers the measured install (config tree ``configs``) has: Hydra's
     joblib, and the suite's own."""
     found = {"joblib 2": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
-    if (configs / "hydra" / "launcher" / "local.yaml").is_file():
+    # a preset file before issue 21, the launcher plugin's ConfigStore entry since
+    plugin = configs.parent / "src" / "hydra_plugins" / "sparsity_lab_launcher"
+    if (configs / "hydra" / "launcher" / "local.yaml").is_file() or plugin.is_dir():
         found["local 2"] = ["hydra/launcher=local", "hydra.launcher.n_jobs=2"]
     return found
 
@@ -115,8 +117,8 @@ def main() -> bool:
         },
         repeat=5,
     )
-    # the suite's default launcher runs a sweep in the process through a leaner run_job than
-    # Hydra's basic launcher, the default before; the row shows what that changes
+    # the suite's default launcher runs a sweep in the process with the configs the check
+    # composed (Hydra's basic launcher, the default before, composes each job again)
     basic = "override hydra/launcher: local" in (configs / "config.yaml").read_text()
     # without the end-of-run figures, like the one-job row the per-job overhead subtracts: the
     # drawing time of 20 jobs' figures against one job's would swing that difference

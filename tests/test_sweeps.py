@@ -227,25 +227,33 @@ def test_two_runs_started_in_the_same_second_get_distinct_run_dirs(tmp_path, mon
 
 
 @pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
-def test_the_plan_is_the_sweep_hydra_launches(tmp_path):
+def test_the_sweep_launched_is_hydras_basic_sweep(tmp_path, compose_cfg):
     # an experiment's sweeper params merge with the command line, which wins for a shared key
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
     argv = ["experiment=quickstart", "model=lasso,ridge", "grid.num=3"]
-    plan = sweep.plan_run(argv, cli.config_dir())
-    assert plan.multirun and plan.n_jobs == 4
+    params = compose_cfg(["experiment=quickstart"]).hydra.sweeper.params
+    lines = [f"{k}={v}" for k, v in params.items()] + argv
+    hydras = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(lines), None)
     run_dir = tmp_path / results_line(run_cli(["run", *argv], cwd=tmp_path).stdout)
     launched = [
         yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
         for job in results.job_dirs(run_dir)
     ]
-    assert launched == plan.jobs
-    # without -m and without an experiment that sets hydra.mode, one job
-    single = sweep.plan_run(["model=ridge"], cli.config_dir())
-    assert not single.multirun and single.n_jobs == 1
+    assert launched == hydras[0] and len(launched) == 4
+    assert yaml.safe_load((run_dir / "multirun.yaml").read_text())["study"] == "quickstart"
 
 
-def test_hydra_flags_pass_through_unchecked():
-    assert sweep.plan_run(["--cfg", "job", "dataset=nope"], cli.config_dir()) is None
-    assert sweep.plan_run(["--help"], cli.config_dir()) is None
+def test_hydra_flags_launch_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "--cfg", "job", "model=ridge"]) == 0
+    assert "_target_: sparsity_lab.models.Ridge" in capsys.readouterr().out
+    assert cli.main(["run", "--help"]) == 0
+    assert not (tmp_path / "results").exists()
+    # a config that does not compose is one line, also under --cfg
+    assert cli.main(["run", "--cfg", "job", "dataset=nope"]) == 2
+    assert capsys.readouterr().err.startswith("error: dataset=nope: unknown; allowed: block")
 
 
 def test_progress_counts_job_records_and_is_quiet_off_a_terminal(tmp_path, monkeypatch):
@@ -316,26 +324,29 @@ def test_running_jobs_report_their_fits_to_the_progress_line(tmp_path):
     assert results.read_json(job / results.JOB_FILE)["fits_done"] == 3
 
 
-def test_memory_guard_uses_the_available_memory_and_max_memory_gb_overrides(monkeypatch):
-    from sparsity_lab.paths import config_dir
+def test_memory_guard_uses_the_available_memory_and_max_memory_gb_overrides(
+    monkeypatch, compose_cfg
+):
+    def check(overrides, launcher="basic"):  # basic: a single run's
+        cfg = compose_cfg(overrides)
+        sweep.check_job_config(cfg, set(), sweep.RunPlan(True, [overrides], launcher))
 
     shape = ["dataset.n_samples=2000", "dataset.n_features=20000", "grid.num=10"]
     need = sweep.estimate_job_bytes(2000, 20000, 10)
     assert need >= sweep.X_COPIES * 8 * 2000 * 20000  # X alone is 320 MB
     monkeypatch.setattr(sweep, "available_memory_bytes", lambda: need - 1)
     with pytest.raises(ValueError, match=r"needs about 1\.88 GB .* available on this machine"):
-        sweep.plan_run(shape, config_dir())
-    for launcher in ("hydra.launcher.n_jobs=2", "hydra/launcher=basic"):  # local, Hydra's
+        check(shape)
+    for launcher in ("local", "joblib"):
         with pytest.raises(ValueError, match="available on this machine"):
-            sweep.plan_run(["-m", launcher, *shape], config_dir())
-    assert sweep.plan_run([*shape, "max_memory_gb=4"], config_dir()).n_jobs == 1
+            check(shape, launcher)
+    check([*shape, "max_memory_gb=4"])
     # a cluster job's memory is not this machine's: checked only against max_memory_gb
-    slurm = ["-m", "hydra/launcher=slurm", *shape]
-    assert sweep.plan_run(slurm, config_dir()).n_jobs == 1
+    check(shape, "slurm")
     with pytest.raises(ValueError, match="more than max_memory_gb=1"):
-        sweep.plan_run([*slurm, "max_memory_gb=1"], config_dir())
+        check([*shape, "max_memory_gb=1"], "slurm")
     monkeypatch.setattr(sweep, "available_memory_bytes", lambda: need)
-    assert sweep.plan_run(shape, config_dir()).n_jobs == 1
+    check(shape)
 
 
 @pytest.mark.slow

@@ -5,71 +5,49 @@ Its own module so that the verbs which launch nothing never import Hydra's callb
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
-from datetime import datetime
-from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sparsity_lab.cli import git_commit, package_versions, run_dir_of
+from sparsity_lab.provenance import record_run_start, run_dir_of
+
+
+class StartRefused(BaseException):
+    """A single run's check failed in :meth:`CollectCallback.on_run_start`: ``error`` is what it
+    raised. A BaseException, since Hydra turns a callback's exceptions into warnings; `run`
+    raises ``error`` again (a UserError: one line, exit 2; anything else: its traceback)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class CollectCallback(Callback):
-    """Writes run.json when a run starts. Collecting happens in `run_hydra` once Hydra returns
-    or raises, since Hydra 1.3 skips ``on_multirun_end`` when any job failed."""
+    """Checks a single run's config, then writes run.json, when it starts (a sweep is checked
+    and recorded by the suite's sweeper, :mod:`sparsity_lab.sweeper`). Collecting happens in
+    `run_hydra` once Hydra returns or raises, since Hydra 1.3 skips ``on_multirun_end`` when
+    any job failed."""
 
-    def _start(self, config: DictConfig) -> None:
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
         from sparsity_lab import results, sweep
 
-        run_dir = run_dir_of(config)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        sweep.STARTED_RUNS.append(run_dir)
-        now = datetime.now().isoformat(timespec="seconds")
-        this = {
-            "command": ["sparsity-lab", *sys.argv[1:]],
-            "overrides": list(config.hydra.overrides.task),
-            "cwd": str(Path.cwd()),
-            "git_commit": git_commit(),
-            "start": now,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-        }
-
-        def add_sweep(info: dict) -> None:
-            # a run written before the history existed: its first sweep from the top level
-            if "sweeps" not in info:
-                old = {k: info[k] for k in ("command", "overrides", "start") if k in info}
-                info["sweeps"] = [old] if old else []
-            info["sweeps"].append(this)
-            info.setdefault("start", now)  # the run's first start
-
-        # the top level describes the latest sweep (whose config the jobs now hold)
-        results.update_run_json(
-            run_dir,
-            add_sweep,
-            study=str(config.study),
-            run_id=str(config.run_id),
-            command=this["command"],
-            overrides=this["overrides"],
-            cwd=this["cwd"],
-            git_commit=this["git_commit"],
-            versions=package_versions(),
-        )
-
-    def _start_or_exit(self, config: DictConfig) -> None:
-        from sparsity_lab import results
-
+        # a single run runs in this process, whatever hydra/launcher says
+        plan = sweep.RunPlan(multirun=False, jobs=[list(config.hydra.overrides.task)])
         try:
-            self._start(config)
+            try:
+                sweep.check_job_config(config, set(), plan)
+            except HydraException as exc:
+                raise sweep.SweepConfigError(sweep.hydra_error_line(exc)) from None
+            except OmegaConfBaseException as exc:
+                raise sweep.SweepConfigError(sweep.omegaconf_line(exc)) from None
+        except Exception as exc:
+            raise StartRefused(exc) from exc
+        try:
+            record_run_start(config, plan)
         except OSError as exc:  # SystemExit passes through Hydra's error report
             print(f"error: {results.io_error_line(exc, run_dir_of(config))}", file=sys.stderr)
             raise SystemExit(1) from None
-
-    def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        self._start_or_exit(config)
-
-    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        self._start_or_exit(config)

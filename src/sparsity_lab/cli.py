@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import socket
-import subprocess
 import sys
 import time
 import traceback
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import __version__
-from sparsity_lab.composition import reuse_compositions
 from sparsity_lab.errors import UserError
 from sparsity_lab.paths import config_dir, register_resolvers
 from sparsity_lab.startup import exit_quickly, gc_paused
@@ -38,42 +34,13 @@ log = logging.getLogger("sparsity_lab")
 
 #: Environment variable naming the `run` process (host:pid) that launched the jobs.
 SWEEP_OWNER_VAR = "SPARSITY_LAB_SWEEP_OWNER"
-PACKAGES = (
-    "numpy",
-    "scipy",
-    "pandas",
-    "pyarrow",
-    "scikit-learn",
-    "numba",
-    "hydra-core",
-    "omegaconf",
-)
 
 
 # ------------------------------------------------------------------ provenance
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5, check=True,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def package_versions() -> dict[str, str]:
-    versions = {"sparsity-lab": __version__, "python": sys.version.split()[0]}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
 def run_dir_of(config: DictConfig) -> Path:
-    return Path(str(config.results_dir)) / str(config.study) / str(config.run_id)
+    from sparsity_lab.provenance import run_dir_of
+
+    return run_dir_of(config)
 
 
 def job_key(cfg: DictConfig) -> str:
@@ -219,25 +186,26 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
     print(summary_text(tables))
 
 
-@reuse_compositions()  # the check composes each job's config once; Hydra reuses them
 def run_hydra(overrides: list[str]) -> int:
     """`sparsity-lab run ...`: Hydra's command line, with the quickstart study as default.
 
-    Every job's config is checked before Hydra launches anything (bad input: one line, exit 2).
-    The run-level tables are collected after Hydra returns or raises; the exit code is 1 when a
-    job failed or never finished (rerun with the same run_id to retry only those).
+    Every job's config is checked before Hydra launches anything (bad input: one line, exit 2):
+    a sweep's by the suite's sweeper, a single run's by the run's callback. The run-level
+    tables are collected after Hydra returns or raises; the exit code is 1 when a job failed or
+    never finished (rerun with the same run_id to retry only those).
     """
-    with gc_paused():  # pandas, pyarrow, Hydra's app (the job modules: sweep.plan_run)
+    with gc_paused():  # pandas, pyarrow, Hydra's app, the jobs' modules (the check needs them)
         import hydra
 
+        import sparsity_lab.runner  # noqa: F401
         from sparsity_lab import results
 
     # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
     verbose = [o for o in overrides if o in ("-v", "--verbose")]
     overrides = [o for o in overrides if o not in verbose]
 
-    from sparsity_lab import sweep
-    from sparsity_lab.launcher import single_runs_too
+    from sparsity_lab import provenance, sweep
+    from sparsity_lab.callbacks import StartRefused
 
     if not any("=" in o and not o.startswith("-") for o in overrides):
         # no key=value: the quickstart study, also under Hydra's flags (`run --cfg job` prints
@@ -245,30 +213,50 @@ def run_hydra(overrides: list[str]) -> int:
         overrides = ["experiment=quickstart", *overrides]
     register_resolvers()
     overrides += ["verbose=true"] if verbose else []
-    plan = sweep.plan_run(overrides, config_dir())
+    sweep.check_run_dir_overrides(overrides)
     main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         hydra_task
     )
-    sweep.STARTED_RUNS.clear()
+    provenance.STARTED_RUNS.clear()
     # workers (loky processes) inherit it: a job queued by a sweep that was killed is not run
     os.environ[SWEEP_OWNER_VAR] = f"{socket.gethostname()}:{os.getpid()}"
+
+    def started() -> tuple | None:
+        return provenance.STARTED_RUNS[-1] if provenance.STARTED_RUNS else None
+
     progress = sweep.Progress(
-        plan.n_jobs if plan else 1, lambda: sweep.STARTED_RUNS[-1] if sweep.STARTED_RUNS else None
+        lambda: started()[1].n_jobs if started() else 1,
+        lambda: started()[0] if started() else None,
     )
     saved = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = ["sparsity-lab run", *overrides]
-    if plan is not None:  # checked input: what Hydra raises now reaches the handlers below
-        os.environ["HYDRA_FULL_ERROR"] = "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra's errors reach the handlers below
     code = 0
     try:
-        with progress if plan else contextlib.nullcontext(), single_runs_too():
+        with progress:
             main()
-    except SystemExit as exc:  # Hydra's own report of an error: it printed it already
-        code = exc.code if isinstance(exc.code, int) else 1
+    except SystemExit as exc:  # Hydra's own report (--help, ...), or a callback's exit
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         code = 130
-    except OSError as exc:  # Hydra writing a job's config or log (a full disk, ...)
-        where = sweep.STARTED_RUNS[-1] if sweep.STARTED_RUNS else None
+    except StartRefused as exc:  # the single run's check: the run dir was not made
+        raise exc.error from None
+    except Exception as exc:
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        # Hydra's composition of the primary config: one line (Hydra's missing config file is
+        # an OSError too)
+        if isinstance(exc, HydraException):
+            raise sweep.SweepConfigError(
+                sweep.hydra_error_line(exc, _allowed_keys(overrides))
+            ) from None
+        if isinstance(exc, OmegaConfBaseException):
+            raise sweep.SweepConfigError(sweep.omegaconf_line(exc)) from None
+        if not isinstance(exc, OSError):
+            raise
+        # Hydra writing a job's config or log (a full disk, ...)
+        where = started()[0] if started() else None
         print(f"error: {results.io_error_line(exc, where)}", file=sys.stderr, flush=True)
         code = 1
     finally:
@@ -277,9 +265,34 @@ def run_hydra(overrides: list[str]) -> int:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved[1]
-    if not sweep.STARTED_RUNS or plan is None:
+    if started() is None:
         return code
-    return finish_run(sweep.STARTED_RUNS[-1], plan, code)
+    run_dir, plan = started()
+    return finish_run(run_dir, plan, code)
+
+
+def _allowed_keys(overrides: list[str]):
+    """For an unknown key's error line: the keys of its parent in the config composed with the
+    command line's config-group choices only (a courtesy; [] when that fails too)."""
+
+    def allowed_keys(parent: str) -> list[str]:
+        from hydra import compose, initialize_config_dir
+
+        tree = config_dir()
+        kept = [
+            o
+            for o in overrides
+            if "=" in o and "." not in o.split("=")[0] and (tree / o.split("=")[0]).is_dir()
+        ]
+        try:
+            with initialize_config_dir(config_dir=str(tree), version_base="1.3"):
+                cfg = compose("config", overrides=kept)
+            node = OmegaConf.select(cfg, parent) if parent else cfg
+            return sorted(node) if OmegaConf.is_dict(node) else []
+        except Exception:  # the listing is a courtesy; the error line stands without it
+            return []
+
+    return allowed_keys
 
 
 def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:

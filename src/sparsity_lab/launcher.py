@@ -6,8 +6,9 @@ import the whole stack (about 2 s on this kind of machine) while the parent wait
 Hydra context with every job and composes every job's config again in its worker, so a sweep of
 small jobs runs slower on 2 workers than on one. This launcher
 
-- composes nothing itself: each job's config comes from the composition the pre-launch check
-  made (:mod:`sparsity_lab.composition`);
+- composes nothing itself when the suite's sweeper hands it the configs its pre-launch check
+  composed (:meth:`LocalLauncher.launch_configs`); Hydra's ``launch`` interface composes each
+  job with Hydra's ``load_sweep_config``;
 - works in the parent, which has imported everything already, from the first job on, and forks
   ``n_jobs - 1`` workers that start warm (the imports and the check's loaded datasets are
   inherited); parent and workers take the next job from one shared counter, so a short sweep
@@ -15,32 +16,45 @@ small jobs runs slower on 2 workers than on one. This launcher
 - caps each process's BLAS/OpenMP pools at ``cpu_count // n_jobs`` threads
   (``SPARSITY_LAB_THREADS``), as joblib does for its workers.
 
-Each job runs through :func:`run_job`, Hydra 1.3's ``run_job`` with one copy of the config
-instead of four (job dir, ``.hydra/``, log, callbacks as under Hydra's basic launcher; about
-30 ms less per job, a fifth of a tiny job's cost in a sweep). Without ``fork`` (Windows) the
-jobs run one after another.
+Each job runs through Hydra's own ``hydra.core.utils.run_job``, as under Hydra's basic launcher.
+Without ``fork`` (Windows) the jobs run one after another. The Hydra plugin class is
+``hydra_plugins.sparsity_lab_launcher.local_launcher.LocalLauncher``.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import multiprocessing as mp
 import os
 import pickle
 import queue
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
-from functools import cache
-from pathlib import Path
 
 from omegaconf import DictConfig, open_dict
+
+from sparsity_lab.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 #: Seconds between checks that the workers are alive while the parent waits for them.
 POLL_SECONDS = 0.2
+
+
+def check_n_jobs(n_jobs) -> None:
+    """The one check of ``hydra.launcher.n_jobs`` (this launcher's and joblib's), before launch.
+
+    Raises
+    ------
+    ConfigError
+        ``n_jobs`` is 0, null or not an integer.
+    """
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        raise ConfigError(
+            f"hydra.launcher.n_jobs={n_jobs!r}: allowed values are integers >= 1 (processes) or "
+            "<= -1 (-1 = every core, -2 = all but one, ...)"
+        )
 
 
 def n_processes(n_jobs: int, n_tasks: int) -> int:
@@ -49,14 +63,10 @@ def n_processes(n_jobs: int, n_tasks: int) -> int:
 
     Raises
     ------
-    ValueError
-        ``n_jobs`` is 0 or not an integer.
+    ConfigError
+        ``n_jobs`` is not allowed (:func:`check_n_jobs`).
     """
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
-        raise ValueError(
-            f"hydra.launcher.n_jobs={n_jobs!r}: allowed values are integers >= 1, or -1 for "
-            "every core (-2 all but one, ...)"
-        )
+    check_n_jobs(n_jobs)
     cores = os.cpu_count() or 1
     wanted = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
     return max(1, min(wanted, n_tasks))
@@ -103,204 +113,21 @@ def _payload(ret) -> bytes:
         return pickle.dumps(ret)
 
 
-@cache
-def _yaml_dumper():
-    """OmegaConf's YAML dumper on libyaml's C emitter when PyYAML has it (the same text as
-    ``OmegaConf.to_yaml``, which emits in Python: 2.4 against 6.7 ms for a job's hydra.yaml;
-    ``tests/test_launcher.py`` compares the two on every study's config)."""
-    import yaml
-    from omegaconf._utils import get_omega_conf_dumper
-
-    dumper = get_omega_conf_dumper()
-    if not getattr(yaml, "__with_libyaml__", False):
-        return dumper
-    fast = type("OmegaConfCDumper", (yaml.CDumper,), {})
-    for kind, represent in dumper.yaml_representers.items():
-        fast.add_representer(kind, represent)
-    return fast
-
-
-def to_yaml(cfg) -> str:
-    """``OmegaConf.to_yaml(cfg)`` (unresolved), emitted by :func:`_yaml_dumper`."""
-    import yaml
-    from omegaconf import OmegaConf
-
-    container = OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)
-    return yaml.dump(
-        container,
-        default_flow_style=False,
-        allow_unicode=True,
-        sort_keys=False,
-        Dumper=_yaml_dumper(),
-    )
-
-
-def _save_yaml(cfg, filename: str, output_dir: Path) -> None:
-    """Hydra's ``_save_config`` through :func:`to_yaml`."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with open(output_dir / filename, "w", encoding="utf-8") as file:
-        file.write(to_yaml(cfg))
-
-
-def _set_hydra_config(config: DictConfig) -> None:
-    """``HydraConfig.instance().set_config(config)`` without its deep copy of the Hydra node
-    (9 ms a job): Hydra masks a copy of ``config.hydra`` and sets the copy's parent to
-    ``config``, so that interpolations resolve in the job's config; here the mask holds the
-    node itself, whose parent is ``config`` already. Each job's config is its own (nothing
-    changes it after its job), like the copy Hydra would make."""
-    from hydra.conf import HydraConf
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
-
-    OmegaConf.set_readonly(config.hydra, True)
-    node_type = OmegaConf.get_type(config, "hydra")
-    assert node_type is not None and issubclass(node_type, HydraConf)
-    mask = DictConfig(content={})
-    mask.__dict__["_content"]["hydra"] = config._get_node("hydra")  # shared, not copied
-    HydraConfig.instance().cfg = mask
-
-
-def run_job(
-    hydra_context,
-    task_function,
-    config: DictConfig,
-    job_dir_key: str,
-    job_subdir_key: str | None,
-    configure_logging: bool = True,
-):
-    """Hydra 1.3's ``hydra.core.utils.run_job``, with one copy of the config instead of four.
-
-    Hydra deep-copies the whole job config for the task, masks a copy of the Hydra node twice
-    (before and after it knows the output dir) and deep-copies that mask for the
-    ``JobReturn``: four copies of a tree that takes about 10 ms to copy, a third of a tiny job's
-    cost in the launcher. Here the mask holds the job's Hydra node itself
-    (:func:`_set_hydra_config`) and its output dir is set once, the task's config is the deep
-    copy without the Hydra node that Hydra deletes from its copy (the node is not copied), and
-    the ``JobReturn`` holds the mask (nothing changes a job's config after its job). The three
-    ``.hydra/*.yaml`` files are OmegaConf's text emitted by libyaml (:func:`to_yaml`). The job
-    dir, the files' names and place, the job's logging, ``env_set``, ``chdir``, the callbacks
-    and the restored state are Hydra's, and ``tests/test_launcher.py`` compares them with
-    Hydra's ``run_job``.
-    """
-    from hydra import version
-    from hydra._internal.deprecation_warning import deprecation_warning
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.core.utils import (
-        JobReturn,
-        JobRuntime,
-        JobStatus,
-        _check_hydra_context,
-        _flush_loggers,
-        configure_log,
-        env_override,
-    )
-    from omegaconf import OmegaConf, read_write
-
-    _check_hydra_context(hydra_context)
-    callbacks = hydra_context.callbacks
-    old_cwd = os.getcwd()
-    orig_hydra_cfg = HydraConfig.instance().cfg
-    _set_hydra_config(config)  # ${hydra:...} in the output dir resolves
-    output_dir = str(OmegaConf.select(config, job_dir_key))
-    if job_subdir_key is not None:
-        output_dir = os.path.join(output_dir, str(OmegaConf.select(config, job_subdir_key)))
-    hydra_cfg = HydraConfig.instance().cfg  # holds config's own Hydra node
-    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
-        config.hydra.runtime.output_dir = os.path.abspath(output_dir)
-    _chdir = None
-    try:
-        ret = JobReturn()
-        hydra_node = config._get_node("hydra")
-        task_cfg = copy.deepcopy(config, {id(hydra_node): hydra_node})  # deleted next
-        with read_write(task_cfg), open_dict(task_cfg):
-            del task_cfg["hydra"]
-        ret.cfg = task_cfg
-        ret.hydra_cfg = hydra_cfg
-        ret.overrides = OmegaConf.to_container(config.hydra.overrides.task)
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        _chdir = hydra_cfg.hydra.job.chdir
-        if _chdir is None and version.base_at_least("1.2"):
-            _chdir = False
-        if _chdir is None:
-            deprecation_warning(  # Hydra's warning, shortened (version_base < 1.2 only)
-                message="Future Hydra versions will no longer change working directory at job "
-                "runtime by default.",
-                stacklevel=2,
-            )
-            _chdir = True
-        if _chdir:
-            os.chdir(output_dir)
-            ret.working_dir = output_dir
-        else:
-            ret.working_dir = os.getcwd()
-        if configure_logging:
-            configure_log(config.hydra.job_logging, config.hydra.verbose)
-        if config.hydra.output_subdir is not None:
-            hydra_output = Path(config.hydra.runtime.output_dir) / Path(config.hydra.output_subdir)
-            _save_yaml(task_cfg, "config.yaml", hydra_output)
-            _save_yaml(hydra_cfg, "hydra.yaml", hydra_output)
-            _save_yaml(config.hydra.overrides.task, "overrides.yaml", hydra_output)
-        with env_override(hydra_cfg.hydra.job.env_set):
-            callbacks.on_job_start(config=config, task_function=task_function)
-            try:
-                ret.return_value = task_function(task_cfg)
-                ret.status = JobStatus.COMPLETED
-            except Exception as e:
-                ret.return_value = e
-                ret.status = JobStatus.FAILED
-        ret.task_name = JobRuntime.instance().get("name")
-        _flush_loggers()
-        callbacks.on_job_end(config=config, job_return=ret)
-        return ret
-    finally:
-        HydraConfig.instance().cfg = orig_hydra_cfg
-        if _chdir:
-            os.chdir(old_cwd)
-
-
-@contextmanager
-def single_runs_too() -> Iterator[None]:
-    """Within this block a single run (``sparsity-lab run`` without ``-m``, which Hydra runs
-    without a launcher) goes through :func:`run_job` as well."""
-    import hydra._internal.hydra as hydra_app
-
-    saved = hydra_app.run_job
-    hydra_app.run_job = run_job
-    try:
-        yield
-    finally:
-        hydra_app.run_job = saved
-
-
-def job_cost(cfg: DictConfig) -> float:
-    """A guess of a job's size for ordering: training entries (n * p) times grid points; 0 when
-    unknown. n * p comes from the config (generated data) or from the pre-launch check, which
-    prepared every small dataset."""
-    from omegaconf import OmegaConf
-
-    from sparsity_lab import sweep
-
-    try:
-        params = OmegaConf.to_container(cfg.dataset, resolve=True)
-        size = sweep._dataset_size(params) or sweep.DATA_SIZES.get(
-            sweep.dataset_ident(params, cfg.seed), 0
-        )
-        grid = cfg.grid
-        points = grid.num if grid.get("kind") == "log" else len(grid.get("values") or [])
-        return float(size) * float(points)
-    except Exception:  # a guess only: a config it cannot read runs in its place
-        return 0.0
-
-
 class LocalRun:
     """One launch: the jobs' configs, the order they are taken in (largest first, so that a
     long job does not start last), and running job ``i`` in this process."""
 
-    def __init__(self, hydra_context, task_function, configs: list[DictConfig]) -> None:
+    def __init__(
+        self,
+        hydra_context,
+        task_function,
+        configs: list[DictConfig],
+        costs: Sequence[float] | None = None,
+    ) -> None:
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.configs = configs
-        costs = [job_cost(cfg) for cfg in configs]
+        costs = [0.0] * len(configs) if costs is None else list(costs)
         self.order = sorted(range(len(configs)), key=lambda i: -costs[i])
 
     def take(self, counter) -> int | None:
@@ -309,6 +136,8 @@ class LocalRun:
         return self.order[k] if k < len(self.order) else None
 
     def run(self, i: int):
+        from hydra.core.utils import run_job
+
         return run_job(
             hydra_context=self.hydra_context,
             task_function=self.task_function,
@@ -330,29 +159,28 @@ class LocalRun:
             holding[slot] = -1
 
 
-def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list:
-    """Run the batch: Hydra's ``Launcher.launch`` for :class:`LocalLauncher`."""
+def launch_configs(
+    launcher, configs: list[DictConfig], initial_job_idx: int, costs: Sequence[float] | None
+) -> list:
+    """Run the jobs whose configs are composed already (``load_sweep_config``), numbered from
+    ``initial_job_idx`` in Hydra's order, the costliest first."""
     from hydra.core.utils import configure_log, filter_overrides, setup_globals
 
     setup_globals()
     config = launcher.config
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
     os.makedirs(str(config.hydra.sweep.dir), exist_ok=True)
-    loader = launcher.hydra_context.config_loader
-    configs = []
-    for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
-        cfg = loader.load_sweep_config(config, list(overrides))
+    for idx, cfg in enumerate(configs, start=initial_job_idx):
         with open_dict(cfg):
             cfg.hydra.job.id = idx
             cfg.hydra.job.num = idx
-        configs.append(cfg)
     n_procs = n_processes(launcher.n_jobs, len(configs))
     if "fork" not in mp.get_all_start_methods():
         n_procs = 1
     log.info(f"Launching {len(configs)} jobs locally in {n_procs} process(es)")
-    for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
-        log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-    run = LocalRun(launcher.hydra_context, launcher.task_function, configs)
+    for idx, cfg in enumerate(configs, start=initial_job_idx):
+        log.info(f"\t#{idx} : {' '.join(filter_overrides(cfg.hydra.overrides.task))}")
+    run = LocalRun(launcher.hydra_context, launcher.task_function, configs, costs)
     with _thread_share(n_procs):
         if n_procs == 1:
             returns = [run.run(i) for i in range(len(configs))]
@@ -427,4 +255,18 @@ class LocalLauncher:
         self.task_function = task_function
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list:
-        return launch(self, job_overrides, initial_job_idx)
+        """Hydra's launcher interface: compose each job's config (Hydra's
+        ``load_sweep_config``), then :meth:`launch_configs`."""
+        loader = self.hydra_context.config_loader
+        configs = [loader.load_sweep_config(self.config, list(job)) for job in job_overrides]
+        return self.launch_configs(configs, initial_job_idx)
+
+    def launch_configs(
+        self,
+        configs: list[DictConfig],
+        initial_job_idx: int,
+        costs: Sequence[float] | None = None,
+    ) -> list:
+        """The jobs of ``configs``, composed already (by the suite's sweeper, which checked
+        them); ``costs`` orders them, the costliest first (default: Hydra's order)."""
+        return launch_configs(self, configs, initial_job_idx, costs)

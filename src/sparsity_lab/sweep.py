@@ -1,9 +1,9 @@
-"""Sweeps: expand and check every job before launching, then show progress while they run.
+"""Sweeps: check every job's config before launching, then show progress while they run.
 
-`plan_run` reproduces what Hydra will launch for a command line (the mode, an experiment's
-``hydra.sweeper.params`` merged with the command line as Hydra 1.3's BasicSweeper does, and each
-job's composed config) and checks every job's config, so that bad input stops before any job
-starts with one line naming the field and the allowed values.
+The suite's sweeper (:mod:`sparsity_lab.sweeper`) and, for a single run, the Hydra callback
+(:mod:`sparsity_lab.callbacks`) call :func:`check_job_config` on every job's composed config,
+so that bad input stops before any job starts with one line naming the field and the allowed
+values.
 
 What the check covers, per job: composition (unknown group options or keys), ``task`` (the
 study), ``run_id`` and ``study`` (one folder name each), that the run dir can be written,
@@ -35,17 +35,11 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sparsity_lab import results
-from sparsity_lab.composition import compose_in_parallel, handing_over, reuse_compositions
 from sparsity_lab.errors import UserError
 from sparsity_lab.threads import thread_pools
 
 #: Datasets up to this many entries in X are loaded and prepared by the pre-launch check.
 CHECK_MAX_ELEMENTS = 2_000_000
-#: Hydra's own flags after which `run` does not launch jobs (help, printing configs, ...).
-_NON_RUN_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun")
-#: Run dirs whose run started in this process: set by the Hydra callback, read by `run_hydra`.
-#: (Here, not in cli.py: under `python -m sparsity_lab.cli` that module is loaded twice.)
-STARTED_RUNS: list[Path] = []
 #: Training-set entries (n * p) of the datasets the check prepared, by :func:`dataset_ident`: the
 #: local launcher starts the largest jobs first.
 DATA_SIZES: dict[str, int] = {}
@@ -114,7 +108,7 @@ def hydra_error_line(exc: BaseException, allowed_keys: Callable[[str], list[str]
     return "; ".join(lines) or exc.__class__.__name__
 
 
-def _omegaconf_line(exc: OmegaConfBaseException) -> str:
+def omegaconf_line(exc: OmegaConfBaseException) -> str:
     key = getattr(exc, "full_key", None)
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     if exc.__class__.__name__ == "MissingMandatoryValue" and key:
@@ -122,159 +116,12 @@ def _omegaconf_line(exc: OmegaConfBaseException) -> str:
     return f"{key}: {first}" if key and key not in first else first
 
 
-# ------------------------------------------------------------------ expanding the sweep
-def _loader(config_dir: Path):
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.utils import create_automatic_config_search_path
-
-    search_path = create_automatic_config_search_path(None, None, str(config_dir))
-    return ConfigLoaderImpl(config_search_path=search_path)
-
-
-def expand_sweep(primary: DictConfig, loader) -> list[list[str]]:
-    """Each job's overrides, as Hydra 1.3's BasicSweeper makes them: the config's
-    ``hydra.sweeper.params`` first, then the command line (which wins for a repeated key)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    params = primary.hydra.sweeper.get("params") or {}
-    arguments = [f"{k}={v}" for k, v in params.items()]
-    arguments += list(primary.hydra.overrides.task)
-    parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
-    return BasicSweeper.split_arguments(parsed, None)[0]
-
-
-def _job_configs(primary: DictConfig, jobs: list[list[str]], loader):
-    """Yield each job's composed config, as Hydra's launcher will compose it. Under
-    :func:`~sparsity_lab.composition.reuse_compositions` jobs that choose the same config-group
-    options share one composition (and Hydra reuses them when it launches the jobs)."""
-    for job in jobs:
-        yield loader.load_sweep_config(primary, job)
-
-
-def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
-    """Expand ``sparsity-lab run ARGV`` as Hydra will and check every job's config.
-
-    Returns None when Hydra will not launch jobs (``--help``, ``--cfg``, ``--info``, ...) or
-    the config tree is not the default one (``--config-dir`` / ``--config-path``).
-
-    Raises
-    ------
-    ValueError
-        ``SweepConfigError`` (composition), or the suite's own one-line errors (``DataError``,
-        ``GridError``, ``ConfigError``) for the first job whose config is not allowed.
-    """
-    from hydra._internal.utils import get_args_parser
-
-    from sparsity_lab.paths import register_resolvers
-
-    register_resolvers()  # configs/config.yaml uses them
-    args = get_args_parser().parse_args(argv)
-    if any(getattr(args, flag, None) for flag in _NON_RUN_FLAGS):
-        return None
-    if args.config_dir or args.config_path:
-        return None
-    with reuse_compositions():
-        return _plan(args, config_dir)
-
-
-def _plan(args, config_dir: Path) -> RunPlan:
-    from hydra.errors import HydraException
-    from hydra.types import RunMode
-
-    config_name = args.config_name or "config"
-    overrides = list(args.overrides)
-    _check_run_dir_overrides(overrides)
-    loader = _loader(config_dir)
-
-    def allowed_keys(parent: str) -> list[str]:
-        try:  # the group choices only: every value override may be the culprit
-            kept = [o for o in overrides if "=" in o and "." not in o.split("=")[0]]
-            kept = [o for o in kept if loader.repository.group_exists(o.split("=")[0])]
-            cfg = loader.load_configuration(
-                config_name, kept, run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False
-            )
-            node = OmegaConf.select(cfg, parent) if parent else cfg
-            return sorted(k for k in node if k != "hydra")
-        except Exception:  # the listing is a courtesy; the error line stands without it
-            return []
-
-    try:
-        primary = loader.load_configuration(
-            config_name, overrides, run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False
-        )
-        multirun = bool(args.multirun) or primary.hydra.mode == RunMode.MULTIRUN
-        # the overrides Hydra composes with: it names the mode the command line asks for when
-        # the config sets none, and MULTIRUN for `-m` over a config's RUN
-        # (hydra/_internal/utils.py, _run_app); the same arguments let Hydra reuse the
-        # compositions made here
-        if multirun:
-            mode = [] if primary.hydra.mode == RunMode.MULTIRUN else ["hydra.mode=MULTIRUN"]
-            primary = loader.load_configuration(
-                config_name, overrides + mode, run_mode=RunMode.MULTIRUN
-            )
-            jobs = expand_sweep(primary, loader)
-            processes = _local_processes(primary, len(jobs))
-        else:
-            mode = [] if primary.hydra.mode is not None else ["hydra.mode=RUN"]
-            jobs, processes = [overrides], 1
-        plan = RunPlan(
-            multirun=multirun,
-            jobs=jobs,
-            launcher=str(primary.hydra.runtime.choices.get("hydra/launcher", "basic")),
-        )
-        _check_launcher(primary)
-        checked: set[str] = set()
-        # forked workers compose the jobs' configs while this process imports what the check
-        # needs (about 2 s), then checks the jobs in order as their configs arrive;
-        # handing_over: each job's config, as checked, is the one Hydra launches
-        parallel = compose_in_parallel(
-            primary, jobs, loader, processes, meanwhile=_import_job_modules
-        )
-        with parallel, handing_over():
-            if multirun:
-                configs = _job_configs(primary, jobs, loader)
-            else:
-                configs = iter(
-                    [loader.load_configuration(config_name, overrides + mode, RunMode.RUN)]
-                )
-            for cfg in configs:
-                check_job_config(cfg, checked, plan)
-    except HydraException as exc:
-        raise SweepConfigError(hydra_error_line(exc, allowed_keys)) from None
-    except OmegaConfBaseException as exc:
-        raise SweepConfigError(_omegaconf_line(exc)) from None
-    return plan
-
-
-def _import_job_modules() -> None:
-    """Import the modules the check and the jobs use (scikit-learn, the solvers), with the
-    garbage collector paused (:func:`sparsity_lab.startup.gc_paused`)."""
-    from sparsity_lab.startup import gc_paused
-
-    with gc_paused():
-        import sparsity_lab.runner  # noqa: F401
-
-
-def _local_processes(primary: DictConfig, n_jobs_in_sweep: int) -> int:
-    """The processes ``hydra/launcher=local`` will use for this sweep (1 for other launchers or
-    a bad ``n_jobs``, which the check reports): they may compose the job configs too."""
-    from sparsity_lab.launcher import n_processes
-
-    if primary.hydra.runtime.choices.get("hydra/launcher") != "local":
-        return 1
-    try:
-        return n_processes(primary.hydra.launcher.n_jobs, n_jobs_in_sweep)
-    except ValueError:
-        return 1
-
-
 #: Hydra's output dirs, which the suite derives from results_dir, study and run_id: a run is
 #: read back (collect, resume, report) from <results_dir>/<study>/<run_id>/jobs/NNNN.
 RUN_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir")
 
 
-def _check_run_dir_overrides(overrides: list[str]) -> None:
+def check_run_dir_overrides(overrides: list[str]) -> None:
     """An override of Hydra's output dirs would scatter the jobs where the run never looks."""
     from sparsity_lab.errors import ConfigError
 
@@ -288,19 +135,13 @@ def _check_run_dir_overrides(overrides: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ checking one job's config
-def _check_launcher(primary: DictConfig) -> None:
-    """The launcher's own values that fail only once it starts (joblib's ``n_jobs``)."""
-    from sparsity_lab.errors import ConfigError
+def check_launcher(primary: DictConfig) -> None:
+    """The launcher's own values that fail only once it starts (``n_jobs``: the suite's local
+    launcher and Hydra's joblib)."""
+    from sparsity_lab.launcher import check_n_jobs
 
-    if "n_jobs" not in primary.hydra.launcher:
-        return
-    n_jobs = primary.hydra.launcher.n_jobs
-    bad = isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
-    if n_jobs is not None and bad:
-        raise ConfigError(
-            f"hydra.launcher.n_jobs={n_jobs!r}: allowed values are integers >= 1 (workers) or "
-            "<= -1 (-1 = every core, -2 = all but one, ...)"
-        )
+    if "n_jobs" in primary.hydra.launcher:
+        check_n_jobs(primary.hydra.launcher.n_jobs)
 
 
 def _check_grid(grid: DictConfig) -> None:
@@ -615,18 +456,19 @@ class Progress:
 
     Parameters
     ----------
-    total : int
-        Number of jobs the run launches.
+    total : int or callable
+        Number of jobs the run launches (or a callable returning it, once the run started).
     run_dir : callable
-        Returns the run dir once known (Hydra names it when the run starts), else None.
+        Returns the run dir once known (the run's start names it), else None; nothing is drawn
+        before (a command that launches nothing, e.g. ``--cfg``, shows no progress).
     stream : text stream, default sys.stderr
     interval : float
         Seconds between redraws.
     """
 
-    def __init__(self, total: int, run_dir: Callable[[], Path | None], stream=None,
-                 interval: float = 1.0) -> None:  # fmt: skip
-        self.total = total
+    def __init__(self, total: int | Callable[[], int], run_dir: Callable[[], Path | None],
+                 stream=None, interval: float = 1.0) -> None:  # fmt: skip
+        self._total = total
         self.run_dir = run_dir
         self.stream = stream if stream is not None else sys.stderr
         self.interval = interval
@@ -639,6 +481,10 @@ class Progress:
         self._drawn = False
         self._saved: tuple | None = None
         self.starting = 0
+
+    @property
+    def total(self) -> int:
+        return self._total() if callable(self._total) else self._total
 
     def counts(self) -> tuple[int, int, int]:
         """(done, done in this launch, running) among the run's job records; the fits done /
@@ -672,18 +518,19 @@ class Progress:
 
     def line(self) -> str:
         done, fresh, running = self.counts()
-        self._best = done = min(max(done, self._best), self.total)
+        total = self.total
+        self._best = done = min(max(done, self._best), total)
         elapsed = time.time() - self.started
-        left = self.total - done
+        left = total - done
         eta = _clock(elapsed / fresh * left) if fresh and left else ("0:00:00" if not left else "?")
-        if self.total == 1 and self.fits and not done:  # one job: its fits tell the ETA
+        if total == 1 and self.fits and not done:  # one job: its fits tell the ETA
             fits_done, fits_total = map(int, self.fits[0].split("/"))
             if fits_done:
                 eta = _clock(elapsed * (fits_total - fits_done) / fits_done)
         fits = f" (fits {', '.join(self.fits[:4])})" if self.fits else ""
         starting = f", {self.starting} starting" if self.starting else ""
         return (
-            f"jobs {done}/{self.total} done, {running} running{fits}{starting}, "
+            f"jobs {done}/{total} done, {running} running{fits}{starting}, "
             f"{_clock(elapsed)} elapsed, ETA {eta}"
         )
 
@@ -704,7 +551,8 @@ class Progress:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self._draw()
+            if self.run_dir() is not None:
+                self._draw()
 
     def __enter__(self) -> Progress:
         if self.enabled:
@@ -721,4 +569,5 @@ class Progress:
             self._thread.join()
             if self._saved is not None:
                 sys.stdout, sys.stderr = self._saved
-            self._draw(end="\n")
+            if self.run_dir() is not None:
+                self._draw(end="\n")

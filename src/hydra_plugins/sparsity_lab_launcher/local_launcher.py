@@ -1,4 +1,4 @@
-"""The plugin class named by ``configs/hydra/launcher/local.yaml``."""
+"""The plugin class of ``hydra/launcher=local`` (see :mod:`.config`)."""
 
 from hydra.plugins.launcher import Launcher
 

@@ -1,0 +1,150 @@
+"""`hydra/sweeper=sparsity_lab`, the default sweeper: expand, check every job, then launch.
+
+Hydra's sweeper plugin interface (``hydra.plugins.sweeper.Sweeper``) does the work a sweep
+needs before anything runs, on Hydra's public API only:
+
+- expands the sweep as Hydra's basic sweeper does: the cartesian product of the config's
+  ``hydra.sweeper.params`` and the command line (which wins for a repeated key), in Hydra's job
+  order (:func:`expand`);
+- composes each job's config once (``ConfigLoader.load_sweep_config``, what Hydra's launchers
+  call) and checks it (:func:`sparsity_lab.sweep.check_job_config`): bad input stops before any
+  job starts and before the run dir exists, with one line naming the field (exit 2);
+- records the run's start (run.json, :func:`sparsity_lab.provenance.record_run_start`);
+- hands the composed configs to the suite's ``local`` launcher
+  (:meth:`~sparsity_lab.launcher.LocalLauncher.launch_configs`, the costliest jobs first), or
+  the overrides to any other launcher (Hydra's ``launch``: joblib and submitit compose in their
+  workers).
+
+A failed job does not stop the sweep: `sparsity-lab run` collects the run and reports it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sparsity_lab import sweep
+from sparsity_lab.provenance import record_run_start
+
+
+def expand(params: Mapping[str, str], arguments: Sequence[str], loader) -> list[list[str]]:
+    """Each job's overrides: the cartesian product of ``params`` (``key: a,b``) then
+    ``arguments`` (a repeated key keeps its first place and its last values), as Hydra's basic
+    sweeper makes them.
+
+    Raises
+    ------
+    SweepConfigError
+        A sweep Hydra's basic sweeper does not run either (an interval: ``interval(0,1)``).
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lines = [f"{key}={value}" for key, value in params.items()] + list(arguments)
+    parsed = OverridesParser.create(config_loader=loader).parse_overrides(lines)
+    choices: dict[str, list[str]] = {}
+    for override in parsed:
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+        elif override.is_discrete_sweep():
+            choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:
+            raise sweep.SweepConfigError(
+                f"{override.input_line}: allowed sweeps are lists of values (a,b,c), range() "
+                "and choice()"
+            )
+    return [list(job) for job in itertools.product(*choices.values())]
+
+
+def job_cost(cfg: DictConfig) -> float:
+    """A guess of a job's size for ordering: training entries (n * p) times grid points; 0 when
+    unknown. n * p comes from the config (generated data) or from the pre-launch check, which
+    prepared every small dataset."""
+    try:
+        params = OmegaConf.to_container(cfg.dataset, resolve=True)
+        size = sweep._dataset_size(params) or sweep.DATA_SIZES.get(
+            sweep.dataset_ident(params, cfg.seed), 0
+        )
+        grid = cfg.grid
+        points = grid.num if grid.get("kind") == "log" else len(grid.get("values") or [])
+        return float(size) * float(points)
+    except Exception:  # a guess only: a config it cannot read runs in its place
+        return 0.0
+
+
+def plan_sweep(
+    primary: DictConfig, loader, params: Mapping[str, str], arguments: Sequence[str]
+) -> tuple[sweep.RunPlan, list[DictConfig]]:
+    """The sweep of ``primary`` (Hydra's multirun config) and each job's config, composed and
+    checked.
+
+    Raises
+    ------
+    ValueError
+        ``SweepConfigError`` (composition), or the suite's one-line errors (``DataError``,
+        ``GridError``, ``ConfigError``) for the first job whose config is not allowed.
+    """
+    from hydra.errors import HydraException
+
+    def allowed_keys(parent: str) -> list[str]:
+        node = OmegaConf.select(primary, parent) if parent else primary
+        return sorted(k for k in node if k != "hydra") if OmegaConf.is_dict(node) else []
+
+    try:
+        # the run id is drawn once (a cached resolver), here: each job's config copies the
+        # primary's resolver cache, so every job lands in this run
+        str(primary.run_id)
+        jobs = expand(params, arguments, loader)
+        plan = sweep.RunPlan(
+            multirun=True,
+            jobs=jobs,
+            launcher=str(primary.hydra.runtime.choices.get("hydra/launcher", "basic")),
+        )
+        sweep.check_launcher(primary)
+        checked: set[str] = set()
+        configs = []
+        for job in jobs:
+            cfg = loader.load_sweep_config(primary, list(job))
+            sweep.check_job_config(cfg, checked, plan)
+            configs.append(cfg)
+    except HydraException as exc:
+        raise sweep.SweepConfigError(sweep.hydra_error_line(exc, allowed_keys)) from None
+    except OmegaConfBaseException as exc:
+        raise sweep.SweepConfigError(sweep.omegaconf_line(exc)) from None
+    return plan, configs
+
+
+class CheckingSweeper:
+    """Mixed into the Hydra plugin class of ``hydra_plugins.sparsity_lab_sweeper``."""
+
+    def __init__(self, params: Mapping[str, str] | None = None) -> None:
+        self.params = dict(params or {})
+        self.config: DictConfig | None = None
+        self.hydra_context = None
+        self.launcher = None
+
+    def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
+        from hydra.core.plugins import Plugins
+
+        self.config = config
+        self.hydra_context = hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def sweep(self, arguments: list[str]) -> list:
+        plan, configs = plan_sweep(
+            self.config, self.hydra_context.config_loader, self.params, arguments
+        )
+        record_run_start(self.config, plan)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper
+        launch_configs = getattr(self.launcher, "launch_configs", None)
+        if launch_configs is not None:
+            return [launch_configs(configs, 0, [job_cost(cfg) for cfg in configs])]
+        del configs  # other launchers compose in their workers
+        return [self.launcher.launch(plan.jobs, initial_job_idx=0)]
