@@ -23,16 +23,6 @@ from sparsity_lab.paths import config_dir, register_resolvers
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _unfreeze_gc():
-    """`run` in-process freezes what is alive after its imports (sparsity_lab.startup): the
-    next test's garbage cycles stay collectable."""
-    import gc
-
-    yield
-    gc.unfreeze()
-
-
 @pytest.fixture
 def compose_cfg():
     """compose_cfg(overrides) -> the composed config (with its hydra node)."""

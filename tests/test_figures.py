@@ -10,6 +10,7 @@ from matplotlib.image import imread
 
 from sparsity_lab import figures
 from sparsity_lab.errors import UserError
+from sparsity_lab.figures import cli as figures_cli
 from sparsity_lab.figures import make as make_module
 from sparsity_lab.figures import style
 from sparsity_lab.metrics import first_exact_zero
@@ -372,7 +373,7 @@ def run_dir(tmp_path, tables):
 
 @pytest.mark.slow  # keeps `make test` under 5 minutes; CI runs it
 def test_make_figures_writes_non_blank_files(run_dir, capsys):
-    written = figures.make_figures(run_dir, formats=("png", "pdf"))
+    written = make_module.make_figures(run_dir, formats=("png", "pdf"))
     names = {p.name for p in written}
     stems = [
         "penalties_l1_l2_with_subgradients",
@@ -403,7 +404,7 @@ def test_make_figures_skips_with_reasons(tmp_path, tables, capsys):
     fits, _ = tables
     run = tmp_path / "run"
     write_table(fits[fits["dataset"] == "diabetes"], run / "fits.parquet")
-    written = figures.make_figures(run, out=tmp_path / "elsewhere", formats=("png",))
+    written = make_module.make_figures(run, out=tmp_path / "elsewhere", formats=("png",))
     assert {p.parent for p in written} == {tmp_path / "elsewhere"}
     lines = capsys.readouterr().out.splitlines()
     skipped = {line.split(":")[0]: line for line in lines if line.startswith("skipped")}
@@ -419,19 +420,19 @@ def test_make_figures_skips_with_reasons(tmp_path, tables, capsys):
 
 
 def test_cli_errors_are_one_line(tmp_path, run_dir, capsys):
-    assert figures.cli_main([str(tmp_path / "nope")]) == 2
+    assert figures_cli.cli_main([str(tmp_path / "nope")]) == 2
     assert "no such directory" in capsys.readouterr().err.strip()
     (tmp_path / "empty").mkdir()
-    assert figures.cli_main([str(tmp_path / "empty")]) == 2
+    assert figures_cli.cli_main([str(tmp_path / "empty")]) == 2
     assert "not a run dir" in capsys.readouterr().err
-    assert figures.cli_main([str(run_dir), "--formats", "png,bmpx"]) == 2
+    assert figures_cli.cli_main([str(run_dir), "--formats", "png,bmpx"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bmpx" in err[0]
 
 
 @pytest.mark.slow  # every figure as SVG: keeps `make test` under 5 minutes; CI runs it
 def test_cli_writes_every_figure_in_the_format_asked(tmp_path, run_dir):
-    code = figures.cli_main([str(run_dir), "--formats", "svg", "--out", str(tmp_path / "o")])
+    code = figures_cli.cli_main([str(run_dir), "--formats", "svg", "--out", str(tmp_path / "o")])
     assert code == 0
     assert len(list((tmp_path / "o").glob("*.svg"))) == 11
 
@@ -446,7 +447,7 @@ def test_parallel_drawing_writes_the_same_files_in_the_same_order(tmp_path, tabl
     for n_jobs in (1, 2):
         lines: list[str] = []
         out = tmp_path / f"jobs{n_jobs}"
-        written = figures.make_figures(
+        written = make_module.make_figures(
             run, out=out, formats=("png",), log=lines.append, n_jobs=n_jobs
         )
         logs[n_jobs] = [line.replace(str(out), "OUT") for line in lines]
@@ -466,7 +467,7 @@ def test_a_bug_in_a_drawing_function_surfaces_from_a_worker(tmp_path, tables, mo
 
     monkeypatch.setattr(make_module, "plot_zero_kinds", broken)
     with pytest.raises(ZeroDivisionError, match="a bug in a plot function"):
-        figures.make_figures(run, formats=("png",), log=lambda line: None, n_jobs=2)
+        make_module.make_figures(run, formats=("png",), log=lambda line: None, n_jobs=2)
 
 
 def test_figure_workers_never_exceed_the_figures_and_refuse_zero():
@@ -480,7 +481,7 @@ def test_figure_workers_never_exceed_the_figures_and_refuse_zero():
 @pytest.mark.parametrize("bad", ["0", "-2", "two"])
 def test_cli_jobs_must_be_a_positive_integer(run_dir, capsys, bad):
     with pytest.raises(SystemExit) as exit_info:
-        figures.cli_main([str(run_dir), "--jobs", bad])
+        figures_cli.cli_main([str(run_dir), "--jobs", bad])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].endswith(f"argument --jobs: {bad!r}; allowed: an integer >= 1")

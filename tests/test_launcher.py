@@ -79,3 +79,45 @@ def test_n_processes():
     for bad in (0, 1.5, "2", True, None):
         with pytest.raises(ConfigError, match=r"hydra\.launcher\.n_jobs=.*allowed values"):
             launcher.n_processes(bad, 4)
+
+
+def test_a_fork_while_the_progress_thread_draws_gets_a_free_lock(tmp_path, monkeypatch):
+    """The local launcher forks while the progress line may be drawing: the child must not
+    inherit its lock held (its first print would block forever)."""
+    import io
+    import sys
+    import threading
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("SPARSITY_LAB_PROGRESS", "1")
+    progress = sweep.Progress(1, lambda: None, stream=Terminal(), interval=60)
+    with progress:
+        drawing = threading.Event()
+
+        def draw_slowly():  # the progress thread in the middle of a redraw
+            with progress.lock:
+                drawing.set()
+                time.sleep(0.3)
+
+        thread = threading.Thread(target=draw_slowly)
+        thread.start()
+        drawing.wait()
+        pid = os.fork()
+        if pid == 0:  # the child prints through the progress stream, then ends
+            print("child", file=sys.stderr)
+            os._exit(0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError("the forked child blocked on the progress lock")
+        thread.join()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -11,7 +11,7 @@ from conftest import fit_objective as objective
 from sparsity_lab import metrics
 from sparsity_lab.datasets import make_synthetic, prepare
 from sparsity_lab.models import SGDFTRL, SGDRDA, SGDClip, SGDSubgradient
-from sparsity_lab.models.penalties import L1
+from sparsity_lab.penalties import L1
 
 
 def _problem(seed=0, n_samples=200, n_features=30, n_informative=5, rho=0.5, coef_scale=None):

@@ -191,7 +191,8 @@ def test_frozen_summary_regenerates(tmp_path):
 def test_phase_figure_renders(tmp_path):
     from matplotlib.collections import QuadMesh
 
-    from sparsity_lab.figures import make_figures, plot_phase_diagram
+    from sparsity_lab.figures import plot_phase_diagram
+    from sparsity_lab.figures.make import make_figures
 
     table = phase_diagram(24, [0.3, 0.6, 0.9], [0.1, 0.5, 0.9], 2, seed=0)
     fig = plot_phase_diagram(table, curve_table(49))

@@ -224,13 +224,12 @@ STUDY_RUNS = {
 
 @pytest.mark.parametrize("task", STUDY_RUNS)
 def test_every_table_a_job_writes_has_its_declared_columns_and_dtypes(compose_cfg, task):
-    from sparsity_lab import schema
-    from sparsity_lab.runner import run_job
+    from sparsity_lab.studies import all_tables, run_job
 
     cfg = compose_cfg(STUDY_RUNS[task])
     assert cfg.get("task", "path") == task
     tables = run_job(cfg, model_name=cfg.hydra.runtime.choices.model)
-    declared = schema.all_tables()
+    declared = all_tables()
     assert {"fits", "coefs"} <= set(tables) <= set(declared)
     for name, frame in tables.items():
         assert not _dtype_problems(frame, declared[name]), (

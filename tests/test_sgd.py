@@ -24,7 +24,7 @@ from sparsity_lab.models import (
     SGDSubgradient,
     SGDTruncated,
 )
-from sparsity_lab.models.penalties import L1, L2, ElasticNet
+from sparsity_lab.penalties import L1, L2, ElasticNet
 from sparsity_lab.regularization import alpha_max
 
 ALL = [SGDSubgradient, SGDL2, SGDProx, SGDTruncated, SGDCumulative, SGDClip, SGDRDA, SGDFTRL]

@@ -20,7 +20,6 @@ from omegaconf import DictConfig, OmegaConf
 from sparsity_lab import __version__
 from sparsity_lab.errors import UserError
 from sparsity_lab.paths import config_dir, register_resolvers
-from sparsity_lab.startup import exit_quickly, gc_paused
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,7 +122,7 @@ def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
     except OSError as exc:
         return job_write_failed(job_dir, meta, exc)
     # heavy imports only in jobs, after the record says running (so progress counts the job)
-    from sparsity_lab.runner import run_job
+    from sparsity_lab.studies import run_job
 
     start = time.perf_counter()
     try:
@@ -194,11 +193,9 @@ def run_hydra(overrides: list[str]) -> int:
     tables are collected after Hydra returns or raises; the exit code is 1 when a job failed or
     never finished (rerun with the same run_id to retry only those).
     """
-    with gc_paused():  # pandas, pyarrow, Hydra's app, the jobs' modules (the check needs them)
-        import hydra
+    import hydra
 
-        import sparsity_lab.runner  # noqa: F401
-        from sparsity_lab import results
+    from sparsity_lab import results
 
     # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
     verbose = [o for o in overrides if o in ("-v", "--verbose")]
@@ -365,10 +362,9 @@ def end_sweep(info: dict, end: str, n_jobs: int) -> None:
 
 # ------------------------------------------------------------------ other verbs
 def collect_main(argv: list[str]) -> int:
-    with gc_paused():
-        import pandas as pd
+    import pandas as pd
 
-        from sparsity_lab import results
+    from sparsity_lab import results
 
     parser = argparse.ArgumentParser(
         prog="sparsity-lab collect",
@@ -404,10 +400,9 @@ def kept_tables_line(run_dir: Path) -> str:
 
 
 def models_main(argv: list[str]) -> int:
-    with gc_paused():
-        import pandas as pd
+    import pandas as pd
 
-        from sparsity_lab.datasets.catalog import format_catalog
+    from sparsity_lab.datasets.catalog import format_catalog
 
     parser = argparse.ArgumentParser(
         prog="sparsity-lab models", description="Models that can be named as model=<name>."
@@ -433,29 +428,25 @@ def models_main(argv: list[str]) -> int:
 
 
 def datasets_main(argv: list[str]) -> int:
-    with gc_paused():
-        from sparsity_lab.datasets.catalog import cli_main
+    from sparsity_lab.datasets.catalog import cli_main
 
     return cli_main(argv)
 
 
 def compare_main(argv: list[str]) -> int:
-    with gc_paused():
-        from sparsity_lab.compare import cli_main
+    from sparsity_lab.compare import cli_main
 
     return cli_main(argv)
 
 
 def figures_main(argv: list[str]) -> int:
-    with gc_paused():
-        from sparsity_lab.figures import cli_main
+    from sparsity_lab.figures.cli import cli_main
 
     return cli_main(argv)
 
 
 def report_main(argv: list[str]) -> int:
-    with gc_paused():
-        from sparsity_lab.report import cli_main
+    from sparsity_lab.report import cli_main
 
     return cli_main(argv)
 
@@ -498,9 +489,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+#: What each verb imports, loaded by the console script before the verb runs (see
+#: :func:`entry`); a verb imports them itself too, so that in-process callers need nothing.
+VERB_MODULES = {
+    "run": ("hydra", "pandas", "sparsity_lab.results", "sparsity_lab.runner", "sparsity_lab.sweep"),
+    "collect": ("pandas", "sparsity_lab.results"),
+    "compare": ("sparsity_lab.compare",),
+    "figures": ("sparsity_lab.figures.cli",),
+    "report": ("sparsity_lab.report",),
+    "datasets": ("sparsity_lab.datasets.catalog",),
+    "models": ("pandas", "sparsity_lab.datasets.catalog"),
+}
+
+
 def entry() -> None:
-    """The ``sparsity-lab`` console script (and ``python -m sparsity_lab.cli``): :func:`main`,
-    then :func:`exit_quickly` with its code."""
+    """The ``sparsity-lab`` console script (and ``python -m sparsity_lab.cli``): the verb's
+    heavy modules imported with the cyclic GC paused, then frozen (:func:`startup.gc_paused`),
+    :func:`main`, then :func:`startup.exit_quickly` with its code. Only here: in-process
+    callers (tests, notebooks) keep their collector and their interpreter's exit."""
+    import importlib
+
+    from sparsity_lab.startup import exit_quickly, gc_paused
+
+    verb = sys.argv[1] if len(sys.argv) > 1 else ""
+    with gc_paused():
+        for module in VERB_MODULES.get(verb, ()):
+            importlib.import_module(module)
     exit_quickly(main())
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sparsity_lab.penalties import penalty_value
+
 
 def count_exact_zeros(W: np.ndarray) -> np.ndarray:
     """Number of coefficients equal to 0.0 exactly (-0.0 included, NaN not), per row."""
@@ -70,9 +72,7 @@ def objective(
     rss: np.ndarray, W: np.ndarray, alphas: np.ndarray, l1_ratio: float, n_samples: int
 ) -> np.ndarray:
     """The shared objective from the residual sum of squares ``rss = ||y - Xw||^2``, per row
-    of ``W`` (the penalty's formula is :func:`sparsity_lab.models.penalties.penalty_value`)."""
-    from sparsity_lab.models.penalties import penalty_value  # the models load scikit-learn
-
+    of ``W`` (the penalty's formula is :func:`sparsity_lab.penalties.penalty_value`)."""
     return rss / (2.0 * n_samples) + np.asarray(alphas) * penalty_value(W, l1_ratio)
 
 

@@ -275,7 +275,7 @@ def figures_html(figures: Sequence[tuple[str, bytes | None, str | None]]) -> str
 def render_figures(run_dir: Path, out: Path | None = None, n_jobs: int | None = None):
     """(stem, PNG bytes or None, reason) for every figure of the run, drawn by
     ``make_figures`` (``n_jobs`` processes) into ``out`` (default: a temporary folder)."""
-    from sparsity_lab.figures import make_figures
+    from sparsity_lab.figures.make import make_figures
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:

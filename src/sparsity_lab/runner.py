@@ -11,7 +11,7 @@ import pandas as pd
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import metrics, schema, solvers, studies
+from sparsity_lab import metrics, schema, solvers
 from sparsity_lab.datasets import DataError, Dataset, PreparedData, check_test_size, prepare
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.instantiate import instantiate
@@ -156,17 +156,6 @@ def check_config(cfg: DictConfig) -> None:
         or not 0 <= zero_tol < float("inf")
     ):
         raise ConfigError(f"zero_tol={zero_tol!r}: allowed values are finite numbers >= 0")
-
-
-def run_job(
-    cfg: DictConfig, model_name: str, on_fit: FitCallback | None = None
-) -> dict[str, pd.DataFrame]:
-    """Run the job the config names (``task``: ``path`` or a study of
-    :mod:`sparsity_lab.studies`) and return its tables.
-
-    ``on_fit(k, K)`` is called after each fit along a grid (jobs without a grid ignore it).
-    """
-    return studies.get(cfg.get("task", "path")).run(cfg, model_name, on_fit=on_fit)
 
 
 def run_path_job(

@@ -2,8 +2,9 @@
 
 The generic tables (``fits``, ``coefs``, ``summary``, ``notes``) are declared here; each study
 declares its own tables (:class:`Table` instances in its ``tables``) in its module of
-:mod:`sparsity_lab.studies`, and :func:`all_tables` lists both. results, compare, runner,
-figures and the studies read column lists, file names and which columns are counts from here.
+:mod:`sparsity_lab.studies`, and ``studies.all_tables()`` lists both (this module imports
+nothing of the suite). results, compare, runner, figures and the studies read column lists,
+file names and which columns are counts from here.
 
 Column dtypes: ``str``, ``float`` (float64), ``bool``, ``int`` (int64) and ``count`` (an
 integer-valued number, stored as float64 when it can be NaN, e.g. a certificate the penalty
@@ -120,18 +121,3 @@ CORE_TABLES: tuple[Table, ...] = (FITS, COEFS, SUMMARY, NOTES)
 RUN_FILE = "run.json"
 JOB_FILE = "job.json"
 JOBS_DIR = "jobs"
-
-
-def all_tables() -> dict[str, Table]:
-    """Every table the suite writes: the core tables, then each study's, by name."""
-    from sparsity_lab import studies
-
-    tables = {t.name: t for t in CORE_TABLES}
-    for study in studies.all_studies():
-        tables.update({t.name: t for t in study.tables})
-    return tables
-
-
-def integer_columns() -> frozenset[str]:
-    """Every column of every declared table whose values are integers."""
-    return frozenset().union(*(t.integer_columns for t in all_tables().values()))

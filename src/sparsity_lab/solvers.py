@@ -42,6 +42,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import enet_path
 
 from sparsity_lab import metrics
+from sparsity_lab.errors import UserError
 from sparsity_lab.metrics import BOUNDARY_RTOL
 from sparsity_lab.threads import thread_pools
 
@@ -61,7 +62,7 @@ _REFINE = 3
 _EPS = np.finfo(np.float64).eps
 
 
-class SolverError(ValueError):
+class SolverError(UserError):
     """A solver that cannot handle the problem asked (e.g. the homotopy on an elastic net)."""
 
 

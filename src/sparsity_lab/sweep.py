@@ -445,6 +445,35 @@ class _ClearingStream:
         return getattr(self._stream, name)
 
 
+#: The progress lines being shown in this process (the fork handlers below hold their locks).
+_SHOWN: list[Progress] = []
+
+
+def _hold_locks_for_fork() -> None:
+    for progress in _SHOWN:
+        progress.lock.acquire()
+
+
+def _release_locks_after_fork() -> None:
+    for progress in reversed(_SHOWN):
+        progress.lock.release()
+
+
+def _release_locks_in_child() -> None:
+    """A forked worker gets the locks free and shows no progress of its own."""
+    _release_locks_after_fork()
+    _SHOWN.clear()
+
+
+# a fork (the local launcher's workers) never happens while the progress thread holds its lock:
+# the child would inherit it held and block on its first print
+os.register_at_fork(
+    before=_hold_locks_for_fork,
+    after_in_parent=_release_locks_after_fork,
+    after_in_child=_release_locks_in_child,
+)
+
+
 class Progress:
     """Jobs done / total of a run, with an ETA, redrawn on one terminal line.
 
@@ -560,6 +589,7 @@ class Progress:
             sys.stdout = _ClearingStream(sys.stdout, self)
             sys.stderr = _ClearingStream(sys.stderr, self)
             self._thread = threading.Thread(target=self._loop, daemon=True)
+            _SHOWN.append(self)
             self._thread.start()
         return self
 
@@ -567,6 +597,7 @@ class Progress:
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
+            _SHOWN.remove(self)
             if self._saved is not None:
                 sys.stdout, sys.stderr = self._saved
             if self.run_dir() is not None:

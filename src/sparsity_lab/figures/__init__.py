@@ -3,13 +3,13 @@
 Every function draws with the suite's one theme and fixed model colours, markers and line
 styles (``style``), on an
 Agg-rendered Figure (no display needed), and raises ``NotSupported`` with a one-line reason when
-its table cannot support it. ``make_figures`` renders every figure of a run into files.
+its table cannot support it. ``figures.make.make_figures`` renders every figure of a run into
+files (and ``figures.cli`` is the verb): they read runs through the studies registry, a rung
+above the studies, which draw their own figures with the functions of this package.
 """
 
 from sparsity_lab.figures._common import NotSupported
-from sparsity_lab.figures.cli import cli_main
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
-from sparsity_lab.figures.make import make_figures
 from sparsity_lab.figures.penalties import penalty_table, plot_penalties
 from sparsity_lab.figures.phase_diagram import plot_phase_diagram
 from sparsity_lab.figures.sweeps import (
@@ -22,8 +22,6 @@ from sparsity_lab.figures.zero_sets import plot_sgd_zero_sets, plot_zero_kinds
 
 __all__ = [
     "NotSupported",
-    "cli_main",
-    "make_figures",
     "penalty_table",
     "plot_coef_histogram",
     "plot_coef_paths",

@@ -13,6 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from sparsity_lab.errors import UserError
 from sparsity_lab.figures.style import PANEL_ASPECT, PANEL_WIDTH
 
 ALPHA_LABEL = r"$\alpha / \alpha_{\max}$ (dimensionless)"
@@ -20,7 +21,7 @@ ALPHA_LABEL = r"$\alpha / \alpha_{\max}$ (dimensionless)"
 DECADE_SPAN = 10.0
 
 
-class NotSupported(ValueError):
+class NotSupported(UserError):
     """The table given cannot support this figure (the message says why, in one line)."""
 
 

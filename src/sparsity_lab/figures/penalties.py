@@ -25,7 +25,7 @@ def penalty_table(w_max: float = 2.0, num: int = 401) -> pd.DataFrame:
     DataFrame, shape (2 * num, 4)
         Columns ``penalty`` ("l1", "l2"), ``w``, ``value``, ``gradient``.
     """
-    from sparsity_lab.models.penalties import L1, L2, penalty_value
+    from sparsity_lab.penalties import L1, L2, penalty_value
 
     w = np.linspace(-w_max, w_max, num)
     frames = []

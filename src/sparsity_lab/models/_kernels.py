@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sparsity_lab.models.penalties import PENALTY_L1, PENALTY_L2
+from sparsity_lab.penalties import PENALTY_L1, PENALTY_L2
 
 RULE_SUBGRADIENT = 0
 RULE_PROX = 1

@@ -23,8 +23,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sparsity_lab.models import _kernels, penalties
-from sparsity_lab.models.penalties import L1, L2, ElasticNet
+from sparsity_lab import penalties
+from sparsity_lab.models import _kernels
+from sparsity_lab.penalties import L1, L2, ElasticNet
 
 _SCHEDULES = {"constant": _kernels.SCHEDULE_CONSTANT, "invscaling": _kernels.SCHEDULE_INVSCALING}
 

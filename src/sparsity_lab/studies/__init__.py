@@ -12,11 +12,17 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from typing import TYPE_CHECKING
 
 from sparsity_lab.errors import ConfigError
+from sparsity_lab.schema import CORE_TABLES, Table
 from sparsity_lab.studies.base import Study, StudyTable
 
-__all__ = ["Study", "StudyTable", "all_studies", "get", "names"]
+if TYPE_CHECKING:
+    import pandas as pd
+    from omegaconf import DictConfig
+
+__all__ = ["Study", "StudyTable", "all_studies", "all_tables", "get", "names", "run_job"]
 
 _GENERIC = Study()
 
@@ -48,3 +54,21 @@ def get(name: str) -> Study:
 def all_studies() -> list[Study]:
     """Every study, the generic path job first."""
     return [get(name) for name in names()]
+
+
+def run_job(cfg: DictConfig, model_name: str, on_fit=None) -> dict[str, pd.DataFrame]:
+    """Run the job the config names (``task``: ``path`` or a study of this package) and return
+    its tables.
+
+    ``on_fit(k, K)`` is called after each fit along a grid (jobs without a grid ignore it).
+    """
+    return get(cfg.get("task", "path")).run(cfg, model_name, on_fit=on_fit)
+
+
+def all_tables() -> dict[str, Table]:
+    """Every table the suite writes: the core tables (:mod:`sparsity_lab.schema`), then each
+    study's, by name."""
+    tables = {t.name: t for t in CORE_TABLES}
+    for study in all_studies():
+        tables.update({t.name: t for t in study.tables})
+    return tables

@@ -18,13 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
-from scipy.optimize import brentq
-from sklearn.linear_model import Lasso
-from sklearn.model_selection import KFold
 
 from sparsity_lab.datasets import DataError, Dataset
 from sparsity_lab.errors import ConfigError
-from sparsity_lab.regularization import alpha_max
 from sparsity_lab.schema import columns
 from sparsity_lab.studies.base import Study, StudyTable, table_lines
 
@@ -49,6 +45,8 @@ def _esl_design(dataset: Dataset):
 
 
 def _lasso(Xc: np.ndarray, yc: np.ndarray, alpha: float) -> np.ndarray:
+    from sklearn.linear_model import Lasso
+
     est = Lasso(alpha=alpha, fit_intercept=False, tol=TOL, max_iter=1_000_000)
     return est.fit(Xc, yc).coef_
 
@@ -91,6 +89,10 @@ def esl_table(dataset: Dataset, shrinkage: float) -> pd.DataFrame:
         ``dataset, method (ls | lasso), term (intercept, <feature>, test_error, std_error),
         value, alpha, alpha_ratio, shrinkage`` (alpha in the shared scale; 0 for LS).
     """
+    from scipy.optimize import brentq
+
+    from sparsity_lab.regularization import alpha_max
+
     if not 0.0 < float(shrinkage) < 1.0:
         raise ConfigError(f"esl.shrinkage={shrinkage!r}: allowed values are 0 < shrinkage < 1")
     X_tr, y_tr, X_te, y_te = _esl_design(dataset)
@@ -122,6 +124,10 @@ def esl_lasso_cv(
     """The book's selection rule redone: K-fold CV on the training rows over a log grid of
     alpha, keeping the CV minimum (``lasso_cv_min``) and the largest alpha within one standard
     error of it (``lasso_cv_1se``, the book's rule). Same long form as :func:`esl_table`."""
+    from sklearn.model_selection import KFold
+
+    from sparsity_lab.regularization import alpha_max
+
     X_tr, y_tr, X_te, y_te = _esl_design(dataset)
     x_bar, y_bar = X_tr.mean(axis=0), y_tr.mean()
     Xc, yc = X_tr - x_bar, y_tr - y_bar

@@ -48,7 +48,6 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
-from scipy import optimize, stats
 
 from sparsity_lab.errors import ConfigError
 from sparsity_lab.schema import columns
@@ -78,6 +77,8 @@ PHASE_COLUMNS: tuple[str, ...] = PHASE.names
 # ---------------------------------------------------------------------------- the curve
 def _tail2(tau):
     """E[(Z - tau)_+^2] for Z ~ N(0, 1), elementwise."""
+    from scipy import stats
+
     tau = np.asarray(tau, dtype=np.float64)
     return (1.0 + tau**2) * stats.norm.sf(tau) - tau * stats.norm.pdf(tau)
 
@@ -96,6 +97,8 @@ def statistical_dimension_ratio(eps) -> np.ndarray:
         ``inf_{tau >= 0} eps (1 + tau^2) + 2 (1 - eps) E[(Z - tau)_+^2]`` (ALMT 2014, eq. 4.3),
         minimised numerically in ``tau`` (bounded scalar minimisation, no closed form used).
     """
+    from scipy import optimize
+
     eps = np.atleast_1d(np.asarray(eps, dtype=np.float64))
     if np.any((eps < 0) | (eps > 1)) or not np.all(np.isfinite(eps)):
         raise ValueError("eps: allowed values are numbers in [0, 1]")
@@ -114,6 +117,8 @@ def statistical_dimension_ratio(eps) -> np.ndarray:
 
 def _curve_at_tau(tau):
     """(delta, rho) of the parametric curve at threshold(s) tau > 0."""
+    from scipy import stats
+
     g = stats.norm.pdf(tau) - tau * stats.norm.sf(tau)  # = -1/2 d/dtau E[(Z - tau)_+^2] > 0
     eps = 2 * g / (tau + 2 * g)
     delta = eps * (1 + tau**2) + 2 * (1 - eps) * _tail2(tau)
@@ -136,6 +141,8 @@ def rho_dt(delta) -> np.ndarray:
     ndarray, shape (m,)
         rho = k/n on the curve; 0 at delta = 0 and 1 at delta = 1.
     """
+    from scipy import optimize
+
     delta = np.atleast_1d(np.asarray(delta, dtype=np.float64))
     if np.any((delta < 0) | (delta > 1)) or not np.all(np.isfinite(delta)):
         raise ValueError("delta: allowed values are numbers in [0, 1]")
@@ -180,6 +187,8 @@ def recover(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     ndarray, shape (p,)
         The LP's vertex solution ``u - v`` (NaN everywhere if HiGHS reports no optimum).
     """
+    from scipy import optimize
+
     p = X.shape[1]
     res = optimize.linprog(
         np.ones(2 * p), A_eq=np.hstack([X, -X]), b_eq=y, bounds=(0, None), method="highs"
