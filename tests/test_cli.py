@@ -131,7 +131,7 @@ def test_the_quick_exit_does_what_an_exit_does_that_can_be_seen(tmp_path):
     log_file = tmp_path / "job.log"
     script = f"""
 import atexit, logging, sys, threading, time
-from sparsity_lab.cli import exit_quickly
+from sparsity_lab.startup import exit_quickly
 handler = logging.FileHandler({str(log_file)!r})
 logging.getLogger("t").addHandler(handler)
 logging.getLogger("t").warning("logged before the exit")

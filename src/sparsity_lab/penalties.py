@@ -21,6 +21,21 @@ PENALTY_L2 = 1
 PENALTY_ELASTICNET = 2  # only the clip, rda and ftrl rules, which take its l1_ratio
 
 
+def alpha_max_from_xty(Xty: np.ndarray, n_samples: int, l1_ratio: float = 1.0) -> float:
+    """alpha_max, the one formula: ``max_j |Xc_j^T yc| / (n * l1_ratio)`` from the centred
+    correlations ``Xty = Xc^T yc``, the smallest alpha at which the L1 (or elastic-net)
+    solution is all zeros (the dual norm of the gradient at 0). For L2 (l1_ratio 0) and unknown
+    penalties (NaN) the L1 value, so that their grids match the Lasso's; 0 without features.
+    ``regularization.alpha_max`` computes it from the data."""
+    Xty = np.asarray(Xty)
+    if Xty.size == 0:
+        return 0.0
+    amax = float(np.max(np.abs(Xty))) / n_samples
+    if np.isfinite(l1_ratio) and l1_ratio > 0:
+        return amax / l1_ratio
+    return amax
+
+
 def penalty_value(W: np.ndarray, l1_ratio: float) -> np.ndarray:
     """Omega(w) = l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2 for each row w of ``W``.
 

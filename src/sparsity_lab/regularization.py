@@ -23,6 +23,7 @@ from sparsity_lab import solvers
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.models.adapters import Ridge
 from sparsity_lab.models.exact import ExactSolverMixin
+from sparsity_lab.penalties import alpha_max_from_xty
 
 
 class GridError(UserError):
@@ -78,7 +79,7 @@ def alpha_max(X: np.ndarray, y: np.ndarray, l1_ratio: float = 1.0, centred: bool
     """The top of every grid: the smallest alpha at which the L1 (or elastic-net) solution is
     all zeros, ``max_j |Xc_j^T yc| / (n * l1_ratio)`` on centred data (Xc, yc).
 
-    The one definition of alpha_max in the suite.
+    The data's front of the one formula, :func:`sparsity_lab.penalties.alpha_max_from_xty`.
 
     Parameters
     ----------
@@ -92,17 +93,16 @@ def alpha_max(X: np.ndarray, y: np.ndarray, l1_ratio: float = 1.0, centred: bool
     """
     if not centred:
         X, y = X - X.mean(axis=0), y - y.mean()
-    amax = float(np.max(np.abs(X.T @ y)) / X.shape[0])
-    if np.isfinite(l1_ratio) and l1_ratio > 0:
-        return amax / l1_ratio
-    return amax
+    return alpha_max_from_xty(X.T @ y, X.shape[0], l1_ratio)
 
 
 def log_grid_ratios(num: int, min_ratio: float) -> np.ndarray:
-    """``num`` ratios log-spaced from 1 down to ``min_ratio`` (largest first)."""
+    """``num`` ratios log-spaced from 1 down to ``min_ratio`` (largest first); the one check of
+    a log grid's ``grid.num`` and ``grid.min_ratio`` (GridError naming what is allowed)."""
     if isinstance(num, bool) or not isinstance(num, int | np.integer) or num < 1:
         raise GridError(f"grid.num={num!r}: allowed values are integers >= 1")
-    if not 0.0 < min_ratio < 1.0:
+    bad_type = isinstance(min_ratio, bool) or not isinstance(min_ratio, int | float | np.floating)
+    if bad_type or not 0.0 < min_ratio < 1.0:
         raise GridError(f"grid.min_ratio={min_ratio!r}: allowed values are 0 < min_ratio < 1")
     return np.logspace(0.0, np.log10(min_ratio), num)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from sparsity_lab import results
+from sparsity_lab.gridpoints import SUMMARY_RATIOS, fit_groups, nearest_point
 
 REPORT_FILE = "report.html"
 COMPARE_REPORT_FILE = "compare_report.html"
@@ -31,8 +32,6 @@ FOLD_ROWS = 25
 #: Status order: what needs attention first.
 STATUS_ORDER = ("failed", "diverged", "not_converged", "ok")
 JOB_STATUS_ORDER = ("failed", "corrupt", "running", "missing", "complete")
-#: Grid points of the exact-vs-certified table (the nearest grid point, shown exactly).
-TABLE_RATIOS = (1.0, 0.1, 0.01, 0.001)
 ZERO_COLUMNS = ("n_zero", "n_zero_certified", "n_zero_boundary", "n_tiny")
 
 _CSS = """
@@ -187,25 +186,29 @@ def status_html(run_dir: Path, fits: pd.DataFrame | None) -> str:
     return "".join(parts) or '<p class="note">no jobs and no fits in this run</p>'
 
 
-def nearest_ratios(fits: pd.DataFrame, ratios: Sequence[float] = TABLE_RATIOS) -> pd.DataFrame:
-    """Per (dataset, model), the fits at the grid points nearest ``ratios`` (exact ratio kept).
+def nearest_ratios(fits: pd.DataFrame, ratios: Sequence[float] = SUMMARY_RATIOS) -> pd.DataFrame:
+    """Per (dataset, model, variant), the fits at the grid points nearest ``ratios`` (exact
+    ratio kept), picked as the terminal summary picks them (:mod:`sparsity_lab.gridpoints`).
 
     Several seeds are averaged; the ``seeds`` column says over how many.
     """
     keep = [c for c in ZERO_COLUMNS if c in fits.columns]
+    by = fit_groups(fits)
     rows = []
-    for (dataset, model), part in fits.groupby(["dataset", "model"], sort=True):
+    for key, part in fits.groupby(by, sort=True):
         grid = part["alpha_ratio"].unique()
         for ratio in ratios:
-            nearest = grid[abs(grid - ratio).argmin()]
+            nearest = nearest_point(grid, ratio)
             at = part[part["alpha_ratio"] == nearest]
-            row = {"dataset": dataset, "model": model, "alpha_ratio": float(nearest)}
+            row = dict(zip(by, key, strict=True)) | {"alpha_ratio": nearest}
             row["p"] = int(at["n_features"].max()) if "n_features" in at else None
             for column in keep:
                 row[column] = float(at[column].mean())
             row["seeds"] = int(at["seed"].nunique())
             rows.append(row)
-    frame = pd.DataFrame(rows).drop_duplicates(subset=["dataset", "model", "alpha_ratio"])
+    frame = pd.DataFrame(rows).drop_duplicates(subset=[*by, "alpha_ratio"])
+    if "variant" in frame and not frame["variant"].astype(bool).any():
+        frame = frame.drop(columns="variant")  # every model at its config's defaults, as summary
     if "n_zero_certified" in frame.columns:
         # neither proved by the gap-safe test nor a tie on the KKT boundary (which no test decides)
         ties = frame["n_zero_boundary"] if "n_zero_boundary" in frame.columns else 0
@@ -217,9 +220,11 @@ def zeros_html(fits: pd.DataFrame | None) -> str:
     if fits is None or fits.empty or "n_zero" not in fits.columns:
         return '<p class="note">no fits with zero counts in this run</p>'
     frame = nearest_ratios(fits.dropna(subset=["n_zero"]))
-    totals = fits.groupby(["dataset", "model"], sort=True)[
+    totals = fits.groupby(fit_groups(fits), sort=True)[
         [c for c in ZERO_COLUMNS if c in fits.columns]
     ].sum()
+    if "variant" in totals.index.names and not any(totals.index.get_level_values("variant")):
+        totals = totals.droplevel("variant")
     note = (
         "<p>exact zeros (coef == 0.0), the exact zeros the gap-safe test proves are zeros of the "
         "optimum (certified), the exact zeros on the KKT boundary (ties, which no certificate "

@@ -18,7 +18,7 @@ import os
 import re
 import socket
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -292,20 +292,9 @@ def job_lock(job_dir: Path, on_wait=None):
     ``on_wait(record)`` is called with the job's current record, then this waits for the lock.
     The lock goes with the process (also when it is killed). Without flock (not POSIX): no lock.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
     job_dir = Path(job_dir)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    with open(job_dir / LOCK_FILE, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait is not None:
-                on_wait(read_json_or_empty(job_dir / JOB_FILE))
-            fcntl.flock(fh, fcntl.LOCK_EX)
+    wait = None if on_wait is None else lambda: on_wait(read_json_or_empty(job_dir / JOB_FILE))
+    with _locked(job_dir / LOCK_FILE, on_wait=wait):
         yield
 
 
@@ -460,8 +449,10 @@ def _concat(parts: Iterable[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataF
 
 
 @contextmanager
-def _locked(path: Path):
-    """An exclusive advisory lock on ``path`` (POSIX); elsewhere no lock."""
+def _locked(path: Path, on_wait: Callable[[], object] | None = None):
+    """An exclusive advisory lock (``fcntl.flock``) on the file ``path`` while the block runs:
+    the one lock helper (a job's lock, run.json's). When another process holds it,
+    ``on_wait()`` is called, then this waits. POSIX; elsewhere no lock."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
@@ -469,7 +460,12 @@ def _locked(path: Path):
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:

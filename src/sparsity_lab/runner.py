@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from sparsity_lab import metrics, schema, solvers
 from sparsity_lab.datasets import DataError, Dataset, PreparedData, check_test_size, prepare
 from sparsity_lab.errors import ConfigError, UserError
+from sparsity_lab.gridpoints import nearest_index
 from sparsity_lab.instantiate import instantiate
 from sparsity_lab.paths import config_dir
 from sparsity_lab.regularization import (
@@ -79,7 +80,7 @@ def grid_alphas(grid: DictConfig, amax: float) -> tuple[np.ndarray, np.ndarray]:
     """(alphas, alpha_ratios), largest alpha first, from a `log` or `values` grid config."""
     kind = grid.get("kind")
     if kind == "log":
-        ratios = log_grid_ratios(grid.num, float(grid.min_ratio))
+        ratios = log_grid_ratios(grid.num, grid.min_ratio)
         return ratios * amax, ratios
     if kind == "values":
         if OmegaConf.is_missing(grid, "values"):
@@ -232,7 +233,7 @@ def summary_table(fits: pd.DataFrame, ratios: list[float]) -> pd.DataFrame:
     rows = []
     grid = fits["alpha_ratio"].to_numpy(dtype=np.float64)
     for ratio in ratios:
-        k = int(np.argmin(np.abs(grid - ratio)))
+        k = nearest_index(grid, ratio)
         if not np.isclose(grid[k], ratio, rtol=1e-2, atol=0.0):
             raise ConfigError(
                 f"summary_ratios: {ratio} is not on the grid (nearest {grid[k]:.4g}); use a log "

@@ -44,6 +44,7 @@ from sklearn.linear_model import enet_path
 from sparsity_lab import metrics
 from sparsity_lab.errors import UserError
 from sparsity_lab.metrics import BOUNDARY_RTOL
+from sparsity_lab.penalties import alpha_max_from_xty
 from sparsity_lab.threads import thread_pools
 
 #: Routes of the exact solver; ``auto`` picks one by shape and penalty.
@@ -106,7 +107,7 @@ class _Problem:
         self.X, self.y, self.Xty, self.gram = X, y, Xty, gram
         self.n, self.p = X.shape
         self.yty = float(y @ y)
-        self.amax = float(np.max(np.abs(Xty))) / self.n if self.p else 0.0
+        self.amax = alpha_max_from_xty(Xty, self.n)
         self.diag = np.diag(gram).copy() if gram is not None else np.einsum("ij,ij->j", X, X)
         self._pos = np.full(self.p, -1, dtype=np.int64)  # feature -> row of self._block
         self._block = np.zeros((0, 0))

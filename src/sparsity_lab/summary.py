@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-#: The summary shows the grid points nearest these alpha / alpha_max.
-SUMMARY_RATIOS = (1.0, 0.1, 0.01, 0.001)
+from sparsity_lab.gridpoints import SUMMARY_RATIOS, fit_groups, nearest_point
 
 
 def _ratio_label(ratio: float) -> str:
@@ -17,7 +16,7 @@ def _ratio_label(ratio: float) -> str:
 def zero_table(
     fits: pd.DataFrame, ratios: Sequence[float] = SUMMARY_RATIOS
 ) -> tuple[pd.DataFrame, str]:
-    """Exact zeros per (dataset, model) at the grid points nearest ``ratios``.
+    """Exact zeros per (dataset, model, variant) at the grid points nearest ``ratios``.
 
     Returns
     -------
@@ -31,12 +30,12 @@ def zero_table(
     seeds = sorted(fits["seed"].dropna().unique()) if "seed" in fits.columns else []
     nearest: dict[float, set[float]] = {r: set() for r in ratios}
     rows = []
-    by = ["dataset", "model", "variant"] if "variant" in fits else ["dataset", "model"]
+    by = fit_groups(fits)
     for key, g in fits.groupby(by, sort=False):
         row = dict(zip(by, key, strict=True)) | {"p": int(g["n_features"].iloc[0])}
         grid = g["alpha_ratio"].to_numpy()
         for r in ratios:
-            at = grid[abs(grid - r).argmin()]
+            at = nearest_point(grid, r)
             nearest[r].add(float(at))
             mean = g.loc[g["alpha_ratio"] == at, "n_zero"].mean()
             row[r] = mean

@@ -144,17 +144,6 @@ def check_launcher(primary: DictConfig) -> None:
         check_n_jobs(primary.hydra.launcher.n_jobs)
 
 
-def _check_grid(grid: DictConfig) -> None:
-    from sparsity_lab.regularization import GridError
-
-    if grid.get("kind") == "log":
-        num, min_ratio = grid.get("num"), grid.get("min_ratio")
-        if isinstance(num, bool) or not isinstance(num, Integral) or num < 1:
-            raise GridError(f"grid.num={num!r}: allowed values are integers >= 1")
-        if isinstance(min_ratio, bool) or not isinstance(min_ratio, Real):
-            raise GridError(f"grid.min_ratio={min_ratio!r}: allowed values are 0 < min_ratio < 1")
-
-
 def _check_model(cfg: DictConfig) -> None:
     """The estimator's constructor, then its own parameter checks (no data needed)."""
     from sparsity_lab.errors import ConfigError
@@ -312,11 +301,11 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     ``checked`` holds the dataset configs (as JSON) already loaded and the run dirs already
     probed, so a sweep loads each distinct dataset and probes its run dir once.
     """
-    import numpy as np
 
     from sparsity_lab import studies
     from sparsity_lab.datasets.base import check_test_size
     from sparsity_lab.errors import ConfigError
+    from sparsity_lab.regularization import alpha_max
     from sparsity_lab.runner import check_alpha_max, check_config, grid_alphas, load_prepared
 
     missing = sorted(task_missing_keys(cfg))
@@ -335,8 +324,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     study.check(cfg)
     if not study.uses_path:
         return
-    _check_grid(cfg.grid)
-    grid_alphas(cfg.grid, 1.0)
+    grid_alphas(cfg.grid, 1.0)  # the grid's one check (regularization.log_grid_ratios)
     params = OmegaConf.to_container(cfg.dataset, resolve=True)
     test_size = params.get("test_size", 0.25)
     check_test_size(test_size)
@@ -352,8 +340,8 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
             plan.n_skipped_datasets += 1
         return
     name, prep = load_prepared(cfg)
-    amax = np.max(np.abs(prep.X_train.T @ (prep.y_train - prep.y_train.mean()))) / prep.n_samples
-    check_alpha_max(name, float(amax), prep.y_train, cfg.grid)
+    amax = alpha_max(prep.X_train, prep.y_train - prep.y_train.mean(), centred=True)
+    check_alpha_max(name, amax, prep.y_train, cfg.grid)
     DATA_SIZES[ident] = prep.X_train.size
     if plan is not None:
         plan.n_checked_datasets += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sparsity_lab.datasets.base import DataError, Dataset
+from sparsity_lab.errors import check_int
 
 
 def toeplitz_design(n_samples: int, n_features: int, rho: float, rng: np.random.Generator):
@@ -76,8 +77,7 @@ def make_synthetic(
 
 
 def _check_int(field: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise DataError(f"dataset.{field}={value!r}: allowed values are integers >= {minimum}")
+    check_int(f"dataset.{field}", value, minimum, error=DataError)
 
 
 DESIGNS = ("independent", "toeplitz", "block", "orthogonal")

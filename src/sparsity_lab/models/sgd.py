@@ -16,7 +16,7 @@ After ``fit`` every estimator carries ``coef_``, ``intercept_``, ``n_iter_`` (ep
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sparsity_lab import penalties
+from sparsity_lab.errors import check_int as _check_int
 from sparsity_lab.models import _kernels
 from sparsity_lab.penalties import L1, L2, ElasticNet
 
@@ -367,14 +368,6 @@ def _check_real(name, value, minimum, strict=False, allowed=""):
         raise ValueError(
             f"{name}={value!r}: allowed values are {allowed}{' ' if allowed else ''}"
             f"reals {relation} {minimum}"
-        )
-
-
-def _check_int(name, value, minimum, allowed=""):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(
-            f"{name}={value!r}: allowed values are {allowed}{' ' if allowed else ''}"
-            f"integers >= {minimum}"
         )
 
 
