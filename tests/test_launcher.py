@@ -121,3 +121,104 @@ def test_a_fork_while_the_progress_thread_draws_gets_a_free_lock(tmp_path, monke
             raise AssertionError("the forked child blocked on the progress lock")
         thread.join()
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+# a job of a few seconds (the exact Lasso path on 3000 x 600 correlated features), so that a
+# worker is caught mid-job
+SLOW_JOBS = [
+    "-m", "hydra.launcher.n_jobs=2", "run_id=r", "report=false", "model=lasso",
+    "dataset.n_samples=3000", "dataset.n_features=600", "dataset.rho=0.9", "grid.num=60",
+]  # fmt: skip
+
+
+def _start_run(tmp_path, seeds: int):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "SPARSITY_LAB_REPORT": "0"}
+    argv = [sys.executable, "-m", "sparsity_lab.cli", "run", *SLOW_JOBS]
+    argv.append("seed=" + ",".join(map(str, range(seeds))))
+    return subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _job_in_a_worker(tmp_path, parent: int, timeout: float = 180):
+    """(job dir, worker pid) of a job a forked worker is running, once one is."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for record in sorted((tmp_path / "results" / "adhoc" / "r" / "jobs").glob("*/job.json")):
+            try:
+                info = json.loads(record.read_text())
+            except (OSError, ValueError):
+                continue
+            if info.get("status") == "running" and info.get("pid") not in (None, parent):
+                return record.parent, info["pid"]
+        time.sleep(0.05)
+    raise AssertionError("no job ran in a worker")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie has ended
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.slow  # real processes and signals: 20 to 60 s
+def test_a_killed_worker_fails_only_its_job_and_the_run_is_collected(tmp_path):
+    import json
+    import signal
+
+    import pandas as pd
+
+    proc = _start_run(tmp_path, seeds=4)
+    job_dir, worker = _job_in_a_worker(tmp_path, proc.pid)
+    os.kill(worker, signal.SIGKILL)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1, err
+    record = json.loads((job_dir / "job.json").read_text())
+    assert record["status"] == "failed"
+    assert record["error"] == "job not finished: its worker process died (SIGKILL)"
+    assert f"job {job_dir.name}: job not finished: its worker process died (SIGKILL)" in err
+    run_dir = job_dir.parents[1]
+    others = [d for d in sorted((run_dir / "jobs").iterdir()) if d != job_dir]
+    assert [json.loads((d / "job.json").read_text())["status"] for d in others] == ["complete"] * 3
+    fits = pd.read_parquet(run_dir / "fits.parquet")  # job i is seed=i
+    assert sorted(fits["seed"].unique()) == [int(d.name) for d in others]
+    assert out.strip().splitlines()[-1] == "results: results/adhoc/r"
+
+
+@pytest.mark.slow  # real processes and signals: 10 to 40 s
+def test_after_kill_9_of_run_its_workers_end_and_start_nothing(tmp_path):
+    import signal
+
+    proc = _start_run(tmp_path, seeds=8)
+    _, worker = _job_in_a_worker(tmp_path, proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    deadline = time.monotonic() + 5
+    while not _gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(worker), "the worker outlived its sweep by more than 5 s"
+    jobs = tmp_path / "results" / "adhoc" / "r" / "jobs"
+    started = sorted(jobs.iterdir())
+    time.sleep(2)
+    assert sorted(jobs.iterdir()) == started and len(started) < 8
+
+
+def test_n_jobs_null_is_one_line_and_leaves_no_run_dir(tmp_path, monkeypatch, capsys):
+    from sparsity_lab import cli
+
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "-m", "hydra.launcher.n_jobs=null", "seed=0,1", "dataset=diabetes"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: hydra.launcher.n_jobs=None: allowed values are integers >= 1 (processes) or "
+        "<= -1 (-1 = every core, -2 = all but one, ...)\n"
+    )
+    assert not (tmp_path / "results").exists()

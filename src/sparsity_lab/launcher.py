@@ -28,8 +28,11 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import signal
+import threading
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
 from omegaconf import DictConfig, open_dict
@@ -146,10 +149,13 @@ class LocalRun:
             job_subdir_key="hydra.sweep.subdir",
         )
 
-    def worker(self, slot: int, counter, holding, results) -> None:
+    def worker(self, slot: int, counter, holding, results, parent: int) -> None:
         """A forked worker: jobs from the shared counter until none is left; ``holding[slot]``
-        is the job it is running (-1: none), so that the parent knows what a dead worker held."""
-        while (i := self.take(counter)) is not None:
+        is the job it is running (-1: none), so that the parent knows what a dead worker held.
+        It ends, mid-job too, within a poll interval of its parent's death (``kill -9`` of
+        `run`): a queued job never starts without the sweep that collects it."""
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+        while os.getppid() == parent and (i := self.take(counter)) is not None:
             holding[slot] = i
             try:
                 ret = self.run(i)
@@ -159,8 +165,19 @@ class LocalRun:
             holding[slot] = -1
 
 
+def _exit_with(parent: int) -> None:
+    """In a forked worker: end the process as soon as ``parent`` is no longer its parent."""
+    while os.getppid() == parent:
+        time.sleep(POLL_SECONDS)
+    os._exit(1)
+
+
 def launch_configs(
-    launcher, configs: list[DictConfig], initial_job_idx: int, costs: Sequence[float] | None
+    launcher,
+    configs: list[DictConfig],
+    initial_job_idx: int,
+    costs: Sequence[float] | None,
+    on_lost: Callable[[DictConfig, str], None] | None = None,
 ) -> list:
     """Run the jobs whose configs are composed already (``load_sweep_config``), numbered from
     ``initial_job_idx`` in Hydra's order, the costliest first."""
@@ -185,24 +202,29 @@ def launch_configs(
         if n_procs == 1:
             returns = [run.run(i) for i in range(len(configs))]
         else:
-            returns = _run_parallel(run, n_procs - 1)
+            returns = _run_parallel(run, n_procs - 1, on_lost)
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
     return returns
 
 
-def _run_parallel(run: LocalRun, n_workers: int) -> list:
+def _run_parallel(
+    run: LocalRun, n_workers: int, on_lost: Callable[[DictConfig, str], None] | None = None
+) -> list:
+    """The jobs of ``run`` in this process and ``n_workers`` forked workers; a job whose worker
+    died (killed, out of memory) returns failed with the reason, given to ``on_lost(config,
+    reason)`` too (the suite records it in the job's record)."""
     ctx = mp.get_context("fork")
     counter = ctx.Value("l", 0)
     holding = ctx.Array("l", [-1] * n_workers)
     results = ctx.Queue()
+    args = (counter, holding, results, os.getpid())
     workers = [
-        ctx.Process(target=run.worker, args=(w, counter, holding, results), daemon=True)
-        for w in range(n_workers)
+        ctx.Process(target=run.worker, args=(w, *args), daemon=True) for w in range(n_workers)
     ]
     for w in workers:
         w.start()
     returns: list = [None] * len(run.configs)
-    died: set[int] = set()
+    died: dict[int, int | None] = {}  # job -> its worker's exit code
 
     def drain(block: bool) -> bool:
         try:
@@ -222,7 +244,7 @@ def _run_parallel(run: LocalRun, n_workers: int) -> list:
                 continue
             for w, proc in enumerate(workers):
                 if not proc.is_alive() and holding[w] >= 0:
-                    died.add(holding[w])
+                    died[holding[w]] = proc.exitcode
                     holding[w] = -1
             if not any(proc.is_alive() for proc in workers):
                 while drain(block=False):
@@ -235,9 +257,22 @@ def _run_parallel(run: LocalRun, n_workers: int) -> list:
                 proc.terminate()
     for i, ret in enumerate(returns):  # a worker that died (killed, out of memory) mid-job
         if ret is None:
-            reason = "its worker process died" if i in died else "its result never arrived"
+            reason = _death(died[i]) if i in died else "its result never arrived"
             returns[i] = _failed(run.configs[i], RuntimeError(f"job not finished: {reason}"))
+            if on_lost is not None:
+                on_lost(run.configs[i], f"job not finished: {reason}")
     return returns
+
+
+def _death(exitcode: int | None) -> str:
+    """Why a worker ended, in words."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"its worker process died ({name})"
+    return f"its worker process died (exit code {exitcode})"
 
 
 class LocalLauncher:
@@ -266,7 +301,9 @@ class LocalLauncher:
         configs: list[DictConfig],
         initial_job_idx: int,
         costs: Sequence[float] | None = None,
+        on_lost: Callable[[DictConfig, str], None] | None = None,
     ) -> list:
         """The jobs of ``configs``, composed already (by the suite's sweeper, which checked
-        them); ``costs`` orders them, the costliest first (default: Hydra's order)."""
-        return launch_configs(self, configs, initial_job_idx, costs)
+        them); ``costs`` orders them, the costliest first (default: Hydra's order);
+        ``on_lost(config, reason)`` hears of a job whose worker died."""
+        return launch_configs(self, configs, initial_job_idx, costs, on_lost)

@@ -118,6 +118,21 @@ def plan_sweep(
     return plan, configs
 
 
+def record_lost_job(cfg: DictConfig, reason: str) -> None:
+    """A job whose process died mid-job (the local launcher's worker, killed): its record says
+    ``failed`` with ``reason`` instead of ``running``, unless it completed already."""
+    from sparsity_lab import results
+
+    job_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
+    record = results.read_json_or_empty(job_dir / results.JOB_FILE)
+    if record.get("status") == "complete":
+        return
+    try:
+        results.mark_job_failed(job_dir, {**record, "user_error": False}, reason)
+    except OSError:  # the run reports the job as not complete anyway
+        pass
+
+
 class CheckingSweeper:
     """Mixed into the Hydra plugin class of ``hydra_plugins.sparsity_lab_sweeper``."""
 
@@ -145,6 +160,7 @@ class CheckingSweeper:
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper
         launch_configs = getattr(self.launcher, "launch_configs", None)
         if launch_configs is not None:
-            return [launch_configs(configs, 0, [job_cost(cfg) for cfg in configs])]
+            costs = [job_cost(cfg) for cfg in configs]
+            return [launch_configs(configs, 0, costs, on_lost=record_lost_job)]
         del configs  # other launchers compose in their workers
         return [self.launcher.launch(plan.jobs, initial_job_idx=0)]
