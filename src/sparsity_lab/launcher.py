@@ -1,5 +1,5 @@
 """`hydra/launcher=local`, the default: a sweep's jobs in this process (``n_jobs: 1``) or on this
-machine's cores (``hydra.launcher.n_jobs=N``), never slower than sequential.
+machine's cores (``hydra.launcher.n_jobs=N``).
 
 Why not only Hydra's joblib launcher: it starts ``n_jobs`` fresh loky interpreters that each
 import the whole stack (about 2 s on this kind of machine) while the parent waits, sends the

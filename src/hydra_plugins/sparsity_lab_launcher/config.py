@@ -1,7 +1,7 @@
 """``hydra/launcher=local``: the ConfigStore entry Hydra's plugin scan registers.
 
 The suite's launcher, and the default one: a sweep's jobs in this process, one after another
-(``n_jobs: 1``), or shared with forked workers, never slower than sequential::
+(``n_jobs: 1``), or shared with forked workers::
 
     sparsity-lab run -m hydra.launcher.n_jobs=2 ...      (-1: every core, -2: all but one)
 
