@@ -15,6 +15,7 @@ a zero's distance to the L1 weight is set by hand to ~1e-16.
 
 from __future__ import annotations
 
+import mpmath as mp
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -198,3 +199,168 @@ def test_ok_means_a_relative_gap_within_gap_rtol(monkeypatch):
     assert out.message[:2] == ["", ""]
     for msg in out.message[2:]:
         assert msg.startswith("exact finish: relative duality gap") and msg.endswith("> 1e-12")
+
+
+# ---------------------------------------------------------------------------- extended precision
+def lasso_path_mp(X, y, lams, dps=60):
+    """The Lasso optimum at each of ``lams`` (decreasing) by the LARS-lasso homotopy in ``dps``
+    digits, for the float64 data (X, y) taken as exact (centred). Independent of the suite: its
+    own Gram matrix, directions and events, in mpmath. A column that would make the active Gram
+    matrix singular (Schur complement below 1e-40, i.e. an exact duplicate) never joins: it is a
+    tie. Returns (knots, W, C) with W the optimum and C = X^T (y - X w) / n, as mpf lists."""
+    with mp.workdps(dps):
+        n, p = X.shape
+        Xm = [[mp.mpf(float(v)) for v in row] for row in X]
+        ym = [mp.mpf(float(v)) for v in y]
+        cols = [[Xm[i][j] for i in range(n)] for j in range(p)]
+        G = [[mp.fdot(cj, ck) / n for ck in cols] for cj in cols]
+        q = [mp.fdot(cj, ym) / n for cj in cols]
+
+        def corr(w):
+            return [q[j] - mp.fsum(G[j][k] * w[k] for k in range(p)) for j in range(p)]
+
+        tiny = mp.mpf(10) ** (-(dps - 15))
+        w = [mp.mpf(0)] * p
+        c = corr(w)
+        lam = max(abs(v) for v in c)
+        top = max(range(p), key=lambda j: abs(c[j]))
+        act, sgn, blocked = [top], {top: mp.sign(c[top])}, set()
+        knots, W, C = [lam], [], []
+        targets = [mp.mpf(float(t)) for t in lams]
+        while len(W) < len(targets) and targets[len(W)] >= lam:  # at and above alpha_max
+            W.append([mp.mpf(0)] * p)
+            C.append(list(c))
+        dropped = joined = None
+        while len(W) < len(targets):
+            d = mp.lu_solve(mp.matrix([[G[j][k] for k in act] for j in act]),
+                            mp.matrix([sgn[j] for j in act]))  # fmt: skip
+            a = [mp.fsum(G[j][k] * d[i] for i, k in enumerate(act)) for j in range(p)]
+            events = []
+            for j in range(p):
+                if j in act or j in blocked or j == dropped:
+                    continue
+                for num, den in ((lam - c[j], 1 - a[j]), (lam + c[j], 1 + a[j])):
+                    if den > tiny and num / den >= -tiny:
+                        events.append((max(num / den, mp.mpf(0)), "join", j))
+            for i, k in enumerate(act):
+                if k != joined and d[i] != 0 and -w[k] / d[i] > tiny:
+                    events.append((-w[k] / d[i], "drop", k))
+            gamma, kind, j = min(events, default=(lam, "end", -1))
+            gamma = min(gamma, lam)
+            while len(W) < len(targets) and targets[len(W)] >= lam - gamma:
+                t = targets[len(W)]
+                wt = list(w)
+                for i, k in enumerate(act):
+                    wt[k] = w[k] + (lam - t) * d[i]
+                W.append(wt)
+                C.append(corr(wt))
+            for i, k in enumerate(act):
+                w[k] += gamma * d[i]
+            lam -= gamma
+            knots.append(lam)
+            dropped = joined = None
+            if kind == "drop":
+                act.remove(j)
+                w[j] = mp.mpf(0)
+                dropped = j
+            elif kind == "join":
+                GA = mp.matrix([[G[r][k] for k in act] for r in act])
+                col = mp.matrix([G[r][j] for r in act])
+                schur = G[j][j] - (col.T * mp.lu_solve(GA, col))[0]
+                if schur <= mp.mpf(10) ** -40 * G[j][j]:
+                    blocked.add(j)
+                else:
+                    act.append(j)
+                    sgn[j] = mp.sign(c[j] - gamma * a[j])
+                    joined = j
+            elif kind == "end":
+                break
+            c = corr(w)
+        return knots, W, C
+
+
+def primal_mp(X, y, w, lam):
+    """1/(2n) ||y - Xw||^2 + lam ||w||_1 in mpmath at the current precision."""
+    n, p = X.shape
+    r = [mp.mpf(float(y[i])) - mp.fsum(mp.mpf(float(X[i, j])) * w[j] for j in range(p))
+         for i in range(n)]  # fmt: skip
+    return mp.fsum(v * v for v in r) / (2 * n) + lam * mp.fsum(abs(v) for v in w)
+
+
+def near_duplicate_design(n, p, eps, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    X[:, 1] = X[:, 0] + eps * rng.standard_normal(n)
+    X[:, 3] = X[:, 2] + eps * rng.standard_normal(n)
+    beta = np.zeros(p)
+    beta[[0, 2, 5, 7]] = [1.0, -1.0, 0.5, -0.8]
+    y = X @ beta + rng.standard_normal(n)
+    X = (X - X.mean(0)) / X.std(0)
+    return TrainingData(X, y - y.mean())
+
+
+def agree_with_reference(data, alphas, solver):
+    """The exact route's fits against the extended-precision optimum; returns the number of
+    (certified, tie, unproved) zeros of the fits."""
+    out = solvers.exact_path(data.X, data.y, data.Xty, data.gram, alphas, 1.0, solver)
+    assert out.status == ["ok"] * len(alphas), sorted(set(out.message))
+    W, n = out.coefs, data.n_samples
+    XtR, rss = data.residual_products(W)
+    gap = metrics.duality_gap(W, XtR, rss, data.Xty, data.yty, alphas, 1.0, n)
+    col = np.einsum("ij,ij->j", data.X, data.X)
+    safe = metrics.gap_safe_zeros(W, XtR, gap, col, alphas, 1.0, n)
+    tie = metrics.boundary_zeros(W, XtR, alphas, 1.0, n)
+    unproved = (W == 0.0) & ~safe & ~tie
+    _, W_ref, C_ref = lasso_path_mp(data.X, data.y, alphas)
+    with mp.workdps(60):
+        for k, alpha in enumerate(alphas):
+            lam = mp.mpf(float(alpha))
+            p_ref = primal_mp(data.X, data.y, W_ref[k], lam)
+            p_fit = primal_mp(data.X, data.y, [mp.mpf(float(v)) for v in W[k]], lam)
+            assert -(mp.mpf(10) ** -40) <= (p_fit - p_ref) / p_ref <= 1e-12, (k, p_fit, p_ref)
+            slack = [1 - abs(C_ref[k][j]) / lam for j in range(data.n_features)]  # 0: boundary
+            for j in range(data.n_features):
+                if safe[k, j] or unproved[k, j]:  # proved or left zero: zero at the optimum
+                    assert W_ref[k][j] == 0 and slack[j] > 0, (k, j, slack[j])
+                if tie[k, j] or W[k, j] != 0.0:  # a tie or in the support: on the boundary
+                    assert abs(slack[j]) <= 1e-8, (k, j, slack[j])
+    return safe.sum(), tie.sum(), unproved.sum()
+
+
+@pytest.mark.parametrize("solver", ["homotopy", "cd_exact"])
+@pytest.mark.parametrize("seed", [1, 3])  # 1: the finish before issue 29 stalled at eps <= 1e-6
+def test_extended_precision_optimum_on_near_duplicate_columns(solver, seed):
+    """p = 10 with two near-duplicate pairs, eps from 1e-3 to exact duplicates: the fits are
+    within 1e-12 of the 60-digit optimum's objective, their certified and unproved zeros are
+    zeros of it (strictly inside the boundary), their ties and nonzeros lie on its boundary."""
+    counts = {}
+    for eps in (1e-3, 1e-6, 1e-9, 1e-12, 0.0):
+        data = near_duplicate_design(40, 10, eps, seed=seed)
+        alphas = np.max(np.abs(data.Xty)) / data.n_samples * np.geomspace(0.9, 1e-3, 12)
+        counts[eps] = agree_with_reference(data, alphas, solver)
+    assert counts[0.0][1] >= 12  # exact duplicates: a twin is a tie in every fit
+    assert all(certified > 0 for certified, _, _ in counts.values())
+
+
+def test_extended_precision_optimum_at_ties_and_near_ties():
+    """Ties (two columns entering together on an orthogonal design) and near-ties (alphas a
+    relative 3e-10, 3e-9 and 1e-7 beside the knots of the 60-digit path of a correlated design,
+    where a coordinate is about to join or leave): both routes agree with the reference."""
+    tied = orthogonal_design([1.0, -1.0, 0.6, -0.6, 0.6, 0.3, 0.1, 0.05], n=40)
+    alphas = np.array([1.2, 1.0, 0.8, 0.6, 0.45, 0.2, 0.05])
+    for solver in ("homotopy", "cd_exact"):
+        _, ties, _ = agree_with_reference(tied, alphas, solver)
+        assert ties >= 4  # at alpha 1.0 and 0.6: the pair (triple) on the boundary
+    rng = np.random.default_rng(5)
+    Z = rng.standard_normal((30, 12))
+    X = Z + 0.6 * Z[:, [0]]  # correlated through a common factor
+    y = X[:, :4] @ np.array([1.0, -0.7, 0.5, 0.3]) + 0.5 * rng.standard_normal(30)
+    X = (X - X.mean(0)) / X.std(0)
+    data = TrainingData(X, y - y.mean())
+    amax = np.max(np.abs(data.Xty)) / data.n_samples
+    knots, _, _ = lasso_path_mp(data.X, data.y, [amax * 1e-2])
+    inner = [float(t) for t in knots[1:6] if float(t) > amax * 1e-2]
+    alphas = np.sort([t * (1 + s) for t in inner for s in (3e-10, -3e-9, 1e-7)])[::-1]
+    for solver in ("homotopy", "cd_exact"):
+        certified, ties, _ = agree_with_reference(data, alphas, solver)
+        assert certified > 0 and ties > 0
