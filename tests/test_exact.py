@@ -117,6 +117,57 @@ def test_p_greater_than_n_matches_the_lars_homotopy(solver):
     assert_every_zero_accounted(data, out.coefs, alphas, 1.0)
 
 
+@pytest.mark.parametrize(("n", "p", "rho", "seed"), [(40, 150, 0.5, 3), (150, 60, 0.95, 5)])
+def test_the_homotopy_start_is_the_optimum_and_the_finish_only_checks_it(n, p, rho, seed):
+    """The suite's homotopy alone (before any finish) is scikit-learn's LARS-lasso path to
+    rounding, so the finish accepts it after one check (0 active-set iterations)."""
+    data = toeplitz(n, p, rho, seed=seed)
+    alphas = grid(data, num=25, min_ratio=0.02 if n < p else 1e-3)
+    prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
+    starts = solvers._homotopy_starts(prob, alphas)
+    assert_allclose(starts, lars_reference(data, alphas), rtol=0, atol=1e-12)
+    out = exact(data, alphas, 1.0, "homotopy")
+    assert out.n_iter.tolist() == [0] * len(alphas)
+    assert_array_equal(out.coefs, starts)
+
+
+@pytest.mark.parametrize(("n", "p", "l1_ratio"), [(200, 30, 1.0), (200, 30, 0.5), (30, 80, 0.7)])
+def test_the_coordinate_descent_start_is_near_the_optimum(n, p, l1_ratio):
+    """cd_exact's start (numba kernel on the Gram matrix when n > p, scikit-learn's enet_path
+    without it) at CD_START_TOL is within 1e-3 of the optimum, relative to its size."""
+    data = toeplitz(n, p, 0.5, seed=6)
+    alphas = grid(data, l1_ratio, num=6, min_ratio=0.05)
+    exact_w = exact(data, alphas, l1_ratio, "cd_exact").coefs
+    prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
+    w = np.zeros(p)
+    for k, alpha in enumerate(alphas[1:], start=1):
+        w = solvers._cd_start(prob, exact_w[k - 1], float(alpha), l1_ratio)
+        assert np.abs(w - exact_w[k]).max() <= 1e-3 * np.abs(exact_w[k]).max()
+
+
+@pytest.mark.parametrize(("n", "p"), [(120, 30), (30, 60)])
+def test_relative_gap_is_the_duality_gap_over_the_objective(n, p):
+    """solvers.relative_gap (Gram matrix or X, elastic net) = metrics' gap / objective."""
+    data = toeplitz(n, p, 0.5, seed=8)
+    rng = np.random.default_rng(0)
+    prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
+    alpha, l1_ratio = 0.05, 0.6
+    lam, mu = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    for scale in (0.0, 1e-3, 0.3):
+        w = scale * rng.standard_normal(p) * (rng.random(p) < 0.5)
+        XtR, rss = data.residual_products(w[None, :])
+        gap = metrics.duality_gap(w[None, :], XtR, rss, data.Xty, data.yty, [alpha], l1_ratio, n)
+        obj = metrics.objective(rss, w[None, :], [alpha], l1_ratio, n)
+        expected = gap[0] / obj[0]
+        assert solvers.relative_gap(prob, w, lam, mu) == pytest.approx(
+            expected, rel=1e-9, abs=1e-15
+        )
+        _, xtr = prob.grad(w, mu)
+        assert solvers.relative_gap(prob, w, lam, mu, xtr) == pytest.approx(
+            expected, rel=1e-9, abs=1e-15
+        )
+
+
 # ---------------------------------------------------------------------------- correlated design
 @pytest.mark.parametrize("solver", ROUTES)
 def test_correlated_design_every_zero_certified(solver):

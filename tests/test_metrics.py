@@ -85,3 +85,41 @@ def test_ridge_gap_is_zero_at_the_closed_form_and_positive_elsewhere(data):
     assert gap[0] < 1e-12 and gap[1] > 1e-6
     kkt = metrics.kkt_violation(W, XtR, np.array([alpha, alpha]), 0.0, n)
     assert kkt[0] < 1e-10 and kkt[1] > 1e-4
+
+
+def test_first_exact_zero_by_hand():
+    steps = np.array([0, 5, 10, 15])
+    assert metrics.first_exact_zero(steps, np.array([2.0, 1e-300, -0.0, 0.0])) == 10
+    assert metrics.first_exact_zero(steps, np.array([0.0, 1.0, 0.0, 1.0])) == 0
+    assert metrics.first_exact_zero(steps, np.array([3.0, 2.0, 1.0, 1e-12])) is None
+
+
+def test_entry_alphas_ranks_and_exits_by_hand():
+    alphas = np.array([4.0, 2.0, 1.0, 0.5])
+    W = np.array(
+        [
+            [0.0, 0.0, 0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0, 0.0, 0.0],
+            [2.0, -1.0, 0.0, 3.0, 0.0],
+            [0.0, -2.0, 0.0, 0.0, 1.0],
+        ]
+    )
+    first = metrics.entry_alphas(W, alphas)
+    assert_array_equal(first, [2.0, 1.0, np.nan, 1.0, 0.5])
+    # a coefficient that leaves and comes back still entered at its largest alpha
+    assert_array_equal(
+        metrics.entry_alphas(np.array([[1.0], [0.0], [1.0]]), [3.0, 2.0, 1.0]), [3.0]
+    )
+    # 1 for the first to enter, ties share the smaller rank, never-entering coefficients 0
+    assert_array_equal(metrics.entry_ranks(first), [1, 2, 0, 2, 4])
+    assert_array_equal(metrics.count_exits(W), [1, 0, 0, 1, 0])
+    assert_array_equal(metrics.count_exits(np.array([[1.0], [0.0], [2.0], [0.0]])), [2])
+
+
+def test_optimum_zero_counts_by_hand():
+    W = np.array([[0.0, 1.0, 0.0, np.nan], [0.0, 0.0, 2.0, 1.0]])
+    W_opt = np.array([[0.0, 0.0, 3.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    counts = metrics.optimum_zero_counts(W, W_opt)
+    assert_array_equal(counts["n_zero_optimum"], [3, 4])
+    assert_array_equal(counts["n_false_zero"], [1, 0])  # 0.0 in W where the optimum is not
+    assert_array_equal(counts["n_missed_zero"], [2, 2])  # NaN counts as nonzero
