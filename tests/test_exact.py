@@ -342,6 +342,24 @@ def test_synthetic_path_exact_zero_counts_agree_with_the_homotopy():
     assert_array_equal((out.coefs == 0).sum(axis=1), (np.abs(ref) < 1e-12).sum(axis=1))
 
 
+def test_conjugate_gradients_solve_a_well_conditioned_system_and_give_up_on_a_bad_one():
+    """_cg to 1e-14 of ||b|| from a cold or warm start; None (Cholesky's turn) when the steps
+    run out on an ill-conditioned system."""
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((60, 60)))
+    A = (Q * np.geomspace(1.0, 50.0, 60)) @ Q.T
+    b = rng.standard_normal(60)
+    x_ref = np.linalg.solve(A, b)
+    for x0 in (np.zeros(60), x_ref + 1e-3 * rng.standard_normal(60)):
+        x = solvers._cg(A, b, x0, max_iter=500)
+        assert x is not None
+        assert_allclose(x, x_ref, rtol=0, atol=1e-12 * np.abs(x_ref).max())
+        assert np.linalg.norm(b - A @ x) <= 1e-13 * np.linalg.norm(b)
+    assert_array_equal(solvers._cg(A, b, x_ref, max_iter=0), x_ref)  # the start already solves
+    bad = (Q * np.geomspace(1.0, 1e12, 60)) @ Q.T
+    assert solvers._cg(bad, b, np.zeros(60), max_iter=10) is None
+
+
 def test_stalled_conjugate_gradients_are_bounded_and_not_retried_along_a_path(monkeypatch):
     """Correlated features at small alpha: supports above CG_MIN_SUPPORT are ill-conditioned.
     CG stops within m / 12 steps, falls back to Cholesky, and is not tried again on that path;

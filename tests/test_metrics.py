@@ -33,7 +33,7 @@ def test_support_scores_by_hand():
 
 def test_support_scores_are_nan_without_truth():
     out = metrics.support_scores(np.ones((2, 3)), None)
-    assert all(np.isnan(v).all() for v in out)
+    assert all(np.isnan(v).all() and v.shape == (2,) for v in out)  # one value per row
 
 
 def test_mse_r2_and_empty_test_set():
@@ -111,7 +111,9 @@ def test_entry_alphas_ranks_and_exits_by_hand():
         metrics.entry_alphas(np.array([[1.0], [0.0], [1.0]]), [3.0, 2.0, 1.0]), [3.0]
     )
     # 1 for the first to enter, ties share the smaller rank, never-entering coefficients 0
-    assert_array_equal(metrics.entry_ranks(first), [1, 2, 0, 2, 4])
+    ranks = metrics.entry_ranks(first)
+    assert_array_equal(ranks, [1, 2, 0, 2, 4])
+    assert ranks.dtype.kind == "i"
     assert_array_equal(metrics.count_exits(W), [1, 0, 0, 1, 0])
     assert_array_equal(metrics.count_exits(np.array([[1.0], [0.0], [2.0], [0.0]])), [2])
 
