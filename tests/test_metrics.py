@@ -125,3 +125,49 @@ def test_optimum_zero_counts_by_hand():
     assert_array_equal(counts["n_zero_optimum"], [3, 4])
     assert_array_equal(counts["n_false_zero"], [1, 0])  # 0.0 in W where the optimum is not
     assert_array_equal(counts["n_missed_zero"], [2, 2])  # NaN counts as nonzero
+
+
+def test_mse_r2_edge_sizes_and_constant_targets():
+    one = metrics.mse(np.array([2.0]), np.array([[1.0, 2.0]]))
+    assert_allclose(one, [1.0, 0.0])  # a single row has an error ...
+    assert np.isnan(metrics.r2(np.array([2.0]), np.array([[1.0, 2.0]]))).all()  # ... no R^2
+    two = metrics.r2(np.array([1.0, 3.0]), np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0]]).T)
+    assert_allclose(two, [1.0, 0.0, -3.0])  # two rows are enough; shape (K,)
+    flat = metrics.r2(np.full(4, 5.0), np.ones((4, 3)))  # no variance to explain
+    assert flat.shape == (3,) and np.isnan(flat).all()
+    small = metrics.r2(np.array([0.0, 0.1]), np.array([[0.0, 0.1]]).T)  # ss_tot 0.005 < 1
+    assert_allclose(small, [1.0])
+
+
+def test_count_tiny_per_row():
+    W = np.array([[1e-9, 0.0, 1.0], [1e-9, -1e-9, 0.0]])
+    assert_array_equal(metrics.count_tiny(W, 1e-8), [1, 2])
+
+
+def test_support_scores_at_the_edges():
+    truth = np.array([1.0, 0.0, 0.0, 2.0, 1.0, 0.0, 0.0, 1.0])
+    W = np.array(
+        [
+            [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # one selected, wrong: precision 0
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # one selected, right: precision 1
+            [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # precision 1/2, recall 1/4
+        ]
+    )
+    precision, recall, f1 = metrics.support_scores(W, truth)
+    assert_allclose(precision, [0.0, 1.0, 0.5])
+    assert_allclose(recall, [0.0, 0.25, 0.25])
+    assert_allclose(f1, [0.0, 0.4, 1 / 3])  # F1 0 when precision + recall is 0
+    # a truth with no support: recall and F1 undefined, precision still per row
+    precision, recall, f1 = metrics.support_scores(W, np.zeros(8))
+    assert_allclose(precision, [0.0, 0.0, 0.0])
+    assert recall.shape == f1.shape == (3,) and np.isnan(recall).all() and np.isnan(f1).all()
+    one = metrics.support_scores(np.array([[1.0, 0.0]]), np.array([1.0, 0.0]))
+    assert_allclose(np.ravel(one), [1.0, 1.0, 1.0])  # a single true feature found
+
+
+def test_kkt_violation_on_a_nonzero_with_the_wrong_sign():
+    """w_j > 0 with X_j^T r / n = -lam: violated by 2 lam (the zero formula would say 0)."""
+    W = np.array([[1.0, 0.0]])
+    XtR = np.array([[-0.5, 0.25]]) * 10  # n = 10, lam = 0.5
+    assert_allclose(metrics.kkt_violation(W, XtR, [0.5], 1.0, 10), [1.0])
+    assert_allclose(metrics.kkt_violation(W, XtR, [1], 0.5, 10), [1.5])  # EN, an integer alpha
