@@ -364,3 +364,15 @@ def test_extended_precision_optimum_at_ties_and_near_ties():
     for solver in ("homotopy", "cd_exact"):
         certified, ties, _ = agree_with_reference(data, alphas, solver)
         assert certified > 0 and ties > 0
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.4])
+def test_kkt_finish_from_an_empty_support(mu):
+    """From w = 0 (an empty support, solved as a 0 x 0 system) the finish reaches the closed
+    form, for the Lasso and the elastic net."""
+    b = np.array([2.0, -1.5, 0.5, 0.25, -0.1])
+    data = orthogonal_design(b)
+    prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
+    w, it, msg, _ = solvers.kkt_finish(prob, np.zeros(5), 0.3, mu, trust_start=False)
+    assert msg == "" and it >= 1
+    assert_allclose(w, closed_form(b, 0.3, mu), rtol=1e-13, atol=0)
