@@ -79,6 +79,35 @@ def test_gap_safe_margin_certifies_exactly_when_the_sphere_fits_in_the_slack(l1_
     assert safe[1.1][4]
 
 
+def test_gap_safe_rescales_an_infeasible_dual_point():
+    """At a loose fit with ||X^T r / n||_inf = 1.1 lam > lam, the dual point is the residual
+    scaled by 1 / 1.1: a zero at |X_j^T r| / n = 0.9 lam is certified with that scaling
+    (0.9 / 1.1 + radius < 1) and could not be without it (0.9 + radius > 1)."""
+    lam = 1.0
+    b = np.array([3.0, 0.9, -0.2])
+    data = orthogonal_design(b)
+    w = closed_form(b, lam, 0.0)
+    w[0] -= 0.1  # X_0^T r / n = 1.1 lam
+    W = w[None, :]
+    XtR, rss = data.residual_products(W)
+    n = data.n_samples
+    assert np.max(np.abs(XtR)) / n == pytest.approx(1.1 * lam)
+    gap = metrics.duality_gap(W, XtR, rss, data.Xty, data.yty, [lam], 1.0, n)
+    radius = np.sqrt(2 * gap[0])
+    assert 0.9 / 1.1 + radius < lam < 0.9 + radius
+    col = np.einsum("ij,ij->j", data.X, data.X)
+    safe = metrics.gap_safe_zeros(W, XtR, gap, col, [lam], 1.0, n)[0]
+    assert_array_equal(safe, [False, True, True])
+
+
+def test_no_zero_is_a_tie_or_certified_without_an_l1_part():
+    """Ridge (l1_ratio = 0): lam = 0, so even X_j^T r = 0 at w_j = 0 is neither."""
+    W, XtR = np.zeros((1, 2)), np.zeros((1, 2))
+    assert not metrics.boundary_zeros(W, XtR, [1.0], 0.0, 10).any()
+    safe = metrics.gap_safe_zeros(W, XtR, np.zeros(1), np.full(2, 10.0), [1.0], 0.0, 10)
+    assert not safe.any()
+
+
 # ---------------------------------------------------------------------------- tie tolerance
 def test_tie_tolerance_separates_ties_from_certified_zeros():
     """At a gap of 0, a zero whose |X_j^T r| / n lies 3e-10 relative from lam (either side) is
