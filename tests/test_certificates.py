@@ -172,3 +172,23 @@ def test_runner_columns_on_orthogonal_design_lasso_and_sgd(compose_cfg):
     b = np.abs(prep.X_train.T @ prep.y_train) / prep.n_samples
     optimum_zeros = [int(np.sum(b <= alpha)) for alpha in fits["alpha"]]
     assert (fits["n_zero_certified"].to_numpy() <= optimum_zeros).all()
+
+
+@pytest.mark.parametrize("l1_ratio", [0.5, 0.9])
+def test_elastic_net_gap_bounds_the_suboptimality(ortho, l1_ratio):
+    """Weak duality for the elastic net, whose gap has an L2 term: at points near and far
+    from the closed-form optimum (far ones with an infeasible dual point, rescaled), the gap
+    is at least the objective's excess over the optimum (a gap missing its L2 term is not)."""
+    alpha = 0.2 * np.max(np.abs(ortho.Xty)) / ortho.n_samples / l1_ratio
+    w_star = closed_form(ortho, alpha, l1_ratio)
+    rng = np.random.default_rng(2)
+    W = np.vstack([w_star + s * rng.standard_normal(ortho.n_features) for s in (1e-3, 0.1, 1.0)])
+    W = np.vstack([w_star, W])
+    n = ortho.n_samples
+    XtR, rss = ortho.residual_products(W)
+    gap = metrics.duality_gap(W, XtR, rss, ortho.Xty, ortho.yty, np.full(4, alpha), l1_ratio, n)
+    obj = metrics.objective(rss, W, np.full(4, alpha), l1_ratio, n)
+    excess = obj - obj[0]
+    assert np.max(np.abs(XtR[3]) / n - alpha * (1 - l1_ratio) * np.abs(W[3])) > alpha * l1_ratio
+    assert gap[0] < 1e-12
+    assert (gap[1:] >= excess[1:] * (1 - 1e-9)).all() and (excess[1:] > 0).all()
