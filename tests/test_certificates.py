@@ -76,6 +76,9 @@ def test_ridge_is_shrinkage_by_one_plus_alpha(ortho, alpha):
     gap, kkt, safe = certificates(ortho, W, [alpha, alpha], 0.0)
     assert gap[0] < 1e-12 and kkt[0] < 1e-12
     assert gap[1] > 1e-8 and kkt[1] > 1e-6
+    # the Ridge gap is ||X^T r / n - alpha w||^2 / (2 alpha), here (0.05 ||b||)^2 / (2 alpha)
+    b = ortho.Xty / ortho.n_samples
+    assert_allclose(gap[1], 0.05**2 * (b @ b) / (2 * alpha), rtol=1e-9)
     # kkt for L2 is the largest gradient entry: X^T r / n - alpha w
     grad = ortho.Xty / ortho.n_samples - W[1] * (1.0 + alpha)
     assert_allclose(kkt[1], np.max(np.abs(grad)))
