@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-all bench lint format clean
+.PHONY: help setup run test test-all bench mutation lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ test-all: $(STAMP)  ## every test, slow ones included (what CI runs)
 bench: $(STAMP)  ## speed ratios against the reference libraries
 	$(BIN)/python -m benchmarks $(ARGS)
 
+mutation: $(STAMP)  ## mutation testing of metrics.py and solvers.py (mutmut; long: JOBS=2)
+	$(BIN)/mutmut run --max-children $(or $(JOBS),2)
+	$(BIN)/mutmut results
+
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -39,4 +43,4 @@ format: $(STAMP)  ## ruff fix and format
 	$(BIN)/ruff format src tests benchmarks
 
 clean:  ## remove the environment and caches (results are kept)
-	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info mutants

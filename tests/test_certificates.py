@@ -76,6 +76,9 @@ def test_ridge_is_shrinkage_by_one_plus_alpha(ortho, alpha):
     gap, kkt, safe = certificates(ortho, W, [alpha, alpha], 0.0)
     assert gap[0] < 1e-12 and kkt[0] < 1e-12
     assert gap[1] > 1e-8 and kkt[1] > 1e-6
+    # the Ridge gap is ||X^T r / n - alpha w||^2 / (2 alpha), here (0.05 ||b||)^2 / (2 alpha)
+    b = ortho.Xty / ortho.n_samples
+    assert_allclose(gap[1], 0.05**2 * (b @ b) / (2 * alpha), rtol=1e-9)
     # kkt for L2 is the largest gradient entry: X^T r / n - alpha w
     grad = ortho.Xty / ortho.n_samples - W[1] * (1.0 + alpha)
     assert_allclose(kkt[1], np.max(np.abs(grad)))
@@ -172,3 +175,23 @@ def test_runner_columns_on_orthogonal_design_lasso_and_sgd(compose_cfg):
     b = np.abs(prep.X_train.T @ prep.y_train) / prep.n_samples
     optimum_zeros = [int(np.sum(b <= alpha)) for alpha in fits["alpha"]]
     assert (fits["n_zero_certified"].to_numpy() <= optimum_zeros).all()
+
+
+@pytest.mark.parametrize("l1_ratio", [0.5, 0.9])
+def test_elastic_net_gap_bounds_the_suboptimality(ortho, l1_ratio):
+    """Weak duality for the elastic net, whose gap has an L2 term: at points near and far
+    from the closed-form optimum (far ones with an infeasible dual point, rescaled), the gap
+    is at least the objective's excess over the optimum (a gap missing its L2 term is not)."""
+    alpha = 0.2 * np.max(np.abs(ortho.Xty)) / ortho.n_samples / l1_ratio
+    w_star = closed_form(ortho, alpha, l1_ratio)
+    rng = np.random.default_rng(2)
+    W = np.vstack([w_star + s * rng.standard_normal(ortho.n_features) for s in (1e-3, 0.1, 1.0)])
+    W = np.vstack([w_star, W])
+    n = ortho.n_samples
+    XtR, rss = ortho.residual_products(W)
+    gap = metrics.duality_gap(W, XtR, rss, ortho.Xty, ortho.yty, np.full(4, alpha), l1_ratio, n)
+    obj = metrics.objective(rss, W, np.full(4, alpha), l1_ratio, n)
+    excess = obj - obj[0]
+    assert np.max(np.abs(XtR[3]) / n - alpha * (1 - l1_ratio) * np.abs(W[3])) > alpha * l1_ratio
+    assert gap[0] < 1e-12
+    assert (gap[1:] >= excess[1:] * (1 - 1e-9)).all() and (excess[1:] > 0).all()

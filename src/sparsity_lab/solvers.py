@@ -26,6 +26,13 @@ Coordinates with ``|c_j|`` equal to lam within rounding (ties, e.g. duplicate co
 KKT boundary: the optimum there is not unique or not decidable in floating point. The finish
 keeps them at 0.0 (a coefficient that would be nonzero only at rounding level is set to 0.0) and
 :func:`sparsity_lab.metrics.boundary_zeros` counts them.
+
+Near-duplicate columns (x1 = x0 + eps u) make X_S^T X_S singular to rounding once both twins are
+in S, and a twin left at 0 within the tie tolerance can still cost a gap above GAP_RTOL (the
+weight moves between twins at no L1 cost). The finish steps downhill along a null direction of
+the singular system until a twin reaches 0, bars a coordinate that joins alone and leaves at
+once (no support recurs), and :func:`exact_path` re-solves a fit whose gap is too large with
+every violation beyond rounding admitted (``strict``).
 """
 
 from __future__ import annotations
@@ -60,6 +67,9 @@ CG_MIN_SUPPORT = 400
 CD_START_TOL = 1e-5
 #: Rounds of iterative refinement of the support's solution against the KKT residual.
 _REFINE = 3
+#: Units of rounding a violation must exceed to join the support in the strict finish: c_j
+#: carries about one unit (X^T r of the same residual), the default check allows 1e3.
+_STRICT_SAFETY = 1.0
 _EPS = np.finfo(np.float64).eps
 
 
@@ -228,9 +238,11 @@ def _cg(A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int = 500) -> np
     return x if float(r @ r) <= 100 * target else None
 
 
-def rounding_level(prob: _Problem, w: np.ndarray) -> float:
-    """Absolute rounding level of c = X^T r / n - mu w computed at w."""
-    return 1e3 * _EPS * (prob.amax + float(np.max(prob.diag)) / prob.n * float(np.abs(w).sum()))
+def rounding_level(prob: _Problem, w: np.ndarray, safety: float = 1e3) -> float:
+    """Absolute rounding level of c = X^T r / n - mu w computed at w: ``safety`` units of
+    rounding of its terms (|X^T y| / n and X^T X w / n)."""
+    scale = prob.amax + float(np.max(prob.diag)) / prob.n * float(np.abs(w).sum())
+    return safety * _EPS * scale
 
 
 def kkt_tolerance(prob: _Problem, w: np.ndarray, lam: float) -> float:
@@ -246,13 +258,28 @@ def kkt_finish(
     mu: float,
     max_iter: int = 500,
     trust_start: bool = True,
+    strict: bool = False,
 ) -> tuple[np.ndarray, int, str, np.ndarray | None]:
     """The optimum at (lam, mu) from the start point ``w0`` by the primal active-set method.
 
     With ``trust_start``, a start that already satisfies the KKT conditions (the homotopy's)
     is returned after one check; otherwise the support's solution is always re-solved and
     refined. Returns (w, iterations, message, X^T r / n at w); the message is empty when the KKT
-    conditions hold to :func:`kkt_tolerance`.
+    conditions hold to :func:`kkt_tolerance`. ``strict`` admits every zero whose violation
+    exceeds rounding (:func:`rounding_level`), the ties within the boundary tolerance included:
+    for a fit whose duality gap those ties keep above :data:`GAP_RTOL` (near-duplicate columns,
+    where a violation of 1e-10 lam is worth a gap of 1e-10 lam ||w||_1: moving the weight to
+    the better twin costs no L1).
+
+    A support whose system is singular to rounding (duplicate or near-duplicate columns) is
+    left along a null direction of ``X_S^T X_S / n + mu I``, downhill: the objective on the
+    support is linear there, with slope ``-(c_S - lam s_S)`` along it, so the step goes to the
+    first coefficient that reaches 0 and drops it. A step of length 0 (a coordinate that just
+    joined would change sign at once) makes the method add one violator at a time; a coordinate
+    that joined alone and still leaves at once, or a rounding-level coefficient set to 0, is
+    barred for the rest of the call, so no support recurs through zero-length steps (no
+    cycling). A barred zero that violates the KKT conditions beyond :func:`kkt_tolerance` is
+    reported in the message.
     """
     w = np.array(w0, dtype=np.float64)
     if lam <= 0:
@@ -273,6 +300,9 @@ def kkt_finish(
     active = w != 0.0
     sign = np.sign(w)
     one_at_a_time = False
+    # coordinates that joined alone and left at once, or were zeroed as rounding-level ties:
+    # they stay out (re-admitting them would repeat the same support: a cycle)
+    barred = np.zeros(prob.p, dtype=bool)
     for it in range(1, max_iter + 1):
         S = np.flatnonzero(active)
         A = prob.system(S, mu)
@@ -281,7 +311,11 @@ def kkt_finish(
         w_new = solve(b, w[S]) if solve is not None else None
         if w_new is None:  # singular: move along the null space until a coefficient is 0
             _, V = np.linalg.eigh(A)
-            d = V[:, 0] if float(sign[S] @ V[:, 0]) <= 0 else -V[:, 0]
+            d = V[:, 0]
+            c, _ = prob.grad(w, mu)
+            slope = float((c[S] - lam * sign[S]) @ d)  # the objective falls by slope per unit
+            if slope < 0 or (slope == 0 and float(sign[S] @ d) > 0):  # flat: shrink ||w||_1
+                d = -d
             w_new = w[S] + d * (10.0 * (np.abs(w[S]).max() + 1.0))  # a far point on the line
         wrong = w_new * sign[S] <= 0.0
         if wrong.any():
@@ -299,11 +333,12 @@ def kkt_finish(
             w[S] = ws
             active[S[drop]] = False
             if step == 0.0:  # a coordinate that just joined left at once: add one at a time
+                barred[S[drop]] = one_at_a_time  # ... and if it had joined alone, bar it
                 one_at_a_time = True
             continue
         w[S] = w_new
         c, xtr = prob.grad(w, mu)
-        tol = kkt_tolerance(prob, w, lam)
+        tol = rounding_level(prob, w, _STRICT_SAFETY) if strict else kkt_tolerance(prob, w, lam)
         before = np.inf
         for _ in range(_REFINE):  # refine against the KKT residual computed from X^T r
             residual = c[S] - lam * sign[S]
@@ -317,14 +352,19 @@ def kkt_finish(
             w[S] += delta
             c, xtr = prob.grad(w, mu)
         excess = np.where(active, -np.inf, np.abs(c) - lam)
-        viol = np.flatnonzero(excess > tol)
+        viol = np.flatnonzero((excess > tol) & ~barred)
         if viol.size == 0:
             # coefficients nonzero only at rounding level on the boundary are ties: set to 0
             tiny = active & (np.abs(w) <= 1e3 * _EPS * max(float(np.abs(w).max()), 1e-300))
             if tiny.any():
                 w[tiny] = 0.0
                 active &= ~tiny
+                barred |= tiny
                 continue
+            worst = float(np.max(excess[barred], initial=0.0))
+            if worst > kkt_tolerance(prob, w, lam):
+                msg = f"exact finish: a zero violates KKT by {worst / lam:.2g} lam and cannot join"
+                return w, it, msg, None
             return w, it, "", xtr
         if one_at_a_time:
             viol = viol[[int(np.argmax(excess[viol]))]]
@@ -558,8 +598,10 @@ def exact_path(
                 w0 = starts[k] if starts is not None else _cd_start(prob, w, float(alpha), l1_ratio)
                 w, it, msg, xtr = kkt_finish(prob, w0, lam, mu)
             rgap = relative_gap(prob, w, lam, mu, xtr) if not msg else np.nan
-            if not msg and it == 0 and lam < prob.amax and rgap > GAP_RTOL:
-                w, it, msg, xtr = kkt_finish(prob, w, lam, mu, trust_start=False)  # refine it
+            if not msg and lam < prob.amax and rgap > GAP_RTOL:
+                # KKT within the tie tolerance, gap too large: re-solve, ties admitted
+                w, more, msg, xtr = kkt_finish(prob, w, lam, mu, trust_start=False, strict=True)
+                it += more
                 rgap = relative_gap(prob, w, lam, mu, xtr) if not msg else np.nan
             out.coefs[k] = w
             out.n_iter[k] = it
