@@ -79,9 +79,15 @@ def run_dir_of(config: DictConfig) -> Path:
 def job_key(cfg: DictConfig) -> str:
     """What makes a job's result reusable: its resolved config (without where it is written,
     or whether the run ends with a report) and the package version."""
-    content = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("run_id", "results_dir", "hydra", "max_memory_gb", "report", "verbose"):
-        content.pop(key, None)
+    # key by key: the pre-launch check keys a config that still holds Hydra's node, whose
+    # runtime values (hydra.job.num) do not resolve before launch
+    skipped = ("run_id", "results_dir", "hydra", "max_memory_gb", "report", "verbose")
+    content = {
+        str(key): OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        for key in cfg
+        if key not in skipped
+        for node in (cfg[key],)
+    }
     blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

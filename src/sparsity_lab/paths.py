@@ -38,6 +38,15 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("sl_run_id", new_run_id, use_cache=True, replace=True)
     OmegaConf.register_new_resolver("sl_pad", lambda num: f"{int(num):04d}", replace=True)
     # the terminal's log level: INFO with verbose=true, else warnings only (job.log keeps INFO)
-    OmegaConf.register_new_resolver(
-        "sl_log_level", lambda verbose: "INFO" if verbose else "WARNING", replace=True
-    )
+    OmegaConf.register_new_resolver("sl_log_level", _log_level, replace=True)
+
+
+def _log_level(verbose) -> str:
+    """The terminal's log level for the config key ``verbose`` (a YAML boolean: ``off`` is
+    false; anything else that is not a boolean is refused before launch)."""
+    from sparsity_lab.checks import yaml_bool
+
+    try:
+        return "INFO" if yaml_bool(verbose, "verbose") else "WARNING"
+    except ConfigError:  # the pre-launch check reports it; `--cfg` prints the config as is
+        return "WARNING"

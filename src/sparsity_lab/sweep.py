@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -76,6 +76,8 @@ class RunPlan:
     launcher: str = "basic"
     n_checked_datasets: int = 0
     n_skipped_datasets: int = 0
+    #: each checked job's key (`cli.job_key`), in job order: `collect` takes only these records
+    job_keys: list[str] = field(default_factory=list)
 
     @property
     def n_jobs(self) -> int:
@@ -473,7 +475,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     """
     import numpy as np
 
-    from sparsity_lab import studies
+    from sparsity_lab import checks, studies
     from sparsity_lab.datasets.base import check_test_size
     from sparsity_lab.errors import ConfigError
     from sparsity_lab.runner import check_alpha_max, check_config, grid_alphas, load_prepared
@@ -483,6 +485,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
         raise SweepConfigError(f"{missing[0]} is missing: give {missing[0]}=<value>")
     study = studies.get(cfg.get("task", "path"))
     check_path_components(cfg)
+    checks.check_job(cfg, checked, plan)
     run_dir = Path(str(cfg.results_dir)) / str(cfg.study) / str(cfg.run_id)
     if str(run_dir) not in checked:
         checked.add(str(run_dir))
@@ -494,6 +497,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     study.check(cfg)
     if not study.uses_path:
         return
+    checks.check_grid(cfg, plan.launcher if plan is not None else "basic")
     _check_grid(cfg.grid)
     grid_alphas(cfg.grid, 1.0)
     params = OmegaConf.to_container(cfg.dataset, resolve=True)
@@ -511,6 +515,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
             plan.n_skipped_datasets += 1
         return
     name, prep = load_prepared(cfg)
+    checks.check_loaded_memory(cfg, plan.launcher if plan is not None else "basic", prep)
     amax = np.max(np.abs(prep.X_train.T @ (prep.y_train - prep.y_train.mean()))) / prep.n_samples
     check_alpha_max(name, float(amax), prep.y_train, cfg.grid)
     DATA_SIZES[ident] = prep.X_train.size

@@ -1,0 +1,175 @@
+"""Issue 23, hardening round two: a table that is never silently stale, a results folder
+nothing escapes, bad input as one line and exit 2. Each test reproduces one item of the issue
+with real files (and real processes where the item is about them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import results_line, run_cli
+from sparsity_lab import cli, sweep
+
+SMALL = ["dataset=diabetes", "grid.num=2"]
+LINK = "symbolic link"
+
+
+def _tree(tmp_path: Path) -> dict[str, Path]:
+    """Files and folders the cases point at: an `elsewhere` folder outside results_dir, a run
+    whose `jobs` is a file, runs holding links, a symlink loop, a user table."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    adhoc = tmp_path / "results" / "adhoc"
+    adhoc.mkdir(parents=True)
+    (adhoc / "link").symlink_to(elsewhere)
+    (adhoc / "jobslink").mkdir()
+    (adhoc / "jobslink" / "jobs").symlink_to(elsewhere)
+    (adhoc / "planted" / "jobs" / "0000").mkdir(parents=True)
+    (adhoc / "planted" / "jobs" / "0000" / "job.log").symlink_to(elsewhere / "job.log")
+    (adhoc / "jobsfile").mkdir()
+    (adhoc / "jobsfile" / "jobs").write_text("not a folder\n")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    pd.DataFrame({"a": range(8), "b": [3, 1, 4, 1, 5, 9, 2, 6], "y": range(8, 0, -1)}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    return {"elsewhere": elsewhere}
+
+
+# (id, arguments after `run`, words the one error line must contain)
+CASES = [
+    # item 2: an empty results_dir is the file system's root for Hydra's job dirs
+    ("results_dir empty", ["results_dir=", *SMALL], ["results_dir=''", "folder path"]),
+    # item 4: duplicate fit keys
+    (
+        "the same model twice in a sweep",
+        ["-m", "model=lasso,lasso", *SMALL],
+        ["jobs 0000 (model=lasso", "0001 (model=lasso", "same job"],
+    ),
+    (
+        "the same alpha twice",
+        ["grid=values", "grid.values=[1,1]", "dataset=diabetes"],
+        ["grid.values", "1 appears 2 times", "distinct"],
+    ),
+    # item 5: an existing run whose jobs is a file
+    ("jobs is a file", ["run_id=jobsfile", *SMALL], ["jobsfile/jobs is a file", "folder"]),
+    # item 7: links inside the results tree
+    ("run dir a link", ["run_id=link", *SMALL], ["adhoc/link is a " + LINK]),
+    ("jobs a link", ["run_id=jobslink", *SMALL], ["jobslink/jobs is a " + LINK]),
+    ("planted job.log link", ["run_id=planted", *SMALL], ["0000/job.log is a " + LINK]),
+    # item 8: Hydra's own output files
+    (
+        "output_subdir escapes",
+        ["hydra.output_subdir=../../../../outsub", *SMALL],
+        ["hydra.output_subdir='../../../../outsub'", "not settable"],
+    ),
+    ("output_subdir null", ["hydra.output_subdir=null", *SMALL], ["hydra.output_subdir=None"]),
+    (
+        "job log elsewhere",
+        ["hydra.job_logging.handlers.file.filename={tmp}/elsewhere/x.log", *SMALL],
+        ["hydra.job_logging.handlers.file.filename=", "not settable", "job.log"],
+    ),
+    ("job name escapes", ["hydra.job.name=../../x", *SMALL], ["hydra.job.name='../../x'"]),
+    # item 10: run_id too long, results_dir a symlink loop, drop_columns on the target
+    ("run_id of 300 characters", ["run_id=" + "a" * 300, *SMALL], ["run_id: 300 characters"]),
+    ("results_dir a symlink loop", ["results_dir=loop1", *SMALL], ["results_dir=loop1", "loop1"]),
+    (
+        "drop_columns on the target",
+        [
+            "dataset=table",
+            "dataset.path={tmp}/t.csv",
+            "dataset.target=y",
+            "dataset.drop_columns=[y]",
+        ],
+        ["dataset.drop_columns", "'y' is the target"],
+    ),
+    # item 11: booleans
+    ("report=maybe", ["report=maybe", *SMALL], ["report='maybe'", "true or false"]),
+    ("verbose=maybe", ["verbose=maybe", *SMALL], ["verbose='maybe'", "true or false"]),
+    # item 12: the memory guard on real data
+    (
+        "a billion alphas on diabetes",
+        ["dataset=diabetes", "grid.num=1000000000"],
+        ["1000000000 alphas", "a job needs", "max_memory_gb="],
+    ),
+    ("max_memory_gb=-1 on real data", ["max_memory_gb=-1", *SMALL], ["max_memory_gb=-1", "> 0"]),
+    ("max_memory_gb=0 on real data", ["max_memory_gb=0", *SMALL], ["max_memory_gb=0", "> 0"]),
+    ("max_memory_gb=abc on real data", ["max_memory_gb=abc", *SMALL], ["max_memory_gb='abc'"]),
+    ("max_memory_gb=nan on real data", ["max_memory_gb=nan", *SMALL], ["max_memory_gb=nan"]),
+    (
+        "max_memory_gb too small for real data",
+        ["max_memory_gb=0.000001", *SMALL],
+        ["dataset diabetes (442 x 10)", "more than max_memory_gb=1e-06"],
+    ),
+    (
+        "a grid too large for real data, in the second job of a sweep",
+        ["-m", "dataset=diabetes", "grid.num=2,20000000"],
+        ["dataset diabetes (442 x 10), 20000000 alphas", "needs about"],
+    ),
+    # item 13: latest is the readers' alias
+    ("run_id=latest", ["run_id=latest", *SMALL], ["run_id='latest'", "reserved"]),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), [pytest.param(*c[1:], id=c[0]) for c in CASES])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, monkeypatch, capsys, args, expected):
+    tree = _tree(tmp_path)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    args = [a.format(tmp=tmp_path) for a in args]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweep, "available_memory_bytes", lambda: 8 * 2**30)
+    code = cli.main(["run", *args])
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err + out
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err + out
+    for word in expected:
+        assert word in lines[0], lines[0]
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before, "something was written"
+    assert not any(tree["elsewhere"].iterdir())
+
+
+def test_report_environment_variable_is_a_boolean(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SPARSITY_LAB_REPORT", "maybe")
+    assert cli.main(["run", *SMALL]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: SPARSITY_LAB_REPORT='maybe': allowed values are true or false "
+        "(also yes/no, on/off, 1/0)"
+    ]
+    assert not (tmp_path / "results").exists()
+
+
+def test_report_no_and_verbose_off_are_false(tmp_path):
+    """`report=no` wrote the report (any non-empty word counted as true) and `verbose=off` put
+    the job's INFO lines on the terminal."""
+    env = {"SPARSITY_LAB_REPORT": ""}  # unset: the config decides
+    proc = run_cli(["run", *SMALL, "report=no", "verbose=off"], cwd=tmp_path, env=env)
+    run_dir = tmp_path / results_line(proc.stdout)
+    assert not (run_dir / "report.html").exists()
+    assert "INFO" not in proc.stdout + proc.stderr
+    assert "INFO" in (run_dir / "jobs" / "0000" / "job.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("no", False), ("OFF", False), ("0", False), (0, False), ("n", False), (False, False),
+     ("yes", True), ("On", True), ("1", True), (1, True), ("TRUE", True), (True, True)],
+)  # fmt: skip
+def test_yaml_bool_words(value, expected):
+    from sparsity_lab.checks import yaml_bool
+
+    assert yaml_bool(value, "report") is expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "", 2, 0.5, None])
+def test_yaml_bool_refuses_the_rest(value):
+    from sparsity_lab.checks import yaml_bool
+    from sparsity_lab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="allowed values are true or false"):
+        yaml_bool(value, "report")
