@@ -4,13 +4,14 @@ with real files (and real processes where the item is about them)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from conftest import results_line, run_cli
-from sparsity_lab import cli, sweep
+from sparsity_lab import cli, results, sweep
 
 SMALL = ["dataset=diabetes", "grid.num=2"]
 LINK = "symbolic link"
@@ -173,3 +174,94 @@ def test_yaml_bool_refuses_the_rest(value):
 
     with pytest.raises(ConfigError, match="allowed values are true or false"):
         yaml_bool(value, "report")
+
+
+# ------------------------------------------------------------------ item 1: stale job records
+def _job_tables(seed: int):
+    fits = pd.DataFrame({c: [0] for c in results.FITS_COLUMNS}).assign(seed=seed, model="lasso")
+    coefs = pd.DataFrame({c: [0] for c in results.COEFS_COLUMNS}).assign(seed=seed)
+    return {"fits": fits, "coefs": coefs}
+
+
+def test_collect_takes_no_record_of_another_config(tmp_path):
+    """run.json names the key of each job of the sweep being collected: a complete record of
+    another key (an earlier sweep's, which the new one could not replace) is not collected."""
+    for i in range(2):
+        results.write_job(tmp_path / "jobs" / f"{i:04d}", _job_tables(i), {"key": f"old{i}"})
+    results.write_json({"n_jobs": 2, "job_keys": ["new0", "old1"]}, tmp_path / "run.json")
+    fits = results.collect(tmp_path)["fits"]
+    assert fits["seed"].tolist() == [1]
+    assert results.read_json(tmp_path / "run.json")["incomplete_jobs"] == ["0000"]
+    assert results.job_statuses(tmp_path) == {"0000": "outdated", "0001": "complete"}
+    assert results.job_status(tmp_path / "jobs" / "0000", key="new0") == "outdated"
+    assert results.job_status(tmp_path / "jobs" / "0000") == "complete"  # no key: as before
+
+
+def _make_unwritable(folder: Path) -> bool:
+    """Make ``folder`` refuse new entries, also for root (chattr +i); False when impossible."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return True
+    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+    return done.returncode == 0
+
+
+def _make_writable(folder: Path) -> None:
+    import subprocess
+
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+    folder.chmod(0o755)
+
+
+@pytest.mark.slow  # two real sweeps, 8 s
+@pytest.mark.parametrize("models", ["lasso,ridge", "ridge,lasso"])
+def test_a_rerun_with_a_changed_config_never_collects_the_old_record(tmp_path, models):
+    """Issue 23 item 1: rerun into the same run_id with grid.num 5 -> 6 while job 0000's dir
+    is unwritable. The old lasso (or ridge) record must not be collected beside the new rows."""
+    args = ["run", "-m", "dataset=diabetes", f"model={models}", "run_id=r"]
+    run_cli([*args, "grid.num=5"], cwd=tmp_path)
+    run_dir = tmp_path / "results" / "adhoc" / "r"
+    job = run_dir / "jobs" / "0000"
+    if not _make_unwritable(job):
+        pytest.skip("cannot make a folder unwritable as root here (no chattr +i)")
+    try:
+        proc = run_cli([*args, "grid.num=6"], cwd=tmp_path, check=False)
+    finally:
+        _make_writable(job)
+    assert proc.returncode == 1, proc.stderr
+    assert "job 0000" in proc.stderr and "not complete" in proc.stderr
+    fits = pd.read_parquet(run_dir / "fits.parquet")
+    assert fits["model"].tolist() == [models.split(",")[1]] * 6
+    info = results.read_json(run_dir / "run.json")
+    assert info["incomplete_jobs"] == ["0000"]
+
+
+def test_job_keys_of_the_check_are_the_jobs_own(tmp_path):
+    """The keys the pre-launch check records in run.json are those the jobs write."""
+    run_cli(["run", "-m", *SMALL, "model=lasso,ridge", "run_id=k"], cwd=tmp_path)
+    run_dir = tmp_path / "results" / "adhoc" / "k"
+    keys = results.read_json(run_dir / "run.json")["job_keys"]
+    assert keys == [results.read_json(j / "job.json")["key"] for j in results.job_dirs(run_dir)]
+    assert len(set(keys)) == 2
+
+
+# ------------------------------------------------------------------ item 3: collect's exit
+def test_collect_names_damaged_jobs_and_exits_1(tmp_path, capsys):
+    for i in range(4):
+        results.write_job(tmp_path / "jobs" / f"{i:04d}", _job_tables(i), {"key": str(i)})
+    results.write_json({"n_jobs": 4}, tmp_path / "run.json")
+    assert cli.main(["collect", str(tmp_path)]) == 0
+    for i in (1, 3):
+        (tmp_path / "jobs" / f"{i:04d}" / "fits.parquet").write_bytes(b"PAR1 damaged")
+    capsys.readouterr()
+    assert cli.main(["collect", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "fits: 2 rows" in out and out.strip().splitlines()[-1] == f"results: {tmp_path}"
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: 2 of 4 job(s) not collected: 0001 corrupt, 0003 corrupt; rerun the sweep with "
+        f"run_id={tmp_path.name} to recompute them"
+    ]

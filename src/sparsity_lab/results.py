@@ -221,10 +221,13 @@ def _complete_record(meta: dict, key: str | None = None) -> tuple[dict, dict] | 
     return (tables, checksums) if {"fits", "coefs"} <= set(tables) else None
 
 
-def job_status(job_dir: Path) -> str:
-    """What a job's record says: complete | running | abandoned | failed | missing | corrupt.
+def job_status(job_dir: Path, key: str | None = None) -> str:
+    """What a job's record says: complete | outdated | running | abandoned | failed | missing
+    | corrupt.
 
     ``complete`` only when :func:`job_is_complete` agrees (tables present and intact);
+    ``outdated`` for a complete record whose key is not ``key`` (when given): an earlier
+    sweep's job of another config, which the sweep expecting ``key`` did not replace;
     ``abandoned`` for a record that says running when no process holds the job's lock (its
     sweep was killed).
     """
@@ -234,10 +237,26 @@ def job_status(job_dir: Path) -> str:
     info = read_json_or_empty(job_dir / JOB_FILE)
     status = info.get("status")
     if status == "complete":
-        return "complete" if job_is_complete(job_dir) else "corrupt"
+        if not job_is_complete(job_dir):
+            return "corrupt"
+        return "outdated" if key is not None and info.get("key") != key else "complete"
     if status == "running" and _owner_gone(job_dir, info):
         return "abandoned"
     return status if status in ("running", "failed") else "corrupt"
+
+
+def expected_job_key(keys: list | None, job: Path) -> str | None:
+    """The key run.json's ``job_keys`` (the latest sweep's, in job order) expects of ``job``;
+    None when the run records none (written before they were recorded)."""
+    index = int(Path(job).name)
+    return keys[index] if isinstance(keys, list) and index < len(keys) else None
+
+
+def job_statuses(run_dir: Path) -> dict[str, str]:
+    """:func:`job_status` of every job dir of a run, by name, against the keys run.json
+    expects (``job_keys``)."""
+    keys = read_json_or_empty(Path(run_dir) / RUN_FILE).get("job_keys")
+    return {job.name: job_status(job, expected_job_key(keys, job)) for job in job_dirs(run_dir)}
 
 
 # ---------------------------------------------------------------------------- job locks
@@ -366,6 +385,11 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     larger sweep into the same run id, are not collected (``stale_jobs``): their fits would
     repeat the keys of the jobs that replaced them.
 
+    When ``run.json`` records the key of each job of the last launch (``job_keys``), a job
+    whose record has another key is not collected either (``incomplete_jobs``): it holds the
+    fits of another config, left by an earlier sweep into the same run id that the last one
+    could not replace (a job dir it could not write).
+
     When no job is complete, run-level tables that hold rows are kept as they are (never
     replaced by empty ones they cannot be rebuilt from), listed in ``run.json`` under
     ``kept_tables`` and returned as read.
@@ -373,12 +397,13 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     run_dir = Path(run_dir)
     parts: dict[str, list[pa.Table]] = {"fits": [], "coefs": []}
     incomplete, stale, n_complete = [], [], 0
-    n_jobs = read_json_or_empty(run_dir / RUN_FILE).get("n_jobs")
+    info = read_json_or_empty(run_dir / RUN_FILE)
+    n_jobs, keys = info.get("n_jobs"), info.get("job_keys")
     for job in job_dirs(run_dir):
         if n_jobs is not None and int(job.name) >= n_jobs:
             stale.append(job.name)
             continue
-        frames = _read_complete_job_tables(job)
+        frames = _read_complete_job_tables(job, expected_job_key(keys, job))
         if frames is None:
             incomplete.append(job.name)
             continue
@@ -418,12 +443,12 @@ def _tables_with_rows(run_dir: Path) -> list[Path]:
     return found
 
 
-def _read_complete_job_tables(job: Path) -> dict[str, pa.Table] | None:
-    """A complete job's tables as Arrow tables, or None (incomplete, or unreadable although
-    its record says complete: a job rewriting its tables while we read). What
-    :func:`job_is_complete` checks, with each file read once for its checksum, row count and
-    table (a pandas frame per job and table cost 3 ms)."""
-    listed = _complete_record(read_json_or_empty(job / JOB_FILE))
+def _read_complete_job_tables(job: Path, key: str | None = None) -> dict[str, pa.Table] | None:
+    """A complete job's tables as Arrow tables, or None (incomplete, of another key than
+    ``key`` when given, or unreadable although its record says complete: a job rewriting its
+    tables while we read). What :func:`job_is_complete` checks, with each file read once for
+    its checksum, row count and table (a pandas frame per job and table cost 3 ms)."""
+    listed = _complete_record(read_json_or_empty(job / JOB_FILE), key)
     if listed is None:
         return None
     tables, checksums = listed
