@@ -265,3 +265,53 @@ def test_collect_names_damaged_jobs_and_exits_1(tmp_path, capsys):
         "error: 2 of 4 job(s) not collected: 0001 corrupt, 0003 corrupt; rerun the sweep with "
         f"run_id={tmp_path.name} to recompute them"
     ]
+
+
+# ------------------------------------------------------------------ items 13, 14: the readers
+def _run(root: Path, run_id: str, start, n_rows: int) -> Path:
+    run = root / "adhoc" / run_id
+    results.write_json({"start": start}, run / "run.json")
+    fits = pd.DataFrame({c: [0] * n_rows for c in results.FITS_COLUMNS})
+    results.write_table(fits, run / "fits.parquet")
+    return run
+
+
+def test_latest_is_the_newest_run_even_beside_a_run_named_latest(tmp_path):
+    import sparsity_lab
+
+    _run(tmp_path, "latest", "2026-01-01T00:00:00", 1)  # made before the name was reserved
+    _run(tmp_path, "b", "2026-01-02T00:00:00", 2)
+    assert len(sparsity_lab.read_fits(tmp_path / "adhoc" / "latest")) == 2
+
+
+@pytest.mark.parametrize(
+    ("record", "words"),
+    [(b"{not json", "not a readable run record"), (b'{"start": 12}', "'start' is 12")],
+)
+def test_an_unreadable_run_is_reported_not_skipped(tmp_path, record, words):
+    import sparsity_lab
+
+    _run(tmp_path, "a", "2026-01-01T00:00:00", 1)
+    newest = _run(tmp_path, "b", "2026-01-02T00:00:00", 2)
+    (newest / "run.json").write_bytes(record)
+    for call in (
+        lambda: sparsity_lab.list_runs("adhoc", tmp_path),
+        lambda: sparsity_lab.read_fits(tmp_path / "adhoc" / "latest"),
+    ):
+        with pytest.raises(results.ResultsError, match=words) as caught:
+            call()
+        assert str(newest / "run.json") in str(caught.value)
+
+
+def test_each_reader_checks_it_read_the_table_it_names(tmp_path):
+    import sparsity_lab
+
+    run = _run(tmp_path, "a", "2026-01-01T00:00:00", 1)
+    with pytest.raises(results.ResultsError, match="is not a coefs table: missing columns"):
+        sparsity_lab.read_coefs(run / "fits.parquet")
+    coefs = pd.DataFrame({c: [0] for c in results.COEFS_COLUMNS})
+    results.write_table(coefs, run / "coefs.parquet")
+    with pytest.raises(results.ResultsError, match="is not a fits table: missing columns"):
+        sparsity_lab.read_fits(run / "coefs.parquet")
+    assert len(sparsity_lab.read_coefs(run)) == 1
+    assert len(sparsity_lab.read_coefs(run / "coefs.parquet")) == 1

@@ -166,9 +166,14 @@ def read_json_or_empty(path: Path) -> dict:
 
 # ---------------------------------------------------------------------------- schema
 def check_fits_columns(df: pd.DataFrame, where: str = "table") -> None:
-    missing = [c for c in FITS_COLUMNS if c not in df.columns]
+    check_columns(df, "fits", FITS_COLUMNS, where)
+
+
+def check_columns(df: pd.DataFrame, table: str, columns: Iterable[str], where: str) -> None:
+    """:class:`ResultsError` unless ``df`` has every one of ``columns`` (it is ``table``)."""
+    missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ResultsError(f"{where} is not a fits table: missing columns {', '.join(missing)}")
+        raise ResultsError(f"{where} is not a {table} table: missing columns {', '.join(missing)}")
 
 
 # ---------------------------------------------------------------------------- jobs and runs
@@ -541,7 +546,26 @@ def list_runs(study: str, results_dir: Path | str = "results") -> list[Path]:
     if not root.is_dir():
         return []
     runs = [d for d in root.iterdir() if d.is_dir() and (d / RUN_FILE).is_file()]
-    return sorted(runs, key=lambda d: (read_json_or_empty(d / RUN_FILE).get("start", ""), d.name))
+    return sorted(runs, key=lambda d: (_run_start(d / RUN_FILE), d.name))
+
+
+def _run_start(record: Path) -> str:
+    """A run record's ``start`` ("" when it has none); :class:`ResultsError` naming the file
+    when it is unreadable or its start is not a time stamp: an unreadable run is reported,
+    never skipped (it may be the newest)."""
+    try:
+        info = read_json(record)
+    except (OSError, ValueError) as exc:
+        cause = io_cause(exc) if isinstance(exc, OSError) else str(exc).splitlines()[0]
+        raise ResultsError(
+            f"{record}: not a readable run record ({cause}); repair or move away that run"
+        ) from None
+    start = info.get("start", "") if isinstance(info, dict) else None
+    if not isinstance(start, str):
+        raise ResultsError(
+            f"{record}: 'start' is {start!r}, not a time stamp; repair or move away that run"
+        )
+    return start
 
 
 def resolve_run(path: Path | str) -> Path:
@@ -553,7 +577,7 @@ def resolve_run(path: Path | str) -> Path:
         ``latest`` of a study without runs.
     """
     path = Path(path)
-    if path.name != LATEST or path.exists():
+    if path.name != LATEST:  # also beside a run named latest (run_id is refused since 0.1)
         return path
     runs = list_runs(path.parent.name, path.parent.parent)
     if not runs:
@@ -626,5 +650,7 @@ def read_fits(path: Path | str) -> pd.DataFrame:
 
 def read_coefs(path: Path | str) -> pd.DataFrame:
     """The coefs table of a run dir (or ``results/<study>/latest``) or a table file: one row
-    per coefficient of every fit."""
-    return read_table(path, COEFS_FILE)
+    per coefficient of every fit, checked against the contract."""
+    df = read_table(path, COEFS_FILE)
+    check_columns(df, "coefs", COEFS_COLUMNS, str(path))
+    return df
