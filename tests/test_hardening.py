@@ -315,3 +315,70 @@ def test_each_reader_checks_it_read_the_table_it_names(tmp_path):
         sparsity_lab.read_fits(run / "coefs.parquet")
     assert len(sparsity_lab.read_coefs(run)) == 1
     assert len(sparsity_lab.read_coefs(run / "coefs.parquet")) == 1
+
+
+# ------------------------------------------------------------------ item 10: Hydra's flags
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--cfg", "job", "-m", "model=lasso,ridge"], ["--multirun", "--cfg", "one of"]),
+        (["--info", "-m", "seed=1"], ["--multirun", "--info", "one of"]),
+        (
+            ["--cfg", "job", "--resolve", "run_id=${oc.env:NOPE}"],
+            ["run_id", "Environment variable 'NOPE' not found"],
+        ),
+        (["--cfg", "job", "model=nope"], ["model=nope: unknown", "lasso"]),
+    ],
+)
+def test_hydra_flags_bad_input_one_line_exit_2(tmp_path, monkeypatch, capsys, args, words):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["run", *args])
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err + out
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert not list(tmp_path.iterdir())
+
+
+def test_cfg_job_still_prints_the_config(tmp_path):
+    proc = run_cli(["run", "--cfg", "job", "--resolve", "dataset=diabetes"], cwd=tmp_path)
+    assert "_target_: sparsity_lab.datasets.load_diabetes" in proc.stdout
+
+
+# ------------------------------------------------------------------ item 10: report --out
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> Path:
+    where = tmp_path_factory.mktemp("small_run")
+    run_cli(["run", *SMALL, "run_id=s"], cwd=where)
+    return where / "results" / "adhoc" / "s"
+
+
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [
+        ("{run}", ["--out", "is a folder", "a file path"]),
+        ("{run}/run.json/report.html", ["run.json is a file, not a folder"]),
+    ],
+)
+def test_report_out_checked_before_drawing(small_run, capsys, out, words):
+    out = out.format(run=small_run)
+    code = cli.main(["report", str(small_run), "--out", out, "--jobs", "1"])
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, captured.err
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert "report:" not in captured.out
+    assert not (small_run / "report.html").exists() and not (small_run / "figures").exists()
+
+
+def test_report_into_an_unwritable_run_is_exit_2(small_run, capsys):
+    if not _make_unwritable(small_run):
+        pytest.skip("cannot make a folder unwritable as root here (no chattr +i)")
+    try:
+        code = cli.main(["report", str(small_run), "--jobs", "1"])
+    finally:
+        _make_writable(small_run)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "cannot write in" in err[0], err

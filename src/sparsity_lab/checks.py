@@ -323,3 +323,65 @@ def _refuse_if_larger(
             f"(estimate), more than {limit[1]}; make the grid or the data smaller, or set "
             "max_memory_gb=<GB> to allow up to that much"
         )
+
+
+#: Hydra's flags of which one command takes one (hydra/_internal/utils.py, _run_hydra).
+_MODE_FLAGS = (
+    ("run", "--run"),
+    ("multirun", "--multirun"),
+    ("cfg", "--cfg"),
+    ("info", "--info"),
+    ("shell_completion", "--shell-completion"),
+)
+
+
+def check_hydra_flags(args, config_dir: Path) -> None:
+    """Hydra's own flags, which Hydra would report with a traceback: one mode at a time
+    (``--cfg job -m ...``), and for ``--cfg`` a config that composes and, with ``--resolve``,
+    whose values resolve (``run_id=${oc.env:NOPE}``). ``args`` are Hydra's parsed arguments."""
+    from hydra.errors import HydraException
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sparsity_lab import sweep
+
+    given = [name for flag, name in _MODE_FLAGS if getattr(args, flag, None)]
+    if len(given) > 1:
+        raise ConfigError(
+            f"{' and '.join(given)} cannot be combined: allowed one of --run, --multirun (-m), "
+            "--cfg, --info, --shell-completion"
+        )
+    if not getattr(args, "cfg", None) or args.config_dir or args.config_path:
+        return
+    loader = sweep._loader(config_dir)
+    try:
+        cfg = loader.load_configuration(
+            args.config_name or "config", list(args.overrides), run_mode=RunMode.RUN
+        )
+        if args.resolve:  # the task's keys; Hydra's runtime values exist only once it runs
+            for key in (k for k in cfg if k != "hydra"):
+                value = cfg[key]  # a plain value resolves as it is read
+                if OmegaConf.is_config(value):
+                    OmegaConf.to_container(value, resolve=True)
+    except HydraException as exc:
+        raise ConfigError(sweep.hydra_error_line(exc)) from None
+    except OmegaConfBaseException as exc:
+        raise ConfigError(sweep._omegaconf_line(exc)) from None
+
+
+def check_output_file(path: Path | str, flag: str) -> None:
+    """A file a verb will write (``report --out``, default ``RUN/report.html``), checked
+    before any work: not a folder, and its folder can be created and written. Raises
+    :class:`~sparsity_lab.results.ResultsError` (one line, exit 2)."""
+    from sparsity_lab import results
+
+    path = Path(path)
+    if path.is_dir():
+        raise results.ResultsError(
+            f"{flag} {path}: is a folder; allowed: a file path (e.g. {path / 'report.html'})"
+        )
+    try:
+        results.check_writable_dir(path.parent)
+    except results.ResultsError as exc:
+        raise results.ResultsError(f"{flag} {path}: {exc}") from None

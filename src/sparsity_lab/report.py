@@ -449,6 +449,7 @@ def cli_main(argv: list[str], log: Callable[[str], None] = print) -> int:
     import argparse
     import sys
 
+    from sparsity_lab import checks
     from sparsity_lab.figures.cli import add_jobs_argument
 
     parser = argparse.ArgumentParser(
@@ -461,6 +462,9 @@ def cli_main(argv: list[str], log: Callable[[str], None] = print) -> int:
     add_jobs_argument(parser)
     args = parser.parse_args(argv)
     try:
+        run_dir = results.resolve_run(args.run)
+        if args.out or run_dir.is_dir():  # else write_report says what RUN is not
+            checks.check_output_file(args.out or run_dir / "report.html", "--out")
         path = write_report(args.run, out=args.out, n_jobs=args.jobs)
     except ValueError as exc:  # ResultsError included
         print(f"sparsity-lab report: error: {exc}", file=sys.stderr)

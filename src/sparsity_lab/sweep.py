@@ -168,10 +168,12 @@ def plan_run(argv: list[str], config_dir: Path) -> RunPlan | None:
     """
     from hydra._internal.utils import get_args_parser
 
+    from sparsity_lab import checks
     from sparsity_lab.paths import register_resolvers
 
     register_resolvers()  # configs/config.yaml uses them
     args = get_args_parser().parse_args(argv)
+    checks.check_hydra_flags(args, config_dir)
     if any(getattr(args, flag, None) for flag in _NON_RUN_FLAGS):
         return None
     if args.config_dir or args.config_path:
