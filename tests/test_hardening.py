@@ -145,6 +145,19 @@ def test_report_environment_variable_is_a_boolean(tmp_path, monkeypatch, capsys)
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize(("word", "expected"), [("no", False), ("off", False), ("yes", True)])
+def test_report_enabled_reads_the_job_config_as_a_yaml_boolean(tmp_path, monkeypatch, word,
+                                                               expected):  # fmt: skip
+    from sparsity_lab import report
+
+    monkeypatch.delenv("SPARSITY_LAB_REPORT")
+    config = tmp_path / "jobs" / "0000" / ".hydra" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"report: {word!r}\n")  # as Hydra writes report=no: a string
+    assert report.report_enabled(tmp_path) is expected
+
+
+@pytest.mark.slow  # a real run, 5 s
 def test_report_no_and_verbose_off_are_false(tmp_path):
     """`report=no` wrote the report (any non-empty word counted as true) and `verbose=off` put
     the job's INFO lines on the terminal."""
@@ -239,6 +252,7 @@ def test_a_rerun_with_a_changed_config_never_collects_the_old_record(tmp_path, m
     assert info["incomplete_jobs"] == ["0000"]
 
 
+@pytest.mark.slow  # a real sweep, 5 s (every run that exits 0 depends on it too)
 def test_job_keys_of_the_check_are_the_jobs_own(tmp_path):
     """The keys the pre-launch check records in run.json are those the jobs write."""
     run_cli(["run", "-m", *SMALL, "model=lasso,ridge", "run_id=k"], cwd=tmp_path)

@@ -20,6 +20,7 @@ import yaml
 
 from conftest import REPO, results_line, run_cli
 from sparsity_lab import cli, paths, results, sweep
+from sparsity_lab.errors import ConfigError
 
 TINY = ["dataset.n_samples=150", "dataset.n_features=12", "dataset.n_informative=3", "grid.num=4"]
 # about one second of coordinate descent per job on this machine, so a kill lands mid-sweep;
@@ -243,9 +244,12 @@ def test_the_plan_is_the_sweep_hydra_launches(tmp_path):
     assert not single.multirun and single.n_jobs == 1
 
 
-def test_hydra_flags_pass_through_unchecked():
-    assert sweep.plan_run(["--cfg", "job", "dataset=nope"], cli.config_dir()) is None
+def test_hydra_flags_launch_nothing_but_their_config_is_checked():
+    assert sweep.plan_run(["--cfg", "job", "dataset=diabetes"], cli.config_dir()) is None
     assert sweep.plan_run(["--help"], cli.config_dir()) is None
+    # what Hydra would report in many lines (issue 23): one line, exit 2
+    with pytest.raises(ConfigError, match="dataset=nope: unknown; allowed: block"):
+        sweep.plan_run(["--cfg", "job", "dataset=nope"], cli.config_dir())
 
 
 def test_progress_counts_job_records_and_is_quiet_off_a_terminal(tmp_path, monkeypatch):
