@@ -318,8 +318,9 @@ def _refuse_if_larger(
         from omegaconf import OmegaConf
 
         name = OmegaConf.select(cfg, "hydra.runtime.choices.dataset", default="the dataset")
+        shape = f"({n} x {p})" if about == "about " else "(of any shape)"
         raise ConfigError(
-            f"dataset {name} ({n} x {p}), {k} alphas: a job needs {about}{sweep._gb(need)} "
+            f"dataset {name} {shape}, {k} alphas: a job needs {about}{sweep._gb(need)} "
             f"(estimate), more than {limit[1]}; make the grid or the data smaller, or set "
             "max_memory_gb=<GB> to allow up to that much"
         )
