@@ -396,3 +396,44 @@ def test_report_into_an_unwritable_run_is_exit_2(small_run, capsys):
         _make_writable(small_run)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "cannot write in" in err[0], err
+
+
+@pytest.mark.slow  # two real sweeps, one killed: 12 s
+def test_collect_during_or_after_a_killed_rerun_takes_the_new_sweeps_jobs_only(tmp_path):
+    """run.json gets the keys of a sweep when it starts: a rerun of another config into the
+    same run_id, killed midway, is collected as itself (its complete jobs), never mixed with
+    (nor replaced by) the earlier config's records."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sweep_args = ["run", "-m", "model=lasso", "seed=0,1,2,3", "run_id=ch"]
+    run_cli([*sweep_args, "dataset.n_samples=150", "dataset.n_features=12", "grid.num=4"],
+            cwd=tmp_path)  # fmt: skip
+    run_dir = tmp_path / "results" / "adhoc" / "ch"
+    old = pd.read_parquet(run_dir / "fits.parquet")["n_samples"].unique().tolist()
+    old_keys = results.read_json(run_dir / "run.json")["job_keys"]
+    slow = ["dataset.n_samples=10000", "dataset.n_features=500", "grid.num=50"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sparsity_lab.cli", *sweep_args, *slow], cwd=tmp_path,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    keys = None
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        keys = results.read_json_or_empty(run_dir / "run.json").get("job_keys")
+        if keys != old_keys:  # the new sweep has started: count its complete jobs
+            done = list(results.job_statuses(run_dir).values()).count("complete")
+            if done >= 2:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep ended before the kill"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    fits = results.collect(run_dir)["fits"]
+    new = fits["n_samples"].unique().tolist()
+    assert len(fits) >= 2 * 50 and len(new) == 1 and new != old
+    statuses = results.job_statuses(run_dir)
+    assert "outdated" in statuses.values() and list(statuses.values()).count("complete") >= 2

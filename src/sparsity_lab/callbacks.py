@@ -22,7 +22,7 @@ class CollectCallback(Callback):
     or raises, since Hydra 1.3 skips ``on_multirun_end`` when any job failed."""
 
     def _start(self, config: DictConfig) -> None:
-        from sparsity_lab import results, sweep
+        from sparsity_lab import checks, results, sweep
 
         run_dir = run_dir_of(config)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -57,6 +57,7 @@ class CollectCallback(Callback):
             cwd=this["cwd"],
             git_commit=this["git_commit"],
             versions=package_versions(),
+            **checks.planned_run_fields(),
         )
 
     def _start_or_exit(self, config: DictConfig) -> None:

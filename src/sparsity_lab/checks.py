@@ -198,6 +198,7 @@ def check_distinct_jobs(cfg: DictConfig, plan: RunPlan | None) -> None:
 
     if plan is None:
         return
+    _PLANNED[:] = [plan]
     key = job_key(cfg)
     if key in plan.job_keys:
         first = plan.jobs[plan.job_keys.index(key)]
@@ -208,6 +209,19 @@ def check_distinct_jobs(cfg: DictConfig, plan: RunPlan | None) -> None:
             "repeat; allowed: distinct values in a sweep"
         )
     plan.job_keys.append(key)
+
+
+#: The sweep this process checked last (`run` checks one): its keys go to run.json at its start.
+_PLANNED: list[RunPlan] = []
+
+
+def planned_run_fields() -> dict:
+    """run.json's ``n_jobs`` and ``job_keys`` of the sweep this process checked (every job
+    keyed), for the run's record when it starts: ``collect`` during the sweep, or after it was
+    killed, takes only its jobs. {} when no sweep was checked."""
+    if not _PLANNED or len(_PLANNED[0].job_keys) != _PLANNED[0].n_jobs:
+        return {}
+    return {"n_jobs": _PLANNED[0].n_jobs, "job_keys": list(_PLANNED[0].job_keys)}
 
 
 def check_distinct_alphas(cfg: DictConfig) -> None:
