@@ -163,13 +163,12 @@ def check_results_tree(cfg: DictConfig) -> None:
         for name in dirs + files:
             _refuse_link(results_dir, Path(folder) / name)
     jobs = run_dir / "jobs"
-    expected_dirs = [jobs] if jobs.exists() else []
+    folders = [jobs]  # each must be a folder when it exists
     if jobs.is_dir():
-        for job in jobs.iterdir():
-            if job.name.isdigit():
-                expected_dirs += [job, *[job / OUTPUT_SUBDIR] * (job / OUTPUT_SUBDIR).exists()]
-    for path in expected_dirs:
-        if not path.is_dir():
+        numbered = [job for job in jobs.iterdir() if job.name.isdigit()]
+        folders += numbered + [job / OUTPUT_SUBDIR for job in numbered]
+    for path in folders:
+        if path.exists() and not path.is_dir():
             raise ConfigError(
                 f"results_dir={results_dir}: {path} is a file where the run keeps a folder; "
                 "move it away or choose another run_id"

@@ -82,12 +82,17 @@ def job_key(cfg: DictConfig) -> str:
     # key by key: the pre-launch check keys a config that still holds Hydra's node, whose
     # runtime values (hydra.job.num) do not resolve before launch
     skipped = ("run_id", "results_dir", "hydra", "max_memory_gb", "report", "verbose")
-    content = {
-        str(key): OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
-        for key in cfg
-        if key not in skipped
-        for node in (cfg[key],)
-    }
+    content = {}
+    for key in cfg:
+        if key in skipped:
+            continue
+        if OmegaConf.is_missing(cfg, key):  # as to_container gives it
+            content[str(key)] = "???"
+            continue
+        node = cfg[key]
+        content[str(key)] = (
+            OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        )
     blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
