@@ -97,6 +97,11 @@ CASES = [
     ),
     ("max_memory_gb=-1 on real data", ["max_memory_gb=-1", *SMALL], ["max_memory_gb=-1", "> 0"]),
     ("max_memory_gb=0 on real data", ["max_memory_gb=0", *SMALL], ["max_memory_gb=0", "> 0"]),
+    (
+        "max_memory_gb=-1 in a study that fits no path",
+        ["experiment=seed_toy", "max_memory_gb=-1"],
+        ["max_memory_gb=-1", "> 0"],
+    ),
     ("max_memory_gb=abc on real data", ["max_memory_gb=abc", *SMALL], ["max_memory_gb='abc'"]),
     ("max_memory_gb=nan on real data", ["max_memory_gb=nan", *SMALL], ["max_memory_gb=nan"]),
     (

@@ -59,6 +59,7 @@ def check_job(cfg: DictConfig, checked: set[str], plan: RunPlan | None = None) -
         checked.add(f"tree:{run_dir}")
         check_results_tree(cfg)
     check_booleans(cfg)
+    check_max_memory_gb(cfg)
     check_hydra_outputs(cfg)
     check_distinct_jobs(cfg, plan)
 
@@ -242,19 +243,22 @@ def check_distinct_alphas(cfg: DictConfig) -> None:
         )
 
 
+def check_max_memory_gb(cfg: DictConfig) -> float | None:
+    """``max_memory_gb``: a number > 0 or null (every job, whatever it fits)."""
+    limit_gb = cfg.get("max_memory_gb")
+    bad = isinstance(limit_gb, bool) or not isinstance(limit_gb, Real)
+    if limit_gb is not None and (bad or not 0 < limit_gb < math.inf):
+        raise ConfigError(f"max_memory_gb={limit_gb!r}: allowed values are numbers > 0, null")
+    return limit_gb
+
+
 def memory_limit(cfg: DictConfig, launcher: str) -> tuple[float, str] | None:
     """(bytes, what they are) a job may use: ``max_memory_gb`` (checked: a number > 0) or this
     machine's available memory for local launchers; None when nothing limits it."""
     from sparsity_lab import sweep
 
-    limit_gb = cfg.get("max_memory_gb")
+    limit_gb = check_max_memory_gb(cfg)
     if limit_gb is not None:
-        if (
-            isinstance(limit_gb, bool)
-            or not isinstance(limit_gb, Real)
-            or not 0 < limit_gb < math.inf
-        ):
-            raise ConfigError(f"max_memory_gb={limit_gb!r}: allowed values are numbers > 0, null")
         return float(limit_gb) * 2**30, f"max_memory_gb={limit_gb}"
     if launcher not in sweep.LOCAL_LAUNCHERS:
         return None
