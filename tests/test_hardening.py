@@ -29,6 +29,7 @@ def _tree(tmp_path: Path) -> dict[str, Path]:
     (adhoc / "jobslink" / "jobs").symlink_to(elsewhere)
     (adhoc / "planted" / "jobs" / "0000").mkdir(parents=True)
     (adhoc / "planted" / "jobs" / "0000" / "job.log").symlink_to(elsewhere / "job.log")
+    (tmp_path / "results" / "outside").symlink_to(elsewhere)
     (adhoc / "jobsfile").mkdir()
     (adhoc / "jobsfile" / "jobs").write_text("not a folder\n")
     (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
@@ -58,6 +59,7 @@ CASES = [
     ("jobs is a file", ["run_id=jobsfile", *SMALL], ["jobsfile/jobs is a file", "folder"]),
     # item 7: links inside the results tree
     ("run dir a link", ["run_id=link", *SMALL], ["adhoc/link is a " + LINK]),
+    ("study folder a link", ["study=outside", *SMALL], ["results/outside is a " + LINK]),
     ("jobs a link", ["run_id=jobslink", *SMALL], ["jobslink/jobs is a " + LINK]),
     ("planted job.log link", ["run_id=planted", *SMALL], ["0000/job.log is a " + LINK]),
     # item 8: Hydra's own output files
@@ -136,6 +138,17 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, monkeypatch, capsys
         assert word in lines[0], lines[0]
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before, "something was written"
     assert not any(tree["elsewhere"].iterdir())
+
+
+def test_a_link_within_the_run_is_allowed(tmp_path, monkeypatch, capsys):
+    """What submitit leaves in a SLURM run (.submitit/.submission_file_*.sh -> a file of the
+    run) does not stop the run's resume."""
+    submitit = tmp_path / "results" / "adhoc" / "slurm" / ".submitit"
+    (submitit / "7").mkdir(parents=True)
+    (submitit / "7" / "7_submission.sh").write_text("#!/bin/sh\n")
+    (submitit / ".submission_file_x.sh").symlink_to(submitit / "7" / "7_submission.sh")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", *SMALL, "run_id=slurm"]) == 0, capsys.readouterr().err
 
 
 def test_report_environment_variable_is_a_boolean(tmp_path, monkeypatch, capsys):

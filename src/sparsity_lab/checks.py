@@ -156,13 +156,15 @@ def check_results_tree(cfg: DictConfig) -> None:
             raise ConfigError(
                 f"results_dir={results_dir}: {run_dir}: {exc.strerror}; allowed: a folder path"
             ) from None
-    for path in (root / study, run_dir):
-        _refuse_link(results_dir, path)
+    _refuse_link(results_dir, root / study, root.resolve())
+    # where the run dir is when nothing under the study's folder is a link
+    home = (root / study).resolve() / run_id
+    _refuse_link(results_dir, run_dir, home)
     if not run_dir.is_dir():
         return
     for folder, dirs, files in os.walk(run_dir):
         for name in dirs + files:
-            _refuse_link(results_dir, Path(folder) / name)
+            _refuse_link(results_dir, Path(folder) / name, home)
     jobs = run_dir / "jobs"
     folders = [jobs]  # each must be a folder when it exists
     if jobs.is_dir():
@@ -181,12 +183,21 @@ def check_results_tree(cfg: DictConfig) -> None:
         )
 
 
-def _refuse_link(results_dir: str, path: Path) -> None:
-    if path.is_symlink():
+def _refuse_link(results_dir: str, path: Path, inside: Path) -> None:
+    """A symbolic link at ``path`` that leads out of ``inside`` (or nowhere: a loop) is
+    refused. Links within (submitit's ``.submitit/.submission_file_*.sh`` of a SLURM run point
+    into the run dir) are harmless."""
+    if not path.is_symlink():
+        return
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):  # a loop
+        target = None
+    if target is None or target == inside or not target.is_relative_to(inside):
         raise ConfigError(
             f"results_dir={results_dir}: {path} is a symbolic link (to {os.readlink(path)}); "
-            "nothing inside the results tree may be a link (the run would write where it "
-            "points): remove it or choose another run_id"
+            "no link inside the results tree may lead out of its run (the run would write "
+            "where it points): remove it or choose another run_id"
         )
 
 
