@@ -114,7 +114,7 @@ def test_collect_keeps_the_last_good_tables_when_every_job_is_corrupt(tmp_path, 
     # once a job is complete again, the tables are rebuilt from it
     fits, coefs = _tables(seed=5)
     results.write_job(tmp_path / "jobs" / "0000", {"fits": fits, "coefs": coefs}, {})
-    assert cli.main(["collect", str(tmp_path)]) == 0
+    assert cli.main(["collect", str(tmp_path)]) == 1  # job 0001 is still damaged
     assert sorted(pd.read_parquet(tmp_path / "fits.parquet")["seed"].unique()) == [5]
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import logging
 import os
 import socket
@@ -17,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import __version__
 from sparsity_lab.errors import UserError
 from sparsity_lab.paths import config_dir, register_resolvers
 
@@ -36,20 +33,17 @@ SWEEP_OWNER_VAR = "SPARSITY_LAB_SWEEP_OWNER"
 
 
 # ------------------------------------------------------------------ provenance
+def job_key(cfg: DictConfig) -> str:
+    """What makes a job's result reusable (:func:`sparsity_lab.provenance.job_key`)."""
+    from sparsity_lab.provenance import job_key
+
+    return job_key(cfg)
+
+
 def run_dir_of(config: DictConfig) -> Path:
     from sparsity_lab.provenance import run_dir_of
 
     return run_dir_of(config)
-
-
-def job_key(cfg: DictConfig) -> str:
-    """What makes a job's result reusable: its resolved config (without where it is written,
-    or whether the run ends with a report) and the package version."""
-    content = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("run_id", "results_dir", "hydra", "max_memory_gb", "report", "verbose"):
-        content.pop(key, None)
-    blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------ the Hydra side
@@ -211,6 +205,7 @@ def run_hydra(overrides: list[str]) -> int:
     register_resolvers()
     overrides += ["verbose=true"] if verbose else []
     sweep.check_run_dir_overrides(overrides)
+    sweep.check_hydra_flags(overrides, config_dir())
     main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         hydra_task
     )
@@ -302,14 +297,15 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
     from sparsity_lab import results
 
     try:
-        results.update_run_json(run_dir, n_jobs=plan.n_jobs)
+        keys = plan.job_keys if len(plan.job_keys) == plan.n_jobs else None
+        results.update_run_json(run_dir, n_jobs=plan.n_jobs, job_keys=keys)
         tables = results.collect(run_dir)
         end = datetime.now().isoformat(timespec="seconds")
         results.update_run_json(run_dir, lambda info: end_sweep(info, end, plan.n_jobs), end=end)
     except OSError as exc:
         print(f"error: {results.io_error_line(exc, run_dir)}", file=sys.stderr, flush=True)
         tables, code = None, code or 1
-    statuses = {d.name: results.job_status(d) for d in results.job_dirs(run_dir)}
+    statuses = results.job_statuses(run_dir)
     expected = [f"{i:04d}" for i in range(plan.n_jobs)]
     not_done = [name for name in expected if statuses.get(name, "missing") != "complete"]
     if tables is not None:
@@ -376,14 +372,35 @@ def collect_main(argv: list[str]) -> int:
         raise results.ResultsError(f"{args.run}: not a run dir (no jobs/ inside)")
     tables = results.collect(args.run)
     print(", ".join(f"{name}: {len(frame)} rows" for name, frame in tables.items()))
-    statuses = pd.Series([results.job_status(d) for d in results.job_dirs(args.run)])
-    counts = statuses.value_counts()
+    by_job = results.job_statuses(args.run)
+    counts = pd.Series(list(by_job.values())).value_counts()
     print("jobs: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
     kept = kept_tables_line(args.run)
     if kept:
         print(f"error: {kept}", file=sys.stderr)
+    missed = not_collected_line(args.run, by_job)
+    if missed:
+        print(f"error: {missed}", file=sys.stderr)
     print(f"results: {args.run}")
-    return 1 if kept else 0
+    return 1 if kept or missed else 0
+
+
+def not_collected_line(run_dir: Path, by_job: dict[str, str]) -> str:
+    """The jobs of the run's last sweep (run.json ``n_jobs``; every job dir without it) whose
+    tables `collect` left out, with their state ('' when it took them all)."""
+    from sparsity_lab import results
+
+    n_jobs = results.read_json_or_empty(Path(run_dir) / results.RUN_FILE).get("n_jobs")
+    names = [f"{i:04d}" for i in range(n_jobs)] if isinstance(n_jobs, int) else list(by_job)
+    missed = [(n, by_job.get(n, "missing")) for n in names if by_job.get(n) != "complete"]
+    if not missed:
+        return ""
+    listed = ", ".join(f"{name} {status}" for name, status in missed[:10])
+    return (
+        f"{len(missed)} of {len(names)} job(s) not collected: {listed}"
+        f"{', ...' if len(missed) > 10 else ''}; rerun the sweep with "
+        f"run_id={Path(run_dir).name} to recompute them"
+    )
 
 
 def kept_tables_line(run_dir: Path) -> str:

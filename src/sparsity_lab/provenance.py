@@ -7,6 +7,8 @@ run.json and registers the run for `sparsity-lab run`, which collects it when Hy
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -15,7 +17,7 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sparsity_lab import __version__
 
@@ -104,5 +106,36 @@ def record_run_start(config: DictConfig, plan: object) -> Path:
         cwd=this["cwd"],
         git_commit=this["git_commit"],
         versions=package_versions(),
+        **planned_run_fields(plan),
     )
     return run_dir
+
+
+def job_key(cfg: DictConfig) -> str:
+    """What makes a job's result reusable: its resolved config (without where it is written,
+    or whether the run ends with a report) and the package version."""
+    # key by key: the pre-launch check keys a config that still holds Hydra's node, whose
+    # runtime values (hydra.job.num) do not resolve before launch
+    skipped = ("run_id", "results_dir", "hydra", "max_memory_gb", "report", "verbose")
+    content = {}
+    for key in cfg:
+        if key in skipped:
+            continue
+        if OmegaConf.is_missing(cfg, key):  # as to_container gives it
+            content[str(key)] = "???"
+            continue
+        node = cfg[key]
+        content[str(key)] = (
+            OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        )
+    blob = json.dumps({"config": content, "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def planned_run_fields(plan: object) -> dict:
+    """run.json's ``n_jobs`` and ``job_keys`` of a checked sweep (every job keyed), for the
+    run's record when it starts: ``collect`` during the sweep, or after it was killed, takes
+    only its jobs. {} when the plan did not key every job."""
+    if plan is None or len(plan.job_keys) != plan.n_jobs:
+        return {}
+    return {"n_jobs": plan.n_jobs, "job_keys": list(plan.job_keys)}

@@ -363,18 +363,22 @@ def write_report(
 def report_enabled(run_dir: Path) -> bool:
     """Whether ``run`` writes figures and the report at its end: the config key ``report``
     (default true; ``report=false`` for large sweeps), unless the environment variable
-    ``SPARSITY_LAB_REPORT`` (``0`` or ``1``) says otherwise."""
+    ``SPARSITY_LAB_REPORT`` (a boolean: ``0`` or ``1``, ``false``, ``yes``, ...; empty is
+    unset) says otherwise. Both read as YAML booleans (:func:`sparsity_lab.paths.yaml_bool`),
+    which the pre-launch check enforces: ``report=no`` is false."""
     import os
 
+    from sparsity_lab.paths import yaml_bool
+
     forced = os.environ.get("SPARSITY_LAB_REPORT")
-    if forced in ("0", "1"):
-        return forced == "1"
+    if forced:
+        return yaml_bool(forced, "SPARSITY_LAB_REPORT")
     from omegaconf import OmegaConf
 
     for job in results.job_dirs(run_dir):
         config = job / ".hydra" / "config.yaml"
         if config.is_file():
-            return bool(OmegaConf.load(config).get("report", True))
+            return yaml_bool(OmegaConf.load(config).get("report", True), "report")
     return True
 
 
@@ -462,6 +466,9 @@ def cli_main(argv: list[str], log: Callable[[str], None] = print) -> int:
     add_jobs_argument(parser)
     args = parser.parse_args(argv)
     try:
+        run_dir = results.resolve_run(args.run)
+        if args.out or run_dir.is_dir():  # else write_report says what RUN is not
+            results.check_output_file(args.out or run_dir / "report.html", "--out")
         path = write_report(args.run, out=args.out, n_jobs=args.jobs)
     except ValueError as exc:  # ResultsError included
         print(f"sparsity-lab report: error: {exc}", file=sys.stderr)

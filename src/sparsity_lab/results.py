@@ -166,9 +166,14 @@ def read_json_or_empty(path: Path) -> dict:
 
 # ---------------------------------------------------------------------------- schema
 def check_fits_columns(df: pd.DataFrame, where: str = "table") -> None:
-    missing = [c for c in FITS_COLUMNS if c not in df.columns]
+    check_columns(df, "fits", FITS_COLUMNS, where)
+
+
+def check_columns(df: pd.DataFrame, table: str, columns: Iterable[str], where: str) -> None:
+    """:class:`ResultsError` unless ``df`` has every one of ``columns`` (it is ``table``)."""
+    missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ResultsError(f"{where} is not a fits table: missing columns {', '.join(missing)}")
+        raise ResultsError(f"{where} is not a {table} table: missing columns {', '.join(missing)}")
 
 
 # ---------------------------------------------------------------------------- jobs and runs
@@ -221,10 +226,13 @@ def _complete_record(meta: dict, key: str | None = None) -> tuple[dict, dict] | 
     return (tables, checksums) if {"fits", "coefs"} <= set(tables) else None
 
 
-def job_status(job_dir: Path) -> str:
-    """What a job's record says: complete | running | abandoned | failed | missing | corrupt.
+def job_status(job_dir: Path, key: str | None = None) -> str:
+    """What a job's record says: complete | outdated | running | abandoned | failed | missing
+    | corrupt.
 
     ``complete`` only when :func:`job_is_complete` agrees (tables present and intact);
+    ``outdated`` for a complete record whose key is not ``key`` (when given): an earlier
+    sweep's job of another config, which the sweep expecting ``key`` did not replace;
     ``abandoned`` for a record that says running when no process holds the job's lock (its
     sweep was killed).
     """
@@ -234,10 +242,26 @@ def job_status(job_dir: Path) -> str:
     info = read_json_or_empty(job_dir / JOB_FILE)
     status = info.get("status")
     if status == "complete":
-        return "complete" if job_is_complete(job_dir) else "corrupt"
+        if not job_is_complete(job_dir):
+            return "corrupt"
+        return "outdated" if key is not None and info.get("key") != key else "complete"
     if status == "running" and _owner_gone(job_dir, info):
         return "abandoned"
     return status if status in ("running", "failed") else "corrupt"
+
+
+def expected_job_key(keys: list | None, job: Path) -> str | None:
+    """The key run.json's ``job_keys`` (the latest sweep's, in job order) expects of ``job``;
+    None when the run records none (written before they were recorded)."""
+    index = int(Path(job).name)
+    return keys[index] if isinstance(keys, list) and index < len(keys) else None
+
+
+def job_statuses(run_dir: Path) -> dict[str, str]:
+    """:func:`job_status` of every job dir of a run, by name, against the keys run.json
+    expects (``job_keys``)."""
+    keys = read_json_or_empty(Path(run_dir) / RUN_FILE).get("job_keys")
+    return {job.name: job_status(job, expected_job_key(keys, job)) for job in job_dirs(run_dir)}
 
 
 # ---------------------------------------------------------------------------- job locks
@@ -355,6 +379,11 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     larger sweep into the same run id, are not collected (``stale_jobs``): their fits would
     repeat the keys of the jobs that replaced them.
 
+    When ``run.json`` records the key of each job of the last launch (``job_keys``), a job
+    whose record has another key is not collected either (``incomplete_jobs``): it holds the
+    fits of another config, left by an earlier sweep into the same run id that the last one
+    could not replace (a job dir it could not write).
+
     When no job is complete, run-level tables that hold rows are kept as they are (never
     replaced by empty ones they cannot be rebuilt from), listed in ``run.json`` under
     ``kept_tables`` and returned as read.
@@ -362,12 +391,13 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     run_dir = Path(run_dir)
     parts: dict[str, list[pa.Table]] = {"fits": [], "coefs": []}
     incomplete, stale, n_complete = [], [], 0
-    n_jobs = read_json_or_empty(run_dir / RUN_FILE).get("n_jobs")
+    info = read_json_or_empty(run_dir / RUN_FILE)
+    n_jobs, keys = info.get("n_jobs"), info.get("job_keys")
     for job in job_dirs(run_dir):
         if n_jobs is not None and int(job.name) >= n_jobs:
             stale.append(job.name)
             continue
-        frames = _read_complete_job_tables(job)
+        frames = _read_complete_job_tables(job, expected_job_key(keys, job))
         if frames is None:
             incomplete.append(job.name)
             continue
@@ -407,12 +437,12 @@ def _tables_with_rows(run_dir: Path) -> list[Path]:
     return found
 
 
-def _read_complete_job_tables(job: Path) -> dict[str, pa.Table] | None:
-    """A complete job's tables as Arrow tables, or None (incomplete, or unreadable although
-    its record says complete: a job rewriting its tables while we read). What
-    :func:`job_is_complete` checks, with each file read once for its checksum, row count and
-    table (a pandas frame per job and table cost 3 ms)."""
-    listed = _complete_record(read_json_or_empty(job / JOB_FILE))
+def _read_complete_job_tables(job: Path, key: str | None = None) -> dict[str, pa.Table] | None:
+    """A complete job's tables as Arrow tables, or None (incomplete, of another key than
+    ``key`` when given, or unreadable although its record says complete: a job rewriting its
+    tables while we read). What :func:`job_is_complete` checks, with each file read once for
+    its checksum, row count and table (a pandas frame per job and table cost 3 ms)."""
+    listed = _complete_record(read_json_or_empty(job / JOB_FILE), key)
     if listed is None:
         return None
     tables, checksums = listed
@@ -512,7 +542,26 @@ def list_runs(study: str, results_dir: Path | str = "results") -> list[Path]:
     if not root.is_dir():
         return []
     runs = [d for d in root.iterdir() if d.is_dir() and (d / RUN_FILE).is_file()]
-    return sorted(runs, key=lambda d: (read_json_or_empty(d / RUN_FILE).get("start", ""), d.name))
+    return sorted(runs, key=lambda d: (_run_start(d / RUN_FILE), d.name))
+
+
+def _run_start(record: Path) -> str:
+    """A run record's ``start`` ("" when it has none); :class:`ResultsError` naming the file
+    when it is unreadable or its start is not a time stamp: an unreadable run is reported,
+    never skipped (it may be the newest)."""
+    try:
+        info = read_json(record)
+    except (OSError, ValueError) as exc:
+        cause = io_cause(exc) if isinstance(exc, OSError) else str(exc).splitlines()[0]
+        raise ResultsError(
+            f"{record}: not a readable run record ({cause}); repair or move away that run"
+        ) from None
+    start = info.get("start", "") if isinstance(info, dict) else None
+    if not isinstance(start, str):
+        raise ResultsError(
+            f"{record}: 'start' is {start!r}, not a time stamp; repair or move away that run"
+        )
+    return start
 
 
 def resolve_run(path: Path | str) -> Path:
@@ -524,7 +573,7 @@ def resolve_run(path: Path | str) -> Path:
         ``latest`` of a study without runs.
     """
     path = Path(path)
-    if path.name != LATEST or path.exists():
+    if path.name != LATEST:  # also beside a run named latest (run_id is refused since 0.1)
         return path
     runs = list_runs(path.parent.name, path.parent.parent)
     if not runs:
@@ -597,5 +646,22 @@ def read_fits(path: Path | str) -> pd.DataFrame:
 
 def read_coefs(path: Path | str) -> pd.DataFrame:
     """The coefs table of a run dir (or ``results/<study>/latest``) or a table file: one row
-    per coefficient of every fit."""
-    return read_table(path, COEFS_FILE)
+    per coefficient of every fit, checked against the contract."""
+    df = read_table(path, COEFS_FILE)
+    check_columns(df, "coefs", COEFS_COLUMNS, str(path))
+    return df
+
+
+def check_output_file(path: Path | str, flag: str) -> None:
+    """A file a verb will write (``report --out``, default ``RUN/report.html``), checked
+    before any work: not a folder, and its folder can be created and written. Raises
+    :class:`~sparsity_lab.ResultsError` (one line, exit 2)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ResultsError(
+            f"{flag} {path}: is a folder; allowed: a file path (e.g. {path / 'report.html'})"
+        )
+    try:
+        check_writable_dir(path.parent)
+    except ResultsError as exc:
+        raise ResultsError(f"{flag} {path}: {exc}") from None

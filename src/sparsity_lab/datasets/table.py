@@ -81,6 +81,11 @@ def from_frame(
                 f"dataset {name}: no column {column!r}; allowed: "
                 f"{', '.join(map(str, frame.columns))}"
             )
+    if target in drop_columns:
+        raise DataError(
+            f"dataset.drop_columns: {target!r} is the target (dataset.target); allowed: "
+            "feature columns"
+        )
     frame = frame.drop(columns=list(drop_columns))
     if not pd.api.types.is_numeric_dtype(frame[target]):
         raise DataError(f"dataset {name}: target {target!r} is not numeric (allowed: numbers)")
