@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -431,3 +432,39 @@ def test_table_fits_the_terminal_width(fits_file, capsys, monkeypatch):
     keys = ["dataset", "model", "variant", "alpha_ratio", "seed"]
     assert all(h.split()[:5] == keys for h in headers)
     assert any("test_mse diff" in h for h in headers)
+
+
+# ---------------------------------------------------------------------------- bad input (#23)
+def test_report_path_is_checked_before_the_comparison_is_printed(fits_file, tmp_path, capsys):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    for report, words in ((folder, "is a directory"), (blocker / "x.html", "is a file")):
+        code, out, err = run_cli([fits_file, fits_file, "--report", report], capsys)
+        assert code == 2
+        assert out == ""  # nothing printed before the bad path is refused
+        assert words in _one_error_line(err)
+    assert list(folder.iterdir()) == []
+
+
+def test_check_with_a_table_on_one_side_only_is_a_difference(tmp_path, capsys):
+    a = tmp_path / "a"
+    write_table(make_fits(), a / "fits.parquet")
+    b = tmp_path / "b"
+    write_table(make_fits(), b / "fits.parquet")
+    write_table(make_fits()[["dataset", "model"]], b / "extra.parquet")
+    for argv, side in (([a, b], "only B"), ([b, a], "only A")):
+        code, out, err = run_cli([*argv, "--check"], capsys)
+        assert (code, err) == (1, "")
+        assert out.splitlines()[1] == f"  extra: table {side}"
+
+
+@pytest.mark.parametrize("option", ["--rtol", "--atol"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-0.001"])
+def test_non_finite_or_negative_tolerance_is_refused(fits_file, capsys, option, value):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "rtol is not valid" warning must not appear
+        code, out, err = run_cli([fits_file, fits_file, option, value], capsys)
+    assert (code, out) == (2, "")
+    assert f"{option}: {float(value)} is not allowed" in _one_error_line(err)

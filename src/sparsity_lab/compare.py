@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from sparsity_lab.results import (
     FITS_COLUMNS,
     TIMING_COLUMNS,
     ResultsError,
+    check_writable_dir,
     read_table,
     with_variant,
 )
@@ -414,10 +416,10 @@ def check_paths(
             f"--ignore: {', '.join(unknown)} not a column of the compared tables "
             f"({', '.join(names)})"
         )
-    parts = [p for p in parts if len(p)]
+    parts = [p.reindex(columns=list(DIFFERENCE_COLUMNS)) for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
-    return pd.concat(parts, ignore_index=True)[list(DIFFERENCE_COLUMNS)]
+    return pd.concat(parts, ignore_index=True)
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -720,6 +722,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_tolerances(rtol: float, atol: float) -> None:
+    """``--rtol``/``--atol`` are finite numbers >= 0 (NaN would make every test false)."""
+    for option, value in (("--rtol", rtol), ("--atol", atol)):
+        if not math.isfinite(value) or value < 0:
+            raise CompareError(
+                f"{option}: {value} is not allowed; a tolerance is a finite number >= 0"
+            )
+
+
+def check_output_file(path: Path | str, option: str) -> None:
+    """An output file that can be written: not a folder, its folder creatable and writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise CompareError(
+            f"{option}: {path} is a directory; name the file, e.g. {path / 'compare_report.html'}"
+        )
+    check_writable_dir(path.parent)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CompareError(f"{option}: cannot write {path}: permission denied")
+
+
 def verdict_line(differences: pd.DataFrame, rtol: float, atol: float) -> str:
     """The comparison's answer in one line, printed before any table."""
     if differences.empty:
@@ -755,8 +778,9 @@ def cli_main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     table = args.table or "fits"
     try:
-        if args.rtol < 0 or args.atol < 0:
-            raise CompareError("--rtol/--atol: tolerances must be >= 0")
+        check_tolerances(args.rtol, args.atol)
+        if args.report is not None:  # before any work: a bad path must not cost the comparison
+            check_output_file(args.report, "--report")
         a = read_comparable(args.a, table, args.on)
         b = read_comparable(args.b, table, args.on)
         comparison, no_shared = None, None
