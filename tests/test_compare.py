@@ -660,3 +660,116 @@ def test_exact_vs_cd_verdict_table_and_check_agree(exact_vs_cd, capsys, monkeypa
     counts = _check_counts(out_check)
     assert counts["n_zero"] == int(zeros.sum()) and counts["test_mse"] == int(mse.sum())
     assert "variant" not in counts
+
+
+# ---------------------------------------------------------------------------- A and B in one figure
+def test_figure_data_is_the_mean_and_t_interval_of_each_side():
+    a, b, _, _, _ = _seeded_pair(seeds=(0, 1, 2), seed=5)
+    b = b[~((b["dataset"] == "diabetes") & (b["model"] == "ridge") & (b["seed"] == 2))]
+    comparison = compare.align(a, b, metrics=["n_zero", "test_mse"])
+    data = compare.figure_data(comparison, "test_mse")
+    assert set(data["panel"]) == {f"{d} / {m}" for d in ("diabetes", "synthetic") for m in MODELS}
+    for _, point in data.sample(12, random_state=0).iterrows():
+        dataset, model = point["panel"].split(" / ")
+        rows = (a["dataset"] == dataset) & (a["model"] == model)
+        rows &= np.isclose(a["alpha_ratio"], point["alpha_ratio"])
+        rows_b = (b["dataset"] == dataset) & (b["model"] == model)
+        rows_b &= np.isclose(b["alpha_ratio"], point["alpha_ratio"])
+        side_a = a.loc[rows].set_index("seed")["test_mse"]
+        side_b = b.loc[rows_b].set_index("seed")["test_mse"]
+        values = {"A": side_a, "B": side_b, "B - A": (side_b - side_a).dropna()}[point["side"]]
+        assert point["n_seeds"] == len(values)
+        assert point["mean"] == pytest.approx(values.mean())
+        lo, hi = stats.t.interval(
+            0.95, df=len(values) - 1, loc=values.mean(), scale=stats.sem(values)
+        )
+        if np.isfinite(lo):
+            assert (point["low"], point["high"]) == pytest.approx((lo, hi))
+        else:  # all seeds equal: no spread
+            assert point["low"] == point["high"] == pytest.approx(values.mean())
+    # B - A is filled where some seed's row differs beyond the tolerances
+    diffs = data[data["side"] == "B - A"]
+    changed_mse = compare.align(a, b, metrics=["test_mse"]).differs["test_mse"]
+    assert diffs["differs"].sum() == len(
+        comparison.rows[changed_mse][["dataset", "model", "alpha_ratio"]].drop_duplicates()
+    )
+    # the row on one side only is in A's line, not in B - A
+    lone = data[(data["panel"] == "diabetes / ridge") & (data["side"] == "A")]
+    assert (lone["n_seeds"] == 3).all()
+    assert (
+        data[(data["panel"] == "diabetes / ridge") & (data["side"] == "B - A")]["n_seeds"] == 2
+    ).all()
+
+
+def test_a_vs_b_figure_draws_both_sides_and_the_difference():
+    from matplotlib.figure import Figure
+
+    from sparsity_lab.figures.compare import plot_a_vs_b
+
+    a, b, _, _, _ = _seeded_pair(seeds=(0, 1), seed=2)
+    comparison = compare.align(a, b)
+    data = compare.figure_data(comparison, "n_zero")
+    fig = plot_a_vs_b(data, "n_zero", ("run_a", "run_b"), integer=True, note="mean over 2 seeds")
+    assert isinstance(fig, Figure)
+    n_panels = data["panel"].nunique()
+    assert len(fig.axes) == 2 * n_panels
+    top = fig.axes[0]
+    panel = top.get_title()
+    for line, side in zip(top.get_lines()[:2], ("A", "B"), strict=True):
+        expected = data[(data["panel"] == panel) & (data["side"] == side)].sort_values(
+            "alpha_ratio"
+        )
+        assert np.allclose(line.get_ydata(), expected["mean"])
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ["A: run_a", "B: run_b"] and "95% t-interval over seeds" in legend
+    assert fig.axes[1].get_ylabel() == "B - A"
+    assert "log scale" in fig.axes[-1].get_xlabel()  # under the lowest panel of its column
+    assert fig.axes[1].get_xlabel() == ""  # a panel below it says it
+    fig.savefig(io.BytesIO(), format="png")  # renders
+
+
+def test_figures_option_writes_the_a_vs_b_figures(tmp_path, capsys):
+    a, b, _, _, _ = _seeded_pair()
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    out = tmp_path / "figs"
+    code, printed, _ = run_cli(
+        [pa, pb, "--figures", out, "--figure-metrics", "n_zero,test_r2"], capsys
+    )
+    assert code == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["a_vs_b_n_zero_vs_alpha.png", "a_vs_b_test_r2_vs_alpha.png"]
+    assert f"figure: {out / files[0]}" in printed.splitlines()
+    assert (out / files[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "test_r2 diff" in run_cli([pa, pb, "--figure-metrics", "test_r2", "--all"], capsys)[1]
+
+
+def test_figures_option_bad_input_is_refused_before_any_output(tmp_path, capsys):
+    a = make_fits()
+    pa = write_table(a, tmp_path / "a.parquet")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cases = [
+        (["--figures", blocker], "is a file, not a folder"),
+        (["--figures", tmp_path / "f", "--on", "dataset,model,variant,seed,n_iter"], "alpha_ratio"),
+        (["--figures", tmp_path / "f", "--figure-metrics", "nope"], "nope not a column"),
+    ]
+    for extra, words in cases:
+        code, out, err = run_cli([pa, pa, *extra], capsys)
+        assert (code, out) == (2, ""), err
+        assert words in _one_error_line(err)
+    assert not (tmp_path / "f").exists()
+
+
+@pytest.mark.slow
+def test_exact_vs_cd_page_shows_the_differences_and_both_runs(exact_vs_cd, tmp_path, capsys):
+    a, b = exact_vs_cd
+    page = tmp_path / "cmp.html"
+    code, out, _ = run_cli([a, b, "--report", page], capsys)
+    assert code == 0 and out.splitlines()[-1] == f"report: {page}"
+    text = page.read_text()
+    n_differ, n_shared = _verdict_counts(out)
+    assert f"verdict: different: {n_differ} of {n_shared} shared rows differ" in text
+    assert "aligned ignoring variant: A &#x27;&#x27;, B &#x27;solver=cd,tol=0.01&#x27;" in text
+    assert text.count("data:image/png;base64,") == 1  # the A-vs-B figure of n_zero
+    assert f"Rows that differ ({n_differ} of {n_shared}" in text
+    assert text.index("A and B") < text.index("What differs") < text.index("Run A")

@@ -195,6 +195,10 @@ def test_compare_report_page(run_dir, tmp_path, capsys):
     assert "verdict: different: 1 of 60 shared rows differ" in text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert text.count("<tr>") > len(fits) // 2  # the compared rows (mean over seeds)
+    # differences first: the verdict, A and B in one figure, what differs, then the runs
+    assert text.count("data:image/png;base64,") == 1
+    assert text.index("Verdict") < text.index("A and B") < text.index("What differs")
+    assert "Rows that differ (1 of 60" in text
 
 
 def test_report_of_latest_run(run_dir):

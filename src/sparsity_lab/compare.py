@@ -839,6 +839,138 @@ def render_differences(differences: pd.DataFrame, rtol: float, atol: float) -> s
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------- figures
+#: Columns drawn by ``--figures`` and on the page unless ``--figure-metrics`` names others.
+DEFAULT_FIGURE_METRICS: tuple[str, ...] = ("n_zero",)
+#: Keys that are the x axis and the averaged dimension of the A-vs-B figure, not its panels.
+FIGURE_AXIS_KEYS: tuple[str, ...] = ("alpha_ratio", "seed")
+
+
+def _panel_labels(rows: pd.DataFrame, keys: Sequence[str]) -> list[str]:
+    """``synthetic / lasso [solver=cd]`` per row: the panel's keys, a variant in brackets."""
+    if not keys:
+        return ["all rows"] * len(rows)
+    labels = []
+    for values in rows[list(keys)].itertuples(index=False):
+        words = []
+        for key, value in zip(keys, values, strict=True):
+            text = _format_number(value)
+            if key == "variant":
+                if text:
+                    words[-1:] = [f"{words[-1]} [{text}]" if words else f"[{text}]"]
+            else:
+                words.append(text)
+        labels.append(" / ".join(words))
+    return labels
+
+
+def figure_data(comparison: Comparison, metric: str) -> pd.DataFrame:
+    """The plot data of the A-vs-B figure of one compared column.
+
+    Returns
+    -------
+    DataFrame, shape (n_points, 8)
+        Per panel (the keys but alpha_ratio and seed), grid point and side (``A``, ``B``,
+        ``B - A``): the mean over seeds, the 95% Student-t interval over seeds (``low``,
+        ``high``; paired for ``B - A``; the mean itself for one seed), ``n_seeds`` and, for
+        ``B - A``, whether some seed's row differs beyond the tolerances (``differs``). A and B
+        include their rows on one side only; B - A is drawn from the shared rows.
+
+    Raises
+    ------
+    CompareError
+        The rows are not aligned on ``alpha_ratio``, or ``metric`` is not compared.
+    """
+    if "alpha_ratio" not in comparison.keys:
+        raise CompareError(
+            "figure: the rows are not aligned on alpha_ratio (keys: "
+            f"{', '.join(comparison.keys)}), so there is no alpha / alpha_max axis"
+        )
+    if metric not in comparison.metrics:
+        raise CompareError(f"figure: {metric} is not a compared column")
+    rows = comparison.rows
+    panel_keys = [k for k in comparison.keys if k not in FIGURE_AXIS_KEYS]
+    frame = pd.DataFrame(
+        {
+            "panel": _panel_labels(rows, panel_keys),
+            "alpha_ratio": rows["alpha_ratio"],
+            "A": rows[f"{metric}_A"],
+            "B": rows[f"{metric}_B"],
+            "B - A": rows[f"{metric}_diff"],
+            "differs": comparison.differs[metric],
+        }
+    )
+    records = []
+    for (panel, ratio), group in frame.groupby(["panel", "alpha_ratio"], sort=False):
+        for side in ("A", "B", "B - A"):
+            values = group[side].to_numpy(dtype=np.float64)
+            values = values[~np.isnan(values)]
+            if not values.size:
+                continue
+            mean, half = float(values.mean()), t_half_width(values)
+            half = 0.0 if math.isnan(half) else half
+            records.append(
+                {
+                    "panel": panel, "alpha_ratio": ratio, "side": side, "mean": mean,
+                    "low": mean - half, "high": mean + half, "n_seeds": int(values.size),
+                    "differs": side == "B - A" and bool(group["differs"].any()),
+                }
+            )  # fmt: skip
+    return pd.DataFrame.from_records(records)
+
+
+def _seed_note(comparison: Comparison) -> str:
+    if "seed" not in comparison.keys:
+        return ""
+    seeds = comparison.rows["seed"].drop_duplicates()
+    if len(seeds) == 1:
+        return f"seed {_format_number(seeds.iloc[0])}"
+    return f"mean over {len(seeds)} seeds, band: 95% t-interval"
+
+
+def draw_figures(
+    comparison: Comparison, metrics: Sequence[str], labels: tuple[str, str]
+) -> list[tuple[str, object, str | None]]:
+    """The A-vs-B figure of each of ``metrics``: (file stem, Figure or None, the reason it
+    could not be drawn)."""
+    from sparsity_lab.figures.compare import plot_a_vs_b
+
+    drawn = []
+    for metric in metrics:
+        stem = f"a_vs_b_{metric}_vs_alpha"
+        try:
+            data = figure_data(comparison, metric)
+        except CompareError as exc:
+            drawn.append((stem, None, str(exc).removeprefix("figure: ")))
+            continue
+        integer = metric in INTEGER_METRICS
+        figure = plot_a_vs_b(data, metric, labels, integer, note=_seed_note(comparison))
+        drawn.append((stem, figure, None))
+    return drawn
+
+
+def save_figure(figure, path: Path) -> bytes:
+    """Write ``figure`` as PNG to ``path`` (when given) and return the PNG bytes."""
+    import io
+
+    from sparsity_lab.figures.style import theme
+
+    buffer = io.BytesIO()
+    with theme():
+        figure.savefig(buffer, format="png")
+    png = buffer.getvalue()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png)
+    return png
+
+
+def side_label(path) -> str:
+    """How a side is named in the figure's legend: the run dir's name, or parent/file."""
+    path = resolve_run(path)
+    return path.name if path.is_dir() else f"{path.parent.name}/{path.name}"
+
+
 # ---------------------------------------------------------------------------- reading
 def read_comparable(path, table: str, keys: Sequence[str]) -> pd.DataFrame:
     """A run dir's ``<table>.parquet`` or a table file, with at least the key columns.
@@ -937,6 +1069,18 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--atol", type=float, default=1e-12, help="absolute tolerance (%(default)s)"
+    )
+    parser.add_argument(
+        "--figures", default=None, metavar="DIR",
+        help="also draw A and B in one figure per --figure-metrics column into DIR (PNG)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--figure-metrics",
+        type=_split,
+        default=None,
+        help="columns drawn by --figures and on the --report page (default: "
+        + ",".join(DEFAULT_FIGURE_METRICS)
+        + "); each is compared too",
     )
     return parser
 
@@ -1074,11 +1218,15 @@ def cli_main(argv: list[str]) -> int:
         check_tolerances(args.rtol, args.atol)
         if args.report is not None:  # before any work: a bad path must not cost the comparison
             check_output_file(args.report, "--report")
+        if args.figures is not None:
+            check_writable_dir(Path(args.figures))
         a = read_comparable(args.a, table, args.on or DEFAULT_KEYS)
         b = read_comparable(args.b, table, args.on or DEFAULT_KEYS)
         alignment = choose_alignment(a, b, args.on)
+        figure_metrics = _figure_metrics(a, b, args, alignment)
         skipped = {*args.ignore, *alignment.left_out}
-        metrics = [m for m in compared_metrics(a, b, args.metrics) if m not in skipped]
+        extra = [*args.metrics, *figure_metrics]
+        metrics = [m for m in compared_metrics(a, b, extra) if m not in skipped]
         comparison, no_shared = None, None
         try:
             comparison = align(a, b, alignment, metrics, args.rtol, args.atol)
@@ -1102,9 +1250,10 @@ def cli_main(argv: list[str]) -> int:
             lines = verdict_lines(comparison, differences, table, tables, args.rtol, args.atol)
         if alignment.line():  # after the verdict's lines; --check: before its long list
             lines.insert(1 if args.check else len(lines), alignment.line())
+        shown = lines
         if not args.check:  # the verdict fits the terminal like the tables
-            lines = _wrap(lines, shutil.get_terminal_size().columns)
-        print("\n".join(lines), file=stream)
+            shown = _wrap(lines, shutil.get_terminal_size().columns)
+        print("\n".join(shown), file=stream)
         shown_aggregate, shown_rows = False, False
         if comparison is not None:
             shown_aggregate = has_several_seeds(comparison) if aggregate is None else aggregate
@@ -1121,11 +1270,23 @@ def cli_main(argv: list[str]) -> int:
             warning = few_seeds_warning(comparison, shown_aggregate)
             if warning:
                 print(warning, file=sys.stderr)
+        drawn = []
+        if comparison is not None and (args.figures is not None or args.report is not None):
+            labels = (side_label(args.a), side_label(args.b))
+            drawn = draw_figures(comparison, figure_metrics, labels)
+        pngs = []
+        for stem, figure, reason in drawn:
+            path = None if args.figures is None else Path(args.figures) / f"{stem}.png"
+            pngs.append((stem, None if figure is None else save_figure(figure, path), reason))
+            if path is not None and figure is not None:
+                print(f"figure: {path}", file=stream)
         if args.report is not None and comparison is not None:
             from sparsity_lab.report import write_comparison_report
 
-            shown = display_frame(comparison, shown_aggregate)
-            page = write_comparison_report(args.a, args.b, lines[0], shown, args.report)
+            page = write_comparison_report(
+                args.a, args.b, lines, _page_tables(comparison, shown_aggregate), pngs,
+                display_frame(comparison, shown_aggregate), args.report,
+            )  # fmt: skip
             print(f"report: {page}", file=stream)
     except UserError as exc:  # ResultsError included: one line, exit 2
         print(f"sparsity-lab compare: error: {exc}", file=sys.stderr)
@@ -1133,6 +1294,39 @@ def cli_main(argv: list[str]) -> int:
     if not args.check:
         return 0
     return 1 if len(differences) else 0
+
+
+def _figure_metrics(a: pd.DataFrame, b: pd.DataFrame, args, alignment: Alignment) -> list[str]:
+    """The columns drawn: ``--figure-metrics`` (each a column of both tables), else the
+    default ones both tables have; an explicit ``--figures`` needs an alpha_ratio key."""
+    if args.figures is not None and "alpha_ratio" not in alignment.keys:
+        raise CompareError(
+            "--figures: the rows are not aligned on alpha_ratio (keys: "
+            f"{', '.join(alignment.keys)}): there is no alpha / alpha_max axis to draw against"
+        )
+    if args.figure_metrics is None:
+        return [m for m in DEFAULT_FIGURE_METRICS if m in a.columns and m in b.columns]
+    missing = [m for m in args.figure_metrics if m not in a.columns or m not in b.columns]
+    if missing:
+        raise CompareError(f"--figure-metrics: {', '.join(missing)} not a column of A and B")
+    return list(args.figure_metrics)
+
+
+def _page_tables(comparison: Comparison, aggregate: bool) -> list[tuple[str, pd.DataFrame]]:
+    """The comparison page's tables, differences first: per dataset and model, the rows that
+    differ, the rows on one side only."""
+    n_differ = int(comparison.row_differs.sum())
+    tables = [
+        ("Differences per dataset and model (largest |B - A| per column)",
+         _group_summary_text(comparison)),
+        (f"Rows that differ ({n_differ} of {len(comparison.common)}; {describe(aggregate)})",
+         display_frame(comparison, aggregate, only_differing=True)),
+    ]  # fmt: skip
+    for present in (PRESENT_A, PRESENT_B):
+        frame = _one_side_frame(comparison, present)
+        if len(frame):
+            tables.append((f"Rows {present} ({len(frame)})", frame))
+    return tables
 
 
 def _wrap(lines: list[str], width: int) -> list[str]:
