@@ -726,6 +726,12 @@ def test_a_vs_b_figure_draws_both_sides_and_the_difference():
     assert "log scale" in fig.axes[-1].get_xlabel()  # under the lowest panel of its column
     assert fig.axes[1].get_xlabel() == ""  # a panel below it says it
     fig.savefig(io.BytesIO(), format="png")  # renders
+    same = compare.align(make_fits(seeds=(0,)), make_fits(seeds=(0,)))
+    fig = plot_a_vs_b(compare.figure_data(same, "n_zero"), "n_zero", integer=True)
+    for ax in fig.axes:  # counts get whole ticks, also where a count is constant (ridge: 0)
+        low, high = ax.get_ylim()
+        ticks = [t for t in ax.get_yticks() if low <= t <= high]
+        assert ticks and all(float(t).is_integer() for t in ticks), (ax.get_title(), ticks)
 
 
 def test_figures_option_writes_the_a_vs_b_figures(tmp_path, capsys):

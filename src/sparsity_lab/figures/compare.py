@@ -113,9 +113,13 @@ def plot_a_vs_b(
                     diff["alpha_ratio"][mask], diff["mean"][mask], ls="none", marker="o", ms=4.5,
                     mec=DIFF_COLOR, mfc=face, zorder=3,
                 )  # fmt: skip
-            if integer:  # counts: whole ticks, and at least -1..1 when B equals A everywhere
+            if integer:  # counts: whole ticks, never a range narrower than one count
                 integer_axis(ax.yaxis)
                 integer_axis(dax.yaxis)
+                values = part.loc[part["side"] != "B - A", "mean"]
+                if len(values) and values.max() - values.min() < 1:  # one count: one tick
+                    ax.set_ylim(values.min() - 0.5, values.max() + 0.5)
+                    ax.set_yticks(sorted({round(v) for v in values}))
                 low, high = dax.get_ylim()
                 dax.set_ylim(min(low, -1.0), max(high, 1.0))
             ax.set_title(panel)
