@@ -1007,10 +1007,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sparsity-lab compare",
         description=(
-            "Compare two fits tables (run dirs or .parquet/.csv files) row by row. "
-            "Shows A, B and B - A per key; rows on one side only are listed. With several seeds "
-            "per (dataset, model, variant, alpha_ratio), shows mean ± 95% Student-t half-width "
-            "over seeds."
+            "Compare two result tables (run dirs or .parquet/.csv files) row by row. "
+            "The verdict first (what --check would answer), then per dataset and model what "
+            "differs, then the rows that differ: A, B and B - A; rows on one side only are "
+            "listed. With several seeds per (dataset, model, variant, alpha_ratio), shows mean "
+            "± 95% Student-t half-width over seeds."
         ),
     )
     parser.add_argument("a", metavar="A", help="run dir or fits table (.parquet, .csv)")
@@ -1058,7 +1059,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--ignore",
         type=_split,
         default=[],
-        help="comma-separated columns --check leaves out (besides the timings: "
+        help="comma-separated columns the verdict and --check leave out (besides the timings: "
         + ", ".join(TIMING_COLUMNS)
         + ")",
     )
