@@ -779,3 +779,20 @@ def test_exact_vs_cd_page_shows_the_differences_and_both_runs(exact_vs_cd, tmp_p
     assert text.count("data:image/png;base64,") == 1  # the A-vs-B figure of n_zero
     assert f"Rows that differ ({n_differ} of {n_shared}" in text
     assert text.index("A and B") < text.index("What differs") < text.index("Run A")
+
+
+def test_all_and_file_formats_keep_every_row(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # one column block
+    a, b, changed, _, _ = _seeded_pair()
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    code, out, _ = run_cli([pa, pb, "--all"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("rows in both"))
+    rows = lines[start + 3 : start + 3 + len(a)]
+    assert len(rows) == len(a) and sum(" yes " in f"{r} " for r in rows) == len(changed)
+    code, out, _ = run_cli([pa, pb, "--format", "markdown"], capsys)
+    assert code == 0 and out.startswith("verdict: different")
+    assert len([line for line in out.splitlines() if line.startswith("| ")]) == len(a) + 2
+    code, out, err = run_cli([pa, pb, "--format", "csv"], capsys)
+    assert len(pd.read_csv(io.StringIO(out))) == len(a) and err.startswith("verdict: different")
