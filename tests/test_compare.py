@@ -796,3 +796,16 @@ def test_all_and_file_formats_keep_every_row(tmp_path, capsys, monkeypatch):
     assert len([line for line in out.splitlines() if line.startswith("| ")]) == len(a) + 2
     code, out, err = run_cli([pa, pb, "--format", "csv"], capsys)
     assert len(pd.read_csv(io.StringIO(out))) == len(a) and err.startswith("verdict: different")
+
+
+def test_page_of_a_table_without_a_grid_says_why_it_has_no_figure(tmp_path, capsys):
+    table = pd.DataFrame(
+        {"dataset": "diabetes", "feature": ["bmi", "s5", "bp"], "n_zero": [0, 1, 2]}
+    )
+    path = write_table(table, tmp_path / "entry.parquet")
+    page = tmp_path / "cmp.html"
+    code, out, _ = run_cli([path, path, "--on", "dataset,feature", "--report", page], capsys)
+    assert code == 0 and out.startswith("verdict: same")
+    text = page.read_text()
+    assert "data:image/png" not in text
+    assert "the rows are not aligned on alpha_ratio (keys: dataset, feature)" in text
