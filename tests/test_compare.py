@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -92,16 +94,21 @@ def test_changed_seed_fails_check_and_lists_rows(tmp_path, capsys):
     assert "test_mse" not in out  # the shared rows agree
     code, out, _ = run_cli([pa, pb], capsys)
     assert code == 0  # without --check a comparison is not a failure
-    assert out.splitlines()[0].startswith("verdict: different: 0 values beyond tolerance")
+    assert out.splitlines()[0] == (
+        f"verdict: different: 0 of {n_changed} shared rows differ, "
+        f"{n_changed} rows only A, {n_changed} only B"
+    )
     assert f"rows only A ({n_changed})" in out
 
 
 @pytest.mark.parametrize("seeds, warned", [((0, 1), True), ((0, 1, 2), False)])
 def test_warns_when_intervals_rest_on_fewer_than_three_seeds(tmp_path, capsys, seeds, warned):
     path = write_table(make_fits(seeds=seeds), tmp_path / "a.parquet")
-    code, out, err = run_cli([path, path], capsys)
+    code, out, err = run_cli([path, path, "--all"], capsys)
     assert code == 0 and "±" in out
     assert ("fewer than 3 seeds" in err) == warned
+    code, out, err = run_cli([path, path], capsys)  # no interval shown: nothing to warn about
+    assert code == 0 and "±" not in out and err == ""
 
 
 def test_changed_count_is_listed_with_its_key():
@@ -213,7 +220,7 @@ def test_csv_input_and_extra_metric(tmp_path, capsys):
         "check: OK (every column but the timings; counts, integers and strings exact, other "
         "numbers within rtol=1e-06, atol=1e-12)"
     ]
-    code, out, _ = run_cli([path, path, "--metrics", "test_r2", "--per-seed"], capsys)
+    code, out, _ = run_cli([path, path, "--metrics", "test_r2", "--per-seed", "--all"], capsys)
     assert out.startswith("verdict: same")
     assert "test_r2 diff" in out
 
@@ -242,8 +249,8 @@ def test_not_a_results_table(tmp_path, capsys):
 
 
 def test_no_common_keys_and_bad_keys(tmp_path, capsys):
-    a = make_fits(datasets=("synthetic",))
-    b = make_fits(datasets=("diabetes",))
+    a = make_fits(seeds=(0, 1))
+    b = make_fits(seeds=(2, 3))
     pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
     code, _, err = run_cli([pa, pb], capsys)
     assert code == 2
@@ -409,8 +416,8 @@ def test_check_fails_on_a_changed_key_and_a_missing_table(real_run, tmp_path, ca
 
 
 def test_check_with_no_shared_rows_is_a_failed_check(tmp_path, capsys):
-    a = make_fits(datasets=("synthetic",))
-    b = make_fits(datasets=("diabetes",))
+    a = make_fits(seeds=(0, 1))
+    b = make_fits(seeds=(2, 3))
     pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
     code, out, err = run_cli([pa, pb, "--check"], capsys)
     assert (code, err) == (1, "")
@@ -422,7 +429,7 @@ def test_check_with_no_shared_rows_is_a_failed_check(tmp_path, capsys):
 
 def test_table_fits_the_terminal_width(fits_file, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "90")
-    code, out, _ = run_cli([fits_file, fits_file, "--per-seed"], capsys)
+    code, out, _ = run_cli([fits_file, fits_file, "--per-seed", "--all"], capsys)
     assert code == 0
     lines = out.splitlines()
     assert max(map(len, lines)) <= 90
@@ -431,3 +438,374 @@ def test_table_fits_the_terminal_width(fits_file, capsys, monkeypatch):
     keys = ["dataset", "model", "variant", "alpha_ratio", "seed"]
     assert all(h.split()[:5] == keys for h in headers)
     assert any("test_mse diff" in h for h in headers)
+
+
+# ---------------------------------------------------------------------------- bad input (#23)
+def test_report_path_is_checked_before_the_comparison_is_printed(fits_file, tmp_path, capsys):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    for report, words in ((folder, "is a directory"), (blocker / "x.html", "is a file")):
+        code, out, err = run_cli([fits_file, fits_file, "--report", report], capsys)
+        assert code == 2
+        assert out == ""  # nothing printed before the bad path is refused
+        assert words in _one_error_line(err)
+    assert list(folder.iterdir()) == []
+
+
+def test_check_with_a_table_on_one_side_only_is_a_difference(tmp_path, capsys):
+    a = tmp_path / "a"
+    write_table(make_fits(), a / "fits.parquet")
+    b = tmp_path / "b"
+    write_table(make_fits(), b / "fits.parquet")
+    write_table(make_fits()[["dataset", "model"]], b / "extra.parquet")
+    for argv, side in (([a, b], "only B"), ([b, a], "only A")):
+        code, out, err = run_cli([*argv, "--check"], capsys)
+        assert (code, err) == (1, "")
+        assert out.splitlines()[1] == f"  extra: table {side}"
+
+
+@pytest.mark.parametrize("option", ["--rtol", "--atol"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-0.001"])
+def test_non_finite_or_negative_tolerance_is_refused(fits_file, capsys, option, value):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "rtol is not valid" warning must not appear
+        code, out, err = run_cli([fits_file, fits_file, option, value], capsys)
+    assert (code, out) == (2, "")
+    assert f"{option}: {float(value)} is not allowed" in _one_error_line(err)
+
+
+# ---------------------------------------------------------------------------- one alignment
+def _verdict_counts(out: str) -> tuple[int, int]:
+    """(rows that differ, shared rows) from the verdict's first line."""
+    match = re.match(r"verdict: different: (\d+) of (\d+) shared rows differ", out)
+    assert match, out
+    return int(match.group(1)), int(match.group(2))
+
+
+def _shown_rows(out: str) -> list[list[str]]:
+    """The data rows of the first block of the table headed 'rows that differ'."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("rows that differ"))
+    block = []
+    for line in lines[start + 3 :]:  # title, header, rule
+        if not line.strip():
+            break
+        block.append(line.split())
+    return block
+
+
+def _check_counts(out: str) -> dict[str, int]:
+    """``--check``'s rows per differing fits column."""
+    found = re.findall(r"^  fits\.(\w+): (\d+) row\(s\) differ", out, flags=re.MULTILINE)
+    return {column: int(n) for column, n in found}
+
+
+def _seeded_pair(seeds=(0,), seed=7):
+    """A fits table and a copy with counts and errors changed on random rows."""
+    rng = np.random.default_rng(seed)
+    a = make_fits(seeds=seeds)
+    b = a.copy()
+    n_zero_rows = rng.choice(len(b), size=len(b) // 4, replace=False)
+    b.loc[n_zero_rows, "n_zero"] += rng.choice([-2, -1, 1, 2], size=len(n_zero_rows))
+    mse_rows = rng.choice(len(b), size=len(b) // 3, replace=False)
+    b.loc[mse_rows, "test_mse"] *= 1 + rng.uniform(1e-4, 1e-2, size=len(mse_rows))
+    tiny = rng.choice(len(b), size=3, replace=False)  # within the default rtol: not different
+    b.loc[tiny, "test_r2"] *= 1 + 1e-9
+    return a, b, set(n_zero_rows) | set(mse_rows), len(n_zero_rows), len(mse_rows)
+
+
+def test_verdict_counts_equal_the_rows_shown_and_the_check_on_a_seeded_pair(tmp_path, capsys):
+    a, b, changed, n_zero_changed, mse_changed = _seeded_pair()
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    code, out, err = run_cli([pa, pb], capsys)
+    assert (code, err) == (0, "")
+    assert _verdict_counts(out) == (len(changed), len(a))
+    assert f"rows differing in n_zero {n_zero_changed}, n_nonzero 0, test_mse {mse_changed}" in out
+    shown = _shown_rows(out)
+    assert len(shown) == len(changed)
+    # each shown row is one that was changed: its keys, in table order
+    changed_keys = a.loc[sorted(changed), ["dataset", "model", "alpha_ratio", "seed"]]
+    expected = sorted(
+        (d, m, f"{r:.6g}", str(s)) for d, m, r, s in changed_keys.itertuples(index=False)
+    )
+    assert sorted((row[0], row[1], row[2], row[3]) for row in shown) == expected
+    # per dataset and model: the rows that differ add up to the verdict's count
+    summary = compare.group_summary(compare.align(a, b))
+    assert summary["differ"].sum() == len(changed)
+    code, out, _ = run_cli([pa, pb, "--check"], capsys)
+    assert code == 1
+    assert _check_counts(out) == {"n_zero": n_zero_changed, "test_mse": mse_changed}
+
+
+def test_verdict_counts_seeds_that_differ_when_the_table_shows_means(tmp_path, capsys):
+    a, b, changed, _, _ = _seeded_pair(seeds=(0, 1, 2), seed=3)
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    code, out, _ = run_cli([pa, pb, "--metrics", "test_r2"], capsys)
+    assert code == 0 and "±" in out
+    assert _verdict_counts(out) == (len(changed), len(a))
+    lines = out.splitlines()
+    header = lines[next(i for i, x in enumerate(lines) if x.startswith("rows that")) + 1].split()
+    differ = header.index("differ") - 1  # the empty variant is no word of a row
+    shown = _shown_rows(out)
+    assert sum(int(row[differ]) for row in shown) == len(changed)  # seeds per shown mean
+    groups = a.loc[sorted(changed), ["dataset", "model", "alpha_ratio"]].drop_duplicates()
+    assert len(shown) == len(groups)
+
+
+@pytest.mark.parametrize(
+    "on", [None, "dataset,model,alpha_ratio,seed", "dataset,model,variant,alpha_ratio,seed"]
+)
+def test_check_and_verdict_agree_under_every_on(tmp_path, capsys, on):
+    a, b, changed, _, _ = _seeded_pair(seed=11)
+    b = b[b["model"] != "ridge"]  # rows on one side only as well
+    changed = {i for i in changed if i in b.index}
+    b = b.assign(variant="tol=0.01")  # one value per run: it names the run
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    extra = [] if on is None else ["--on", on]
+    code, out, _ = run_cli([pa, pb, *extra], capsys)
+    code_check, out_check, _ = run_cli([pa, pb, "--check", *extra], capsys)
+    assert code_check == 1
+    n_only_a = int((a["model"] == "ridge").sum())
+    if on is not None and "variant" in on:  # named by --on: a key, so no row is shared
+        assert code == 2 and out == ""
+        assert "share no rows" in out_check
+        assert f"fits: {len(a)} row(s) only A" in out_check
+        return
+    assert code == 0
+    line = "aligned ignoring variant: A '', B 'tol=0.01'"
+    assert line in out.splitlines() and out_check.splitlines()[1] == line
+    n_differ, n_shared = _verdict_counts(out)
+    assert (n_differ, n_shared) == (len(changed), len(b))
+    assert f"{n_only_a} rows only A, 0 only B" in out.splitlines()[0]
+    assert f"fits: {n_only_a} row(s) only A" in out_check
+    counts = _check_counts(out_check)
+    assert "variant" not in counts  # the run column is not a compared value
+    verdict = re.search(r"rows differing in n_zero (\d+), n_nonzero (\d+), test_mse (\d+)", out)
+    assert counts.get("n_zero", 0) == int(verdict.group(1))
+    assert counts.get("test_mse", 0) == int(verdict.group(3))
+    assert len(_shown_rows(out)) == n_differ
+
+
+def test_identical_runs_print_a_few_lines(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    path = write_table(make_fits(seeds=(0, 1, 2)), tmp_path / "a.parquet")
+    code, out, err = run_cli([path, path], capsys)
+    assert code == 0
+    lines = (out + err).splitlines()
+    assert len(lines) <= 10, lines
+    assert lines[0].startswith("verdict: same: the 48 shared rows agree on every column")
+    assert "--all shows them" in out
+
+
+def test_a_run_column_differing_is_named_and_left_out(tmp_path, capsys):
+    a = make_fits(datasets=("synthetic",))
+    b = make_fits(datasets=("diabetes",))  # one dataset per side: it names the run
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    code, out, _ = run_cli([pa, pb], capsys)
+    assert code == 0
+    assert "aligned ignoring dataset: A 'synthetic', B 'diabetes'" in out.splitlines()
+    alignment = compare.choose_alignment(a, b)
+    assert alignment.keys == ("model", "variant", "alpha_ratio", "seed")
+    # named by --on, a column is always a key
+    code, _, err = run_cli([pa, pb, "--on", "dataset,model,variant,alpha_ratio,seed"], capsys)
+    assert code == 2 and "share no rows" in err
+    # a constant column with the same value on both sides stays a key
+    assert compare.choose_alignment(a, a).keys == compare.DEFAULT_KEYS
+
+
+# ---------------------------------------------------------------------------- exact vs cd
+#: The sweep of issue 27: the exact Lasso (A) against scikit-learn's coordinate descent at a
+#: loose tolerance (B), whose variant names the run.
+EXACT_VS_CD = ["run", "-m", "dataset=diabetes,synthetic", "model=lasso", "grid.num=10"]
+
+
+@pytest.fixture(scope="module")
+def exact_vs_cd(tmp_path_factory):
+    from conftest import results_line
+    from conftest import run_cli as run_command
+
+    cwd = tmp_path_factory.mktemp("exact_vs_cd")
+    a = results_line(run_command([*EXACT_VS_CD, "run_id=A"], cwd=cwd).stdout)
+    b = run_command([*EXACT_VS_CD, "model.solver=cd", "model.tol=1e-2", "run_id=B"], cwd=cwd)
+    return cwd / a, cwd / results_line(b.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("on", [None, "dataset,model,alpha_ratio,seed"])
+def test_exact_vs_cd_verdict_table_and_check_agree(exact_vs_cd, capsys, monkeypatch, on):
+    monkeypatch.setenv("COLUMNS", "200")  # one column block
+    a, b = exact_vs_cd
+    extra = [] if on is None else ["--on", on]
+    code, out, _ = run_cli([a, b, *extra], capsys)
+    assert code == 0
+    assert "aligned ignoring variant: A '', B 'solver=cd,tol=0.01'" in out.splitlines()
+    n_differ, n_shared = _verdict_counts(out)
+    assert n_shared == 20 and "none on one side only" in out.splitlines()[0]
+    shown = _shown_rows(out)
+    assert len(shown) == n_differ
+    fits_a = pd.read_parquet(a / "fits.parquet").sort_values(["dataset", "alpha_ratio"])
+    fits_b = pd.read_parquet(b / "fits.parquet").sort_values(["dataset", "alpha_ratio"])
+    # an independent count: rows whose zeros differ, or whose test error differs beyond rtol
+    zeros = fits_a["n_zero"].to_numpy() != fits_b["n_zero"].to_numpy()
+    mse = ~np.isclose(fits_b["test_mse"], fits_a["test_mse"], rtol=1e-6, atol=1e-12)
+    assert n_differ == int((zeros | mse).sum())
+    assert zeros.any()  # the loose tolerance miscounts some zeros
+    assert f"rows differing in n_zero {int(zeros.sum())}," in out
+    code, out_check, _ = run_cli([a, b, "--check", *extra], capsys)
+    assert code == 1
+    assert out_check.splitlines()[1] == "aligned ignoring variant: A '', B 'solver=cd,tol=0.01'"
+    assert "only A" not in out_check and "only B" not in out_check
+    counts = _check_counts(out_check)
+    assert counts["n_zero"] == int(zeros.sum()) and counts["test_mse"] == int(mse.sum())
+    assert "variant" not in counts
+
+
+# ---------------------------------------------------------------------------- A and B in one figure
+def test_figure_data_is_the_mean_and_t_interval_of_each_side():
+    a, b, _, _, _ = _seeded_pair(seeds=(0, 1, 2), seed=5)
+    b = b[~((b["dataset"] == "diabetes") & (b["model"] == "ridge") & (b["seed"] == 2))]
+    comparison = compare.align(a, b, metrics=["n_zero", "test_mse"])
+    data = compare.figure_data(comparison, "test_mse")
+    assert set(data["panel"]) == {f"{d} / {m}" for d in ("diabetes", "synthetic") for m in MODELS}
+    for _, point in data.sample(12, random_state=0).iterrows():
+        dataset, model = point["panel"].split(" / ")
+        rows = (a["dataset"] == dataset) & (a["model"] == model)
+        rows &= np.isclose(a["alpha_ratio"], point["alpha_ratio"])
+        rows_b = (b["dataset"] == dataset) & (b["model"] == model)
+        rows_b &= np.isclose(b["alpha_ratio"], point["alpha_ratio"])
+        side_a = a.loc[rows].set_index("seed")["test_mse"]
+        side_b = b.loc[rows_b].set_index("seed")["test_mse"]
+        values = {"A": side_a, "B": side_b, "B - A": (side_b - side_a).dropna()}[point["side"]]
+        assert point["n_seeds"] == len(values)
+        assert point["mean"] == pytest.approx(values.mean())
+        lo, hi = stats.t.interval(
+            0.95, df=len(values) - 1, loc=values.mean(), scale=stats.sem(values)
+        )
+        if np.isfinite(lo):
+            assert (point["low"], point["high"]) == pytest.approx((lo, hi))
+        else:  # all seeds equal: no spread
+            assert point["low"] == point["high"] == pytest.approx(values.mean())
+    # B - A is filled where some seed's row differs beyond the tolerances
+    diffs = data[data["side"] == "B - A"]
+    changed_mse = compare.align(a, b, metrics=["test_mse"]).differs["test_mse"]
+    assert diffs["differs"].sum() == len(
+        comparison.rows[changed_mse][["dataset", "model", "alpha_ratio"]].drop_duplicates()
+    )
+    # the row on one side only is in A's line, not in B - A
+    lone = data[(data["panel"] == "diabetes / ridge") & (data["side"] == "A")]
+    assert (lone["n_seeds"] == 3).all()
+    assert (
+        data[(data["panel"] == "diabetes / ridge") & (data["side"] == "B - A")]["n_seeds"] == 2
+    ).all()
+
+
+def test_a_vs_b_figure_draws_both_sides_and_the_difference():
+    from matplotlib.figure import Figure
+
+    from sparsity_lab.figures.compare import plot_a_vs_b
+
+    a, b, _, _, _ = _seeded_pair(seeds=(0, 1), seed=2)
+    comparison = compare.align(a, b)
+    data = compare.figure_data(comparison, "n_zero")
+    fig = plot_a_vs_b(data, "n_zero", ("run_a", "run_b"), integer=True, note="mean over 2 seeds")
+    assert isinstance(fig, Figure)
+    n_panels = data["panel"].nunique()
+    assert len(fig.axes) == 2 * n_panels
+    top = fig.axes[0]
+    panel = top.get_title()
+    for line, side in zip(top.get_lines()[:2], ("A", "B"), strict=True):
+        expected = data[(data["panel"] == panel) & (data["side"] == side)].sort_values(
+            "alpha_ratio"
+        )
+        assert np.allclose(line.get_ydata(), expected["mean"])
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ["A: run_a", "B: run_b"] and "95% t-interval over seeds" in legend
+    assert fig.axes[1].get_ylabel() == "B - A"
+    assert "log scale" in fig.axes[-1].get_xlabel()  # under the lowest panel of its column
+    assert fig.axes[1].get_xlabel() == ""  # a panel below it says it
+    fig.savefig(io.BytesIO(), format="png")  # renders
+    same = compare.align(make_fits(seeds=(0,)), make_fits(seeds=(0,)))
+    fig = plot_a_vs_b(compare.figure_data(same, "n_zero"), "n_zero", integer=True)
+    for ax in fig.axes:  # counts get whole ticks, also where a count is constant (ridge: 0)
+        low, high = ax.get_ylim()
+        ticks = [t for t in ax.get_yticks() if low <= t <= high]
+        assert ticks and all(float(t).is_integer() for t in ticks), (ax.get_title(), ticks)
+
+
+def test_figures_option_writes_the_a_vs_b_figures(tmp_path, capsys):
+    a, b, _, _, _ = _seeded_pair()
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    out = tmp_path / "figs"
+    code, printed, _ = run_cli(
+        [pa, pb, "--figures", out, "--figure-metrics", "n_zero,test_r2"], capsys
+    )
+    assert code == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["a_vs_b_n_zero_vs_alpha.png", "a_vs_b_test_r2_vs_alpha.png"]
+    assert f"figure: {out / files[0]}" in printed.splitlines()
+    assert (out / files[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "test_r2 diff" in run_cli([pa, pb, "--figure-metrics", "test_r2", "--all"], capsys)[1]
+
+
+def test_figures_option_bad_input_is_refused_before_any_output(tmp_path, capsys):
+    a = make_fits()
+    pa = write_table(a, tmp_path / "a.parquet")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cases = [
+        (["--figures", blocker], "is a file, not a folder"),
+        (["--figures", tmp_path / "f", "--on", "dataset,model,variant,seed,n_iter"], "alpha_ratio"),
+        (["--figures", tmp_path / "f", "--figure-metrics", "nope"], "nope not a column"),
+    ]
+    for extra, words in cases:
+        code, out, err = run_cli([pa, pa, *extra], capsys)
+        assert (code, out) == (2, ""), err
+        assert words in _one_error_line(err)
+    assert not (tmp_path / "f").exists()
+
+
+@pytest.mark.slow
+def test_exact_vs_cd_page_shows_the_differences_and_both_runs(exact_vs_cd, tmp_path, capsys):
+    a, b = exact_vs_cd
+    page = tmp_path / "cmp.html"
+    code, out, _ = run_cli([a, b, "--report", page], capsys)
+    assert code == 0 and out.splitlines()[-1] == f"report: {page}"
+    text = page.read_text()
+    n_differ, n_shared = _verdict_counts(out)
+    assert f"verdict: different: {n_differ} of {n_shared} shared rows differ" in text
+    assert "aligned ignoring variant: A &#x27;&#x27;, B &#x27;solver=cd,tol=0.01&#x27;" in text
+    assert text.count("data:image/png;base64,") == 1  # the A-vs-B figure of n_zero
+    assert f"Rows that differ ({n_differ} of {n_shared}" in text
+    assert text.index("A and B") < text.index("What differs") < text.index("Run A")
+
+
+def test_all_and_file_formats_keep_every_row(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # one column block
+    a, b, changed, _, _ = _seeded_pair()
+    pa, pb = write_table(a, tmp_path / "a.parquet"), write_table(b, tmp_path / "b.parquet")
+    code, out, _ = run_cli([pa, pb, "--all"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("rows in both"))
+    rows = lines[start + 3 : start + 3 + len(a)]
+    assert len(rows) == len(a) and sum(" yes " in f"{r} " for r in rows) == len(changed)
+    code, out, _ = run_cli([pa, pb, "--format", "markdown"], capsys)
+    assert code == 0 and out.startswith("verdict: different")
+    assert len([line for line in out.splitlines() if line.startswith("| ")]) == len(a) + 2
+    code, out, err = run_cli([pa, pb, "--format", "csv"], capsys)
+    assert len(pd.read_csv(io.StringIO(out))) == len(a) and err.startswith("verdict: different")
+
+
+def test_page_of_a_table_without_a_grid_says_why_it_has_no_figure(tmp_path, capsys):
+    table = pd.DataFrame(
+        {"dataset": "diabetes", "feature": ["bmi", "s5", "bp"], "n_zero": [0, 1, 2]}
+    )
+    path = write_table(table, tmp_path / "entry.parquet")
+    page = tmp_path / "cmp.html"
+    code, out, _ = run_cli([path, path, "--on", "dataset,feature", "--report", page], capsys)
+    assert code == 0 and out.startswith("verdict: same")
+    text = page.read_text()
+    assert "data:image/png" not in text
+    assert "the rows are not aligned on alpha_ratio (keys: dataset, feature)" in text

@@ -189,12 +189,16 @@ def test_compare_report_page(run_dir, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert compare.cli_main([str(pa), str(pb), "--report", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0].startswith("verdict: different: 1 values")
+    assert printed[0] == "verdict: different: 1 of 60 shared rows differ, none on one side only"
     assert printed[-1] == f"report: {out}"
     text = out.read_text()
-    assert "verdict: different: 1 values" in text
+    assert "verdict: different: 1 of 60 shared rows differ" in text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert text.count("<tr>") > len(fits) // 2  # the compared rows (mean over seeds)
+    # differences first: the verdict, A and B in one figure, what differs, then the runs
+    assert text.count("data:image/png;base64,") == 1
+    assert text.index("Verdict") < text.index("A and B") < text.index("What differs")
+    assert "Rows that differ (1 of 60" in text
 
 
 def test_report_of_latest_run(run_dir):

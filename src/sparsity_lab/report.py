@@ -400,52 +400,56 @@ def write_run_figures_and_report(run_dir: Path | str) -> tuple[Path, int]:
     return write_report(run_dir, figures=figures), n_drawn
 
 
-def _zero_fraction_png(run_dir: Path) -> tuple[str, bytes | None, str | None]:
-    """The exact-zero fraction figure of one run, as PNG bytes (or the reason it is missing)."""
-    import io
-
-    from sparsity_lab.figures import NotSupported, plot_zero_fraction
-    from sparsity_lab.figures.style import theme
-
-    stem = "exact_zero_fraction_vs_alpha"
-    try:
-        fig = plot_zero_fraction(results.read_fits(run_dir))
-    except (NotSupported, results.ResultsError) as exc:
-        return stem, None, str(exc)
-    buffer = io.BytesIO()
-    with theme():
-        fig.savefig(buffer, format="png")
-    return stem, buffer.getvalue(), None
-
-
 def write_comparison_report(
-    a: Path | str, b: Path | str, verdict: str, table: pd.DataFrame, out: Path | str
+    a: Path | str,
+    b: Path | str,
+    verdict: Sequence[str],
+    tables: Sequence[tuple[str, pd.DataFrame]],
+    figures: Sequence[tuple[str, bytes | None, str | None]],
+    rows: pd.DataFrame,
+    out: Path | str,
 ) -> Path:
-    """A comparison page: the verdict, the compared rows, both runs' provenance and the zero
-    fraction figure of each side (where the runs support it).
+    """A comparison page, differences first: the verdict, A and B in one figure, the tables of
+    what differs, every compared row (folded), and both runs' provenance.
 
     Parameters
     ----------
     a, b : path
         The two sides as given to ``compare`` (run dirs or table files).
-    verdict : str
-        The comparison's first line (e.g. ``same`` or ``3 rows differ``).
-    table : DataFrame
-        The compared rows as ``compare`` shows them.
+    verdict : sequence of str
+        The verdict's lines as ``compare`` prints them (the first one is the answer).
+    tables : sequence of (title, DataFrame)
+        What differs, as ``compare`` shows it (per dataset and model, the rows that differ, the
+        rows on one side only); an empty table is said so.
+    figures : sequence of (stem, PNG bytes or None, reason)
+        The A-vs-B figures (or why one could not be drawn).
+    rows : DataFrame
+        Every compared row as ``compare --all`` shows it.
     out : path
         The file to write.
     """
-    sections = [("verdict", "Verdict", f"<p><b>{_esc(verdict)}</b></p>")]
-    sections.append(("rows", "Compared rows", html_table(table)))
+    head, *rest = verdict
+    body = f"<p><b>{_esc(head)}</b></p>"
+    if rest:
+        body += "<p>" + "<br>".join(_esc(line.strip()) for line in rest) + "</p>"
+    sections = [("verdict", "Verdict", body)]
+    sections.append(("figures", "A and B", figures_html(figures)))
+    parts = []
+    for title, frame in tables:
+        table = html_table(frame) if len(frame) else '<p class="note">none</p>'
+        parts.append(f"<h3>{_esc(title)}</h3>{table}")
+    sections.append(("differences", "What differs", "".join(parts)))
+    folded = f"<details><summary>show the {len(rows)} rows</summary>{html_table(rows)}</details>"
+    sections.append(("rows", "Every compared row", folded))
     for side, path in (("A", results.resolve_run(a)), ("B", results.resolve_run(b))):
         body = f"<p><code>{_esc(path)}</code></p>"
         if path.is_dir():
             body += provenance_html(results.read_json_or_empty(path / results.RUN_FILE))
-            body += figures_html([_zero_fraction_png(path)])
         sections.append((f"side-{side}", f"Run {side}", body))
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page(f"sparsity-lab compare: {Path(a).name} vs {Path(b).name}", sections))
+    title = f"sparsity-lab compare: {Path(a).name} vs {Path(b).name}"
+    path.write_text(page(title, sections), encoding="utf-8")
     return path
 
 
