@@ -233,7 +233,8 @@ def zeros_html(fits: pd.DataFrame | None) -> str:
 
 
 def study_tables_html(run_dir: Path) -> str:
-    """Every table of the run beside fits and coefs (the study's own and its summary)."""
+    """Every table of the run beside fits and coefs (the study's own and its summary); a table
+    without rows (``notes`` when the loaders changed nothing) is left out."""
     parts = []
     for file in sorted(run_dir.glob("*.parquet")):
         if file.name in (results.FITS_FILE, results.COEFS_FILE):
@@ -242,6 +243,8 @@ def study_tables_html(run_dir: Path) -> str:
             frame = pd.read_parquet(file)
         except Exception as exc:  # one unreadable table must not cost the whole page
             parts.append(f'<p class="bad">{_esc(file.name)}: unreadable ({_esc(exc)})</p>')
+            continue
+        if frame.empty:
             continue
         frame = frame.drop(columns="study", errors="ignore")
         parts.append(f"<h3>{_esc(file.stem)} <span class='note'>({len(frame)} rows)</span></h3>")
