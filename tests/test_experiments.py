@@ -288,7 +288,10 @@ def test_quickstart_summary_counts_false_and_missed_zeros_from_the_coefficients(
     }
     optimum = tables["lasso"]["coefs"].set_index(["alpha", "feature"])["coef"]
     fits = pd.concat([t["fits"] for t in tables.values()], ignore_index=True)
-    table = zero_set_errors(fits, ratios=(0.2, 0.02)).set_index("model")
+    ratios = sorted(set(fits["alpha_ratio"]), reverse=True)  # the two grid points (absolute)
+    assert len(ratios) == 2
+    table = zero_set_errors(fits, ratios=ratios).set_index("model")
+    assert len(table.columns) == 3  # dataset and one column per grid point
     assert set(table.index) == {"sgd_subgradient", "sgd_rda"}  # the exact route has none
     for model in ("sgd_subgradient", "sgd_rda"):
         coefs = tables[model]["coefs"].set_index(["alpha", "feature"])["coef"]
