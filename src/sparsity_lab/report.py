@@ -33,6 +33,10 @@ STATUS_ORDER = ("failed", "diverged", "not_converged", "ok")
 JOB_STATUS_ORDER = ("failed", "corrupt", "running", "missing", "complete")
 #: Grid points of the exact-vs-certified table (the nearest grid point, shown exactly).
 TABLE_RATIOS = (1.0, 0.1, 0.01, 0.001)
+#: Resolution of the report's PNG figures (and of ``<run>/figures`` written by ``run``): a
+#: browser shows them at most 1200 px wide; ``sparsity-lab figures RUN`` writes 150 dpi PNG and
+#: PDF (``--formats pdf,svg,png``) for print.
+REPORT_DPI = 100
 ZERO_COLUMNS = ("n_zero", "n_zero_certified", "n_zero_boundary", "n_tiny")
 
 _CSS = """
@@ -277,14 +281,16 @@ def figures_html(figures: Sequence[tuple[str, bytes | None, str | None]]) -> str
 
 def render_figures(run_dir: Path, out: Path | None = None, n_jobs: int | None = None):
     """(stem, PNG bytes or None, reason) for every figure of the run, drawn by
-    ``make_figures`` (``n_jobs`` processes) into ``out`` (default: a temporary folder)."""
+    ``make_figures`` (``n_jobs`` processes, ``REPORT_DPI``) into ``out`` (default: a temporary
+    folder)."""
     from sparsity_lab.figures import make_figures
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         written = make_figures(
-            run_dir, out=out or tmp, formats=("png",), log=lines.append, n_jobs=n_jobs
-        )
+            run_dir, out=out or tmp, formats=("png",), log=lines.append, n_jobs=n_jobs,
+            dpi=REPORT_DPI,
+        )  # fmt: skip
         figures = [(p.stem, p.read_bytes(), None) for p in written]
     for line in lines:
         if line.startswith("skipped "):
