@@ -15,6 +15,7 @@ from sparsity_lab.figures import make as make_module
 from sparsity_lab.figures.save import (
     OUTSIDE_PAD,
     drop_invisible_minor_ticks,
+    fix_layout,
     outer_box,
     save_figure,
 )
@@ -101,3 +102,20 @@ def test_save_figure_writes_the_format_asked(tmp_path):
     assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
     width_in = outer_box(fig).width
     assert imread(tmp_path / "f.png").shape[1] == pytest.approx(width_in * 80, abs=2)
+
+
+def test_a_layout_fixed_once_draws_the_pixels_of_savefigs_own_layout():
+    draw = dict(generic_figures())["exact_certified_tiny_zeros_vs_alpha"]
+    images = []
+    for fixed in (False, True):
+        fig = draw()
+        buffer = io.BytesIO()
+        with theme():
+            fig.set_dpi(60)
+            if fixed:
+                fix_layout(fig)
+                assert fig.get_layout_engine() is None  # savefig draws once
+            fig.savefig(buffer, format="png", dpi=60, bbox_inches=outer_box(fig))
+        buffer.seek(0)
+        images.append(imread(buffer))
+    np.testing.assert_array_equal(*images)

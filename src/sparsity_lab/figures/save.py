@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import IO
 
+import matplotlib as mpl
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.text import Text
@@ -58,20 +59,26 @@ def drop_invisible_minor_ticks(fig: Figure) -> int:
 
 def outer_box(fig: Figure) -> Bbox:
     """The box to save, in inches: the figure's own box joined with the boxes of its figure-level
-    legends and texts (a suptitle wider than a narrow figure), each padded by ``OUTSIDE_PAD``;
+    legends and texts (a suptitle wider than a narrow figure), padded by ``OUTSIDE_PAD`` where
+    they reach beyond it;
     what ``bbox_inches="tight"`` finds by drawing, for figures whose panels fill their box
     (constrained layout) and whose only artists beyond it are figure-level ones."""
     renderer = fig.canvas.get_renderer()
     inches = fig.dpi_scale_trans.inverted()
-    boxes = [Bbox.from_bounds(0, 0, *fig.get_size_inches())]
+    own = Bbox.from_bounds(0, 0, *fig.get_size_inches())
+    boxes = [own]
     for artist in fig.get_children():
         if not isinstance(artist, Legend | Text) or not artist.get_visible():
             continue
         if isinstance(artist, Text) and not artist.get_text():
             continue  # an empty suptitle or label has no extent
-        box = artist.get_window_extent(renderer).transformed(inches)
-        boxes.append(box.padded(OUTSIDE_PAD))
-    return Bbox.union(boxes)
+        boxes.append(artist.get_window_extent(renderer).transformed(inches))
+    (x0, y0), (x1, y1) = Bbox.union(boxes).get_points()
+    pad = OUTSIDE_PAD  # only on a side where something reaches beyond the figure's box
+    return Bbox.from_extents(
+        x0 - pad * (x0 < own.x0), y0 - pad * (y0 < own.y0),
+        x1 + pad * (x1 > own.x1), y1 + pad * (y1 > own.y1),
+    )  # fmt: skip
 
 
 def save_figure(fig: Figure, target: str | IO[bytes], fmt: str, dpi: float | None = None):
@@ -79,4 +86,17 @@ def save_figure(fig: Figure, target: str | IO[bytes], fmt: str, dpi: float | Non
     theme's), the box from ``outer_box``, without its invisible minor ticks."""
     with theme():
         drop_invisible_minor_ticks(fig)
+        # lay out with the text sizes of the resolution saved (the pixels savefig would give)
+        fig.set_dpi(dpi or mpl.rcParams["savefig.dpi"])
+        fix_layout(fig)
         fig.savefig(target, format=fmt, dpi=dpi, bbox_inches=outer_box(fig))
+
+
+def fix_layout(fig: Figure) -> None:
+    """Run the figure's layout engine once and keep its result: ``savefig`` then draws once,
+    where with an engine it first draws the whole figure without output to lay it out (and a
+    second format would lay it out again)."""
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)  # a placeholder engine (layout already fixed) does nothing
+        fig.set_layout_engine(None)  # inside the theme, which enables no engine by default
