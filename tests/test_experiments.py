@@ -300,7 +300,7 @@ def test_quickstart_summary_counts_false_and_missed_zeros_from_the_coefficients(
             fit, opt = coefs.xs(alpha), optimum.xs(alpha)
             false = int(((fit == 0) & (opt != 0)).sum())  # from the coefficients themselves
             missed = int(((fit != 0) & (opt == 0)).sum())
-            assert table.loc[model, column] == f"{false} / {missed}", (model, alpha)
-    assert table.loc["sgd_subgradient"].iloc[1:].str.startswith("0 / ").all()  # no exact zero
+            assert table.loc[model, column] == f"{false}/{missed}", (model, alpha)
+    assert table.loc["sgd_subgradient"].iloc[1:].str.startswith("0/").all()  # no exact zero
     lines = STUDY.summary({"fits": fits})
     assert "false / missed" in lines[1] and "sgd_rda" in "\n".join(lines)

@@ -31,7 +31,7 @@ def zero_set_errors(fits: pd.DataFrame, ratios: Sequence[float] = RATIOS) -> pd.
     -------
     DataFrame
         One row per (dataset, model) of the SGD rules; per grid point nearest each ratio (the
-        column named by that grid point) ``false / missed`` zeros (means over seeds).
+        column named by that grid point) ``false/missed`` zeros (means over seeds).
     """
     need = {"dataset", "model", "alpha_ratio", "n_false_zero", "n_missed_zero"}
     if not need <= set(fits.columns):
@@ -46,7 +46,7 @@ def zero_set_errors(fits: pd.DataFrame, ratios: Sequence[float] = RATIOS) -> pd.
             at = grid[abs(grid - ratio).argmin()]
             here = part[part["alpha_ratio"] == at]
             false, missed = here["n_false_zero"].mean(), here["n_missed_zero"].mean()
-            row[f"{at:.3g}"] = f"{false:g} / {missed:g}"
+            row[f"{at:.3g}"] = f"{false:g}/{missed:g}"
         rows.append(row)
     return pd.DataFrame(rows)
 
