@@ -122,6 +122,51 @@ def test_bare_run_cfg_job_prints_the_quickstart_study_a_bare_run_launches(tmp_pa
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["-m"],
+        ["--cfg", "job"],
+        ["results_dir=elsewhere", "run_id=first"],
+        ["report=false", "verbose=true", "max_memory_gb=2"],
+        ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+        ["++hydra.launcher.n_jobs=2", "hydra/job_logging=none"],
+    ],
+)
+def test_where_results_go_and_how_jobs_run_leave_the_quickstart(args):
+    assert cli.runs_default_study(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["dataset=diabetes"],
+        ["model=lasso", "results_dir=elsewhere"],
+        ["grid.num=5"],
+        ["grid=values"],
+        ["seed=1", "run_id=x"],
+        ["experiment=l1_vs_l2"],
+        ["+dataset.noise=2.0"],
+        ["~dataset.test_size"],
+        ["zero_tol=1e-6", "report=false"],
+        ["-m", "hydra.launcher.n_jobs=2", "model=lasso,ridge"],
+    ],
+)
+def test_what_runs_is_said_by_the_work_keys_alone(args):
+    assert not cli.runs_default_study(args)
+
+
+def test_settings_alone_run_the_quickstart_and_work_keys_an_adhoc_run(tmp_path):
+    settings = ["results_dir=elsewhere", "run_id=r1", "report=false", "hydra.launcher.n_jobs=2"]
+    proc = run_cli(["run", "--cfg", "job", *settings], cwd=tmp_path)
+    lines = proc.stdout.splitlines()
+    assert "study: quickstart" in lines and "results_dir: elsewhere" in lines
+    proc = run_cli(["run", "--cfg", "job", *settings, "seed=3"], cwd=tmp_path)
+    assert "study: adhoc" in proc.stdout.splitlines()
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "results").exists()
+
+
 def test_the_quick_exit_does_what_an_exit_does_that_can_be_seen(tmp_path):
     """`exit_quickly` skips the modules' teardown only: its code, the other threads joined,
     atexit handlers run after them, logging's files and the piped stdout complete."""

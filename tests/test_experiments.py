@@ -268,3 +268,39 @@ def test_compare_needs_a_metric_on_summary_tables():
     with pytest.raises(ValueError, match="--metrics"):
         compared_metrics(a, a, [])
     assert compared_metrics(a.assign(n_zero=0), a.assign(n_zero=0), ["v"]) == ["n_zero", "v"]
+
+
+# ---------------------------------------------------------------------------- quickstart
+def test_quickstart_sweeps_the_seed_contrast_of_l1_gradient_rules(compose_cfg):
+    params = compose_cfg(["experiment=quickstart"]).hydra.sweeper.params
+    models = params.model.split(",")
+    assert {"lasso", "ridge", "elasticnet", "sgd_subgradient", "sgd_rda"} == set(models)
+
+
+def test_quickstart_summary_counts_false_and_missed_zeros_from_the_coefficients(compose_cfg):
+    from sparsity_lab.runner import run_path_job
+    from sparsity_lab.studies.quickstart import STUDY, zero_set_errors
+
+    grid = ["experiment=quickstart", "dataset=diabetes", "grid=values", "grid.values=[0.2,0.02]"]
+    tables = {
+        model: run_path_job(compose_cfg([*grid, f"model={model}"]), model)
+        for model in ("lasso", "sgd_subgradient", "sgd_rda")
+    }
+    optimum = tables["lasso"]["coefs"].set_index(["alpha", "feature"])["coef"]
+    fits = pd.concat([t["fits"] for t in tables.values()], ignore_index=True)
+    ratios = sorted(set(fits["alpha_ratio"]), reverse=True)  # the two grid points (absolute)
+    assert len(ratios) == 2
+    table = zero_set_errors(fits, ratios=ratios).set_index("model")
+    assert len(table.columns) == 3  # dataset and one column per grid point
+    assert set(table.index) == {"sgd_subgradient", "sgd_rda"}  # the exact route has none
+    for model in ("sgd_subgradient", "sgd_rda"):
+        coefs = tables[model]["coefs"].set_index(["alpha", "feature"])["coef"]
+        alphas = sorted(coefs.index.levels[0])[::-1]
+        for column, alpha in zip(table.columns[1:], alphas, strict=True):
+            fit, opt = coefs.xs(alpha), optimum.xs(alpha)
+            false = int(((fit == 0) & (opt != 0)).sum())  # from the coefficients themselves
+            missed = int(((fit != 0) & (opt == 0)).sum())
+            assert table.loc[model, column] == f"{false}/{missed}", (model, alpha)
+    assert table.loc["sgd_subgradient"].iloc[1:].str.startswith("0/").all()  # no exact zero
+    lines = STUDY.summary({"fits": fits})
+    assert "false / missed" in lines[1] and "sgd_rda" in "\n".join(lines)

@@ -74,6 +74,19 @@ def test_report_is_self_contained_with_status_first(run_dir):
     assert "entry_order" in summary and "mean over 2 seeds" in summary
 
 
+def test_a_table_without_rows_gets_no_heading(run_dir):
+    write_table(pd.DataFrame({"study": [], "dataset": [], "note": []}, dtype=str),
+                run_dir / "notes.parquet")  # fmt: skip
+    text = report.write_report(run_dir, figures=[]).read_text()
+    summary = text[text.index('id="summary"') : text.index('id="zeros"')]
+    assert "entry_order" in summary and "notes" not in summary
+    write_table(pd.DataFrame({"study": ["t"], "dataset": ["d"], "note": ["dropped 2 rows"]}),
+                run_dir / "notes.parquet")  # fmt: skip
+    text = report.write_report(run_dir, figures=[]).read_text()
+    summary = text[text.index('id="summary"') : text.index('id="zeros"')]
+    assert "notes <span class='note'>(1 rows)</span>" in summary and "dropped 2 rows" in summary
+
+
 def test_exact_vs_certified_table_uses_exact_grid_points(run_dir):
     fits = pd.read_parquet(run_dir / "fits.parquet")
     table = report.nearest_ratios(fits, ratios=(1.0, 0.03))

@@ -179,6 +179,30 @@ def print_summary(tables: dict[str, pd.DataFrame]) -> None:
     print(summary_text(tables))
 
 
+#: Override keys that say where the results go and how the jobs run, not what runs: alone on
+#: the command line they leave the default study (the quickstart) in place.
+SETTING_KEYS = ("results_dir", "run_id", "report", "verbose", "max_memory_gb")
+#: Hydra's config groups and keys of the same kind (the launcher and its settings, logging).
+SETTING_PREFIXES = ("hydra/launcher", "hydra.launcher.", "hydra/job_logging", "hydra/hydra_logging")
+
+
+def runs_default_study(overrides: list[str]) -> bool:
+    """Whether `run` with these arguments runs the default study (the quickstart).
+
+    Only what the command line says about the work decides it: any ``key=value`` on dataset,
+    model, grid, seed, experiment, ... makes an ad-hoc run; the settings of where results go
+    and how jobs run (``SETTING_KEYS``, the launcher and logging groups) and Hydra's flags
+    (``-m``, ``--cfg job``) do not.
+    """
+    for token in overrides:
+        if token.startswith("-") or ("=" not in token and not token.startswith("~")):
+            continue  # a flag, or a flag's value (`--cfg job`); `~key` deletes a key
+        key = token.split("=", 1)[0].lstrip("+~")
+        if key not in SETTING_KEYS and not key.startswith(SETTING_PREFIXES):
+            return False
+    return True
+
+
 def run_hydra(overrides: list[str]) -> int:
     """`sparsity-lab run ...`: Hydra's command line, with the quickstart study as default.
 
@@ -198,10 +222,12 @@ def run_hydra(overrides: list[str]) -> int:
     from sparsity_lab import provenance, sweep
     from sparsity_lab.callbacks import StartRefused
 
-    if not any("=" in o and not o.startswith("-") for o in overrides):
-        # no key=value: the quickstart study, also under Hydra's flags (`run --cfg job` prints
-        # the config a bare `run` launches)
-        overrides = ["experiment=quickstart", *overrides]
+    if runs_default_study(overrides):
+        # nothing said about the work: the quickstart study, also under Hydra's flags (`run
+        # --cfg job` prints the config a bare `run` launches) and with where the results go
+        # (beside the other overrides: Hydra's parser takes them as one run of positionals)
+        at = next((i for i, o in enumerate(overrides) if "=" in o and o[0] != "-"), 0)
+        overrides = [*overrides[:at], "experiment=quickstart", *overrides[at:]]
     register_resolvers()
     overrides += ["verbose=true"] if verbose else []
     sweep.check_run_dir_overrides(overrides)

@@ -32,6 +32,10 @@ FOLD_ROWS = 25
 #: Status order: what needs attention first.
 STATUS_ORDER = ("failed", "diverged", "not_converged", "ok")
 JOB_STATUS_ORDER = ("failed", "corrupt", "running", "missing", "complete")
+#: Resolution of the report's PNG figures (and of ``<run>/figures`` written by ``run``): a
+#: browser shows them at most 1200 px wide; ``sparsity-lab figures RUN`` writes 150 dpi PNG and
+#: PDF (``--formats pdf,svg,png``) for print.
+REPORT_DPI = 100
 ZERO_COLUMNS = ("n_zero", "n_zero_certified", "n_zero_boundary", "n_tiny")
 
 _CSS = """
@@ -238,7 +242,8 @@ def zeros_html(fits: pd.DataFrame | None) -> str:
 
 
 def study_tables_html(run_dir: Path) -> str:
-    """Every table of the run beside fits and coefs (the study's own and its summary)."""
+    """Every table of the run beside fits and coefs (the study's own and its summary); a table
+    without rows (``notes`` when the loaders changed nothing) is left out."""
     parts = []
     for file in sorted(run_dir.glob("*.parquet")):
         if file.name in (results.FITS_FILE, results.COEFS_FILE):
@@ -247,6 +252,8 @@ def study_tables_html(run_dir: Path) -> str:
             frame = pd.read_parquet(file)
         except Exception as exc:  # one unreadable table must not cost the whole page
             parts.append(f'<p class="bad">{_esc(file.name)}: unreadable ({_esc(exc)})</p>')
+            continue
+        if frame.empty:
             continue
         frame = frame.drop(columns="study", errors="ignore")
         parts.append(f"<h3>{_esc(file.stem)} <span class='note'>({len(frame)} rows)</span></h3>")
@@ -279,14 +286,16 @@ def figures_html(figures: Sequence[tuple[str, bytes | None, str | None]]) -> str
 
 def render_figures(run_dir: Path, out: Path | None = None, n_jobs: int | None = None):
     """(stem, PNG bytes or None, reason) for every figure of the run, drawn by
-    ``make_figures`` (``n_jobs`` processes) into ``out`` (default: a temporary folder)."""
+    ``make_figures`` (``n_jobs`` processes, ``REPORT_DPI``) into ``out`` (default: a temporary
+    folder)."""
     from sparsity_lab.figures.make import make_figures
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         written = make_figures(
-            run_dir, out=out or tmp, formats=("png",), log=lines.append, n_jobs=n_jobs
-        )
+            run_dir, out=out or tmp, formats=("png",), log=lines.append, n_jobs=n_jobs,
+            dpi=REPORT_DPI,
+        )  # fmt: skip
         figures = [(p.stem, p.read_bytes(), None) for p in written]
     for line in lines:
         if line.startswith("skipped "):

