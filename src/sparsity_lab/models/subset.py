@@ -96,9 +96,11 @@ def forward_stepwise_path(X: np.ndarray, y: np.ndarray, k_max: int) -> SubsetPat
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, p = X.shape
-    Xres = np.array(X, order="F")  # columns orthogonalised against the chosen ones
+    Xt = np.ascontiguousarray(X.T)  # rows are features: X^T v is one BLAS call
     r = y.copy()
     norm0 = np.einsum("ij,ij->j", X, X)
+    # ||x_j - Q Q^T x_j||^2, updated by (q^T x_j)^2 per step; X^T r = Xres^T r as r is
+    # orthogonal to Q, so the orthogonalised columns themselves are never formed
     norms = norm0.copy()
     Q = np.zeros((n, k_max))
     Rf = np.zeros((k_max, k_max))
@@ -109,20 +111,21 @@ def forward_stepwise_path(X: np.ndarray, y: np.ndarray, k_max: int) -> SubsetPat
         ok = free & (norms > COLLINEAR_RTOL * norm0)
         if not ok.any():
             break
-        c = Xres.T @ r
+        c = Xt @ r
         with np.errstate(divide="ignore", invalid="ignore"):
             score = np.where(ok, c * c / norms, -np.inf)
         j = int(np.argmax(score))
-        q = Xres[:, j] / np.sqrt(norms[j])
-        if step:  # one reorthogonalisation against the chosen directions keeps Q orthonormal
-            q -= Q[:, :step] @ (Q[:, :step].T @ q)
-            q /= np.linalg.norm(q)
-        Rf[: step + 1, step] = np.concatenate([Q[:, :step].T @ X[:, j], [q @ X[:, j]]])
+        proj = Q[:, :step].T @ X[:, j]
+        q = X[:, j] - Q[:, :step] @ proj
+        corr = Q[:, :step].T @ q  # Gram-Schmidt twice is enough (Giraud et al. 2005)
+        q -= Q[:, :step] @ corr
+        Rf[:step, step] = proj + corr
+        Rf[step, step] = np.linalg.norm(q)
+        q /= Rf[step, step]
         Q[:, step] = q
         z[step] = q @ y
         r -= z[step] * q
-        Xres -= np.outer(q, q @ Xres)
-        norms = np.einsum("ij,ij->j", Xres, Xres)
+        norms -= (Xt @ q) ** 2
         free[j] = False
         order.append(j)
     steps = len(order)
@@ -135,7 +138,7 @@ def forward_stepwise_path(X: np.ndarray, y: np.ndarray, k_max: int) -> SubsetPat
         if kk:
             coefs[k, order[:kk]] = scipy.linalg.solve_triangular(Rf[:kk, :kk], z[:kk])
         supports.append(np.array(order[:kk], dtype=np.int64))
-        res = y - X @ coefs[k]
+        res = y - X[:, order[:kk]] @ coefs[k, order[:kk]]
         rss[k] = float(res @ res)
     proven = np.zeros(k_max + 1, dtype=bool)
     proven[0] = True
