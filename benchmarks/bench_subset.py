@@ -21,6 +21,7 @@ from sklearn.linear_model import OrthogonalMatchingPursuit
 from benchmarks._timing import best_of, interleaved, met, verdict
 from benchmarks.bench_exact import toeplitz
 from sparsity_lab.models.subset import best_subset_path, forward_stepwise_path
+from sparsity_lab.threads import thread_pools
 
 BEST_SUBSET_TARGET = 10.0
 STEPWISE_TARGET = 0.1
@@ -84,4 +85,7 @@ def bench_forward_stepwise() -> bool:
 
 
 def main() -> bool:
-    return all([bench_best_subset(), bench_forward_stepwise()])
+    # one BLAS thread for the suite and the references alike (the suite's paths set it
+    # themselves): on a loaded machine small solves with many threads are 100x slower
+    with thread_pools().limit(limits=1, user_api="blas"):
+        return all([bench_best_subset(), bench_forward_stepwise()])
