@@ -88,33 +88,69 @@ def _record(best_rss, best_sets, rss, V, q, skip):
 
 
 @njit(cache=True)
+def _triangularise(B):
+    """B <- the R of B = QR (Householder, in place; B square)."""
+    m = B.shape[0]
+    for col in range(m - 1):
+        norm2 = 0.0
+        for i in range(col, m):
+            norm2 += B[i, col] * B[i, col]
+        if norm2 == 0.0:
+            continue
+        alpha = -np.sqrt(norm2) if B[col, col] >= 0.0 else np.sqrt(norm2)
+        v = B[col:, col].copy()
+        v[0] -= alpha
+        vnorm2 = norm2 - B[col, col] * B[col, col] + v[0] * v[0]
+        if vnorm2 == 0.0:
+            continue
+        for c2 in range(col + 1, m):
+            acc = 0.0
+            for i in range(m - col):
+                acc += v[i] * B[col + i, c2]
+            acc *= 2.0 / vnorm2
+            for i in range(m - col):
+                B[col + i, c2] -= acc * v[i]
+        B[col, col] = alpha
+        for i in range(col + 1, m):
+            B[i, col] = 0.0
+
+
+@njit(cache=True)
 def _open_node(L, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max):
     """Drop costs of node L, its children recorded as incumbents, its free part preordered."""
     q = qs[L]
     m = ms[L]
     R = Rs[L]
+    V = Vs[L]
     inc = incs[L]
     _drop_costs(R, q, m, inc)
     if q - 1 <= k_max:
         for j in range(m, q):
-            _record(best_rss, best_sets, rss[L] + inc[j], Vs[L], q, j)
+            _record(best_rss, best_sets, rss[L] + inc[j], V, q, j)
     nfree = q - m
     if nfree > 1:
-        order = np.argsort(-inc[m:q]) + m
-        V = Vs[L]
-        newV = V[order].copy()
-        newinc = inc[order].copy()
+        order = np.empty(nfree, dtype=np.int64)  # free positions by drop cost, largest first
+        for t in range(nfree):
+            pos = m + t
+            u = t
+            while u > 0 and inc[order[u - 1]] < inc[pos]:
+                order[u] = order[u - 1]
+                u -= 1
+            order[u] = pos
+        newV = np.empty(nfree, dtype=np.int64)
+        newinc = np.empty(nfree)
         block = np.empty((q + 1 - m, nfree + 1))
         top = np.empty((m, nfree + 1))
         for t in range(nfree):
+            newV[t] = V[order[t]]
+            newinc[t] = inc[order[t]]
             block[:, t] = R[m : q + 1, order[t]]
             top[:, t] = R[:m, order[t]]
         block[:, nfree] = R[m : q + 1, q]
         top[:, nfree] = R[:m, q]
-        _, Rb = np.linalg.qr(block)
+        _triangularise(block)
         R[:m, m : q + 1] = top
-        R[m : q + 1, m : q + 1] = 0.0
-        R[m : q + 1, m : q + 1] = Rb[: q + 1 - m, :]
+        R[m : q + 1, m : q + 1] = block
         V[m:q] = newV
         inc[m:q] = newinc
     nxt[L] = m
