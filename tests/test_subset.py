@@ -231,6 +231,32 @@ def test_estimator_path_intercept_and_predict(cls):
     assert est.proven_ == (cls is BestSubset)
 
 
+def test_size_zero_and_no_intercept():
+    X, y = toeplitz(30, 6, 0.5, seed=1)
+    est = BestSubset(k=0).fit(X + 1.0, y + 2.0)
+    assert_array_equal(est.coef_, np.zeros(6))
+    assert_allclose(est.intercept_, np.mean(y + 2.0))
+    assert est.proven_ and list(est.status_path_) == ["proven"]
+    raw = np.random.default_rng(0).standard_normal((30, 6)) + 3.0  # not centred
+    yr = raw @ [1.0, 0, 0, -2.0, 0, 0] + 0.1 * np.random.default_rng(1).standard_normal(30)
+    best, sets, _ = enumerate_best(raw, yr, 6)  # no centring: the intercept is not fitted
+    est = BestSubset(k=6, fit_intercept=False).fit(raw, yr)
+    assert est.intercept_ == 0.0 and est.proven_path_.all()
+    assert_allclose(est.rss_path_, best, rtol=1e-10)
+    assert_array_equal(est.support_path_[2], sets[2])
+    assert_array_equal(sets[2], [0, 3])
+
+
+def test_status_path_says_heuristic_where_not_proven():
+    X, y = toeplitz(60, 14, 0.5, seed=2)
+    est = BestSubset(k=5, max_exact_features=10).fit(X, y)
+    assert list(est.status_path_) == ["proven"] + ["heuristic"] * 5
+    assert not est.proven_ and "max_exact_features" in est.message_
+    est = BestSubset(k=14, time_limit=0.0).fit(X, y)  # no time for swaps or the search
+    assert "no swaps" in est.message_ and "time_limit" in est.message_
+    assert est.status_path_[0] == est.status_path_[14] == "proven"
+
+
 @pytest.mark.parametrize(
     ("params", "match"),
     [

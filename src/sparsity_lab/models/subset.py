@@ -440,6 +440,8 @@ class BestSubset(_SubsetRegressor):
         The features of each row, sorted.
     proven_path_ : ndarray of shape (k + 1,), bool
         True where the row is proven optimal among all subsets of its size.
+    status_path_ : ndarray of shape (k + 1,), str
+        ``proven`` or ``heuristic``, as ``proven_path_`` says.
     coef_, intercept_, proven_
         Row k.
     status_ : str
@@ -469,6 +471,13 @@ class BestSubset(_SubsetRegressor):
 
     def _path(self, X, y, k_max):
         return best_subset_path(X, y, k_max, self.time_limit, self.max_exact_features)
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.status_path_ = np.where(self.proven_path_, "proven", "heuristic")
+        return self
+
+    fit.__doc__ = _SubsetRegressor.fit.__doc__
 
 
 class ForwardStepwise(_SubsetRegressor):
