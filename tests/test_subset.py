@@ -76,6 +76,18 @@ def test_best_subset_equals_enumeration(n, p, rho, seed):
             assert_allclose(path.coefs[k, sets[k]], np.linalg.lstsq(X[:, sets[k]], y)[0])
 
 
+def test_best_subset_near_collinear_design_equals_enumeration():
+    # x5 = x4 + 1e-4 noise (cond(X) ~ 1e4): the cuts' rounding margin keeps the proof honest
+    X, y = toeplitz(40, 10, 0.5, seed=6)
+    X[:, 5] = X[:, 4] + 1e-4 * np.random.default_rng(0).standard_normal(40)
+    X -= X.mean(0)
+    y = y + 3.0 * (X[:, 5] - X[:, 4]) * 1e4
+    best, _, _ = enumerate_best(X, y, 10)
+    path = best_subset_path(X, y, 10)
+    assert np.linalg.cond(X) > 1e3 and path.proven.all()
+    assert_allclose(path.rss, best, rtol=1e-9, atol=1e-12 * best[0])
+
+
 @pytest.mark.slow
 def test_best_subset_equals_enumeration_p16_correlated():
     X, y = toeplitz(50, 16, 0.9, seed=7, n_true=8)

@@ -13,7 +13,8 @@ Hofmann, Gatu and Kontoghiorghes (2007):
   by deleting column j and restoring the triangle with Givens rotations (O(q^2)).
 - Bound: every subset in child j's subtree is a subset of the child, so its RSS is at least the
   child's. The subtree holds sizes j .. q-2 (the child itself, size q-1, is recorded with its
-  parent); it is cut when the child's RSS is no lower than the incumbent of every such size.
+  parent); it is cut when the child's RSS, less a rounding margin, is no lower than the
+  incumbent of every such size.
 - Preordering: at each node the droppable variables are sorted by the RSS their drop costs,
   largest first, so the first children (small marks) lose a strong variable and are cut early.
 
@@ -175,10 +176,12 @@ def init_search(R0, p, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_ma
 
 
 @njit(cache=True)
-def run_search(depth, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max, budget):
+def run_search(depth, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max, budget, margin):
     """Continue the depth-first search from stack top ``depth`` for at most ``budget`` nodes.
 
-    Returns (depth, nodes opened); depth -1 means the search is complete.
+    A subtree is cut only when its bound exceeds the incumbents by ``margin`` (the rounding
+    error of the RSS updates), so a cut never loses a better subset. Returns (depth, nodes
+    opened); depth -1 means the search is complete.
     """
     nodes = 0
     while depth >= 0 and nodes < budget:
@@ -196,7 +199,7 @@ def run_search(depth, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max
         worst = best_rss[j]
         for s in range(j + 1, hi + 1):
             worst = max(worst, best_rss[s])
-        if child_rss >= worst:
+        if child_rss - margin >= worst:
             continue
         _delete_column(Rs[L], q, j, Rs[L + 1])
         t = 0
@@ -213,13 +216,13 @@ def run_search(depth, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max
     return depth, nodes
 
 
-def unproven_sizes(depth, qs, nxt, incs, rss, best_rss, k_max) -> np.ndarray:
+def unproven_sizes(depth, qs, nxt, incs, rss, best_rss, k_max, margin) -> np.ndarray:
     """Sizes 0..k_max whose incumbent a subtree still on the stack could beat (bool mask)."""
     open_ = np.zeros(k_max + 1, dtype=bool)
     for L in range(depth + 1):
         q = int(qs[L])
         for j in range(int(nxt[L]), min(q - 2, k_max) + 1):
-            bound = rss[L] + incs[L, j]
+            bound = rss[L] + incs[L, j] - margin
             hi = min(q - 2, k_max)
             sizes = np.arange(j, hi + 1)
             open_[sizes[bound < best_rss[sizes]]] = True

@@ -11,8 +11,8 @@ size ``k``.
 :func:`best_subset_path` is exact where it can prove it: a branch and bound over subsets
 (:mod:`sparsity_lab.models._subset_kernel`) that finishes on up to about 40 features of a full
 column rank design, seeded with the heuristic's fits. Each size says whether its fit is
-``proven`` optimal (to rounding: the search compares residual sums of squares computed by
-orthogonal updates); a size the search could not finish (time limit, more features than
+``proven`` optimal (the search compares residual sums of squares computed by orthogonal
+updates, and cuts a subtree only when its bound beats the incumbents by their rounding margin); a size the search could not finish (time limit, more features than
 ``max_exact_features``, a rank-deficient design) keeps the heuristic's fit, never marked proven.
 The heuristic is forward stepwise followed by 1-swaps, the local search of L0Learn (Hazimeh and
 Mazumder 2020): replace one chosen feature by another while that lowers the RSS.
@@ -43,6 +43,9 @@ from sparsity_lab.threads import thread_pools
 COLLINEAR_RTOL = 1e-10
 #: A swap must lower the RSS by more than this fraction of ||y||^2 (rounding otherwise).
 SWAP_RTOL = 1e-12
+#: Rounding margin of the branch and bound's cuts, in units of eps * cond(X) * ||y||^2.
+_MARGIN_FACTOR = 1e3
+_EPS = float(np.finfo(np.float64).eps)
 #: Nodes of the branch and bound between two looks at the clock.
 _NODE_SLICE = 2000
 
@@ -300,6 +303,10 @@ def _best_subset(X, y, k_max, deadline, time_limit, max_exact_features) -> Subse
     if p and not np.all(diag > np.sqrt(COLLINEAR_RTOL) * col):
         path.message = _join(f"X has rank < p={p} (collinear or n too small)", path.message)
         return path
+    # RSS and drop costs come from triangular solves and rotations: relative errors of about
+    # eps * cond(X) each, a few hundred of them along a branch; cuts keep this margin
+    cond = float(np.linalg.cond(R0[:p, :p])) if p else 1.0
+    margin = _MARGIN_FACTOR * _EPS * cond * float(y @ y)
     best_rss = np.full(p + 1, np.inf)
     best_sets = np.zeros((p + 1, p), dtype=np.int64)
     for k in range(k_max + 1):
@@ -318,10 +325,10 @@ def _best_subset(X, y, k_max, deadline, time_limit, max_exact_features) -> Subse
     while depth >= 0:
         if deadline is not None and time.perf_counter() > deadline:
             break
-        depth, opened = kernel.run_search(depth, *state, k_max, _NODE_SLICE)
+        depth, opened = kernel.run_search(depth, *state, k_max, _NODE_SLICE, margin)
         nodes += opened
     open_ = (
-        kernel.unproven_sizes(depth, qs, nxt, incs, rss, best_rss, k_max)
+        kernel.unproven_sizes(depth, qs, nxt, incs, rss, best_rss, k_max, margin)
         if depth >= 0
         else np.zeros(k_max + 1, dtype=bool)
     )
