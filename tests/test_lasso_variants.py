@@ -9,7 +9,12 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.linear_model import Lasso as SkLasso
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sparsity_lab.models.lasso_variants import AdaptiveLasso, RelaxedLasso, relaxed_lasso_path
+from sparsity_lab.models.lasso_variants import (
+    AdaptiveLasso,
+    RelaxedLasso,
+    adaptive_lasso_path,
+    relaxed_lasso_path,
+)
 
 
 def soft(z, t):
@@ -116,6 +121,19 @@ def test_adaptive_lasso_weighted_kkt_and_sklearn(init):
     s = np.abs(est.init_coef_)
     ref = SkLasso(alpha=alpha, tol=1e-14, max_iter=100_000, fit_intercept=False).fit(Xc * s, yc)
     assert_allclose(w, ref.coef_ * s, atol=1e-8)
+
+
+def test_adaptive_lasso_path_matches_the_estimator():
+    X, y = correlated(seed=4)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    alphas = np.array([0.5, 0.1, 0.02])
+    path = adaptive_lasso_path(Xc, yc, alphas, nu=2.0, init="ridge", init_alpha=0.05)
+    assert path.coefs.shape == (3, 15) and all(s == "ok" for s in path.exact.status)
+    zeros = [int(np.sum(w == 0.0)) for w in path.coefs]
+    assert zeros[0] > zeros[2]  # sparser at larger alpha
+    for k, a in enumerate(alphas):
+        est = AdaptiveLasso(alpha=a, nu=2.0, init="ridge", init_alpha=0.05).fit(X, y)
+        assert_allclose(path.coefs[k], est.coef_, atol=1e-12)
 
 
 def test_adaptive_lasso_zero_init_is_excluded_and_nu_zero_is_the_lasso():

@@ -95,6 +95,64 @@ def relaxed_lasso_path(
     return RelaxedPath(coefs, exact.coefs, ls, exact)
 
 
+def initial_estimate(X: np.ndarray, y: np.ndarray, init: str, init_alpha: float) -> np.ndarray:
+    """The adaptive lasso's w_init on centred (X, y): least squares (``ols``, minimum norm when
+    p > n) or ridge ``1/(2n) ||y - Xw||^2 + init_alpha/2 ||w||^2`` (``ridge``)."""
+    n, p = X.shape
+    if init == "ols":
+        return np.linalg.lstsq(X, y, rcond=None)[0]
+    A = X.T @ X / n
+    A[np.diag_indices(p)] += float(init_alpha)
+    return np.linalg.solve(A, X.T @ y / n)
+
+
+@dataclass
+class AdaptivePath:
+    """Adaptive lasso fits over a grid of alphas (largest first)."""
+
+    coefs: np.ndarray  # (K, p)
+    init_coef: np.ndarray  # (p,)
+    weights: np.ndarray  # (p,): inf where init_coef is 0
+    exact: ExactPath | None  # the rescaled lasso's verdicts; None when every weight is inf
+
+
+def adaptive_lasso_path(
+    X: np.ndarray,
+    y: np.ndarray,
+    alphas,
+    nu: float = 1.0,
+    init: str = "ols",
+    init_alpha: float = 1e-3,
+    solver: str = "auto",
+) -> AdaptivePath:
+    """The adaptive lasso at every alpha on centred (X, y): one initial estimate, one exact
+    lasso path on the columns scaled by ``|w_init|^nu``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    y : ndarray of shape (n,)
+    alphas : array-like of shape (K,)
+        Decreasing alphas > 0.
+    nu, init, init_alpha, solver
+        As in :class:`AdaptiveLasso`.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    w_init = initial_estimate(X, y, init, init_alpha)
+    scale = np.abs(w_init) ** float(nu)
+    with np.errstate(divide="ignore"):
+        weights = 1.0 / scale
+    keep = np.flatnonzero(scale > 0.0)
+    coefs = np.zeros((len(alphas), X.shape[1]))
+    exact = None
+    if keep.size:  # every weight infinite: 0 is the optimum, nothing to solve
+        exact = exact_lasso_path(X[:, keep] * scale[keep], y, alphas, solver)
+        coefs[:, keep] = exact.coefs * scale[keep]
+    return AdaptivePath(coefs, w_init, weights, exact)
+
+
 class _ExactLassoBased(RegressorMixin, BaseEstimator):
     """Centring, verdicts and predict shared by the two estimators."""
 
@@ -250,14 +308,6 @@ class AdaptiveLasso(_ExactLassoBased):
         self.fit_intercept = fit_intercept
         self.solver = solver
 
-    def _initial(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        n, p = X.shape
-        if self.init == "ols":
-            return np.linalg.lstsq(X, y, rcond=None)[0]
-        A = X.T @ X / n
-        A[np.diag_indices(p)] += float(self.init_alpha)
-        return np.linalg.solve(A, X.T @ y / n)
-
     def fit(self, X, y):
         """Fit the initial estimate, then the exact lasso on the rescaled columns.
 
@@ -271,19 +321,15 @@ class AdaptiveLasso(_ExactLassoBased):
         self
         """
         Xc, yc, x_mean, y_mean = self._centre(X, y)
-        w_init = self._initial(Xc, yc)
-        scale = np.abs(w_init) ** float(self.nu)
-        with np.errstate(divide="ignore"):
-            self.weights_ = 1.0 / scale
-        keep = np.flatnonzero(scale > 0.0)
-        coef = np.zeros(Xc.shape[1])
-        if keep.size:
-            exact = exact_lasso_path(Xc[:, keep] * scale[keep], yc, [self.alpha], self.solver)
-            coef[keep] = exact.coefs[0] * scale[keep]
-            self._set_verdict(exact)
-        else:  # every weight infinite: 0 is the optimum, nothing to solve
+        path = adaptive_lasso_path(
+            Xc, yc, [self.alpha], self.nu, self.init, self.init_alpha, self.solver
+        )
+        if path.exact is not None:
+            self._set_verdict(path.exact)
+        else:
             self.n_iter_, self.converged_, self.status_, self.message_ = 0, True, "ok", ""
-        self.init_coef_ = w_init
-        self.coef_ = coef
-        self.intercept_ = y_mean - float(x_mean @ coef)
+        self.init_coef_ = path.init_coef
+        self.weights_ = path.weights
+        self.coef_ = path.coefs[0]
+        self.intercept_ = y_mean - float(x_mean @ self.coef_)
         return self

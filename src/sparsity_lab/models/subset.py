@@ -12,7 +12,8 @@ size ``k``.
 (:mod:`sparsity_lab.models._subset_kernel`) that finishes on up to about 40 features of a full
 column rank design, seeded with the heuristic's fits. Each size says whether its fit is
 ``proven`` optimal (the search compares residual sums of squares computed by orthogonal
-updates, and cuts a subtree only when its bound beats the incumbents by their rounding margin); a size the search could not finish (time limit, more features than
+updates, and cuts a subtree only when its bound beats the incumbents by their rounding
+margin); a size the search could not finish (time limit, more features than
 ``max_exact_features``, a rank-deficient design) keeps the heuristic's fit, never marked proven.
 The heuristic is forward stepwise followed by 1-swaps, the local search of L0Learn (Hazimeh and
 Mazumder 2020): replace one chosen feature by another while that lowers the RSS.
