@@ -25,6 +25,8 @@ which sizes are still proven (:func:`unproven_sizes`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -60,7 +62,7 @@ def _delete_column(R, q, j, out):
     for i in range(j, q):
         a = H[i, i]
         b = H[i + 1, i]
-        r = np.hypot(a, b)
+        r = math.sqrt(a * a + b * b)
         if r == 0.0:
             continue
         c = a / r
@@ -71,8 +73,9 @@ def _delete_column(R, q, j, out):
             H[i, col] = c * t1 + s * t2
             H[i + 1, col] = -s * t1 + c * t2
         H[i + 1, i] = 0.0
-    out[:, :] = 0.0
-    out[:q, :q] = H[:q, :q]
+    for row in range(out.shape[0]):  # loops: numba compiles 2-D slice assignment slowly
+        for col in range(out.shape[1]):
+            out[row, col] = H[row, col] if row < q and col < q else 0.0
 
 
 @njit(cache=True)
@@ -99,7 +102,9 @@ def _triangularise(B):
         if norm2 == 0.0:
             continue
         alpha = -np.sqrt(norm2) if B[col, col] >= 0.0 else np.sqrt(norm2)
-        v = B[col:, col].copy()
+        v = np.empty(m - col)
+        for i in range(m - col):
+            v[i] = B[col + i, col]
         v[0] -= alpha
         vnorm2 = norm2 - B[col, col] * B[col, col] + v[0] * v[0]
         if vnorm2 == 0.0:
@@ -142,47 +147,53 @@ def _open_node(L, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max):
         newinc = np.empty(nfree)
         block = np.empty((q + 1 - m, nfree + 1))
         top = np.empty((m, nfree + 1))
-        for t in range(nfree):
-            newV[t] = V[order[t]]
-            newinc[t] = inc[order[t]]
-            block[:, t] = R[m : q + 1, order[t]]
-            top[:, t] = R[:m, order[t]]
-        block[:, nfree] = R[m : q + 1, q]
-        top[:, nfree] = R[:m, q]
+        for t in range(nfree + 1):  # loops: numba compiles 2-D slice assignment slowly
+            src = order[t] if t < nfree else q
+            if t < nfree:
+                newV[t] = V[src]
+                newinc[t] = inc[src]
+            for i in range(q + 1 - m):
+                block[i, t] = R[m + i, src]
+            for i in range(m):
+                top[i, t] = R[i, src]
         _triangularise(block)
-        R[:m, m : q + 1] = top
-        R[m : q + 1, m : q + 1] = block
-        V[m:q] = newV
-        inc[m:q] = newinc
+        for t in range(nfree + 1):
+            for i in range(m):
+                R[i, m + t] = top[i, t]
+            for i in range(q + 1 - m):
+                R[m + i, m + t] = block[i, t]
+        for t in range(nfree):
+            V[m + t] = newV[t]
+            inc[m + t] = newinc[t]
     nxt[L] = m
 
 
-@njit(cache=True)
-def init_search(R0, p, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max):
-    """Level 0 = the full set with factor R0 ((p+1) x (p+1)); its own RSS and its children
-    recorded. The stack depth after the call is 0."""
-    Rs[0, :, :] = R0
-    for i in range(p):
-        Vs[0, i] = i
-    qs[0] = p
-    ms[0] = 0
-    rss[0] = R0[p, p] * R0[p, p]
+def init_search(R0, p, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max) -> None:
+    """Level 0 = the full set with factor R0 ((p+1) x (p+1)), its RSS recorded. Plain Python:
+    the first :func:`run_search` (``open_root=True``) opens it, so numba compiles one entry
+    point (each entry point re-optimises the helpers it calls)."""
+    Rs[0] = R0
+    Vs[0, :p] = np.arange(p)
+    qs[0], ms[0], nxt[0] = p, 0, 0
+    rss[0] = R0[p, p] ** 2
     if p <= k_max and rss[0] < best_rss[p]:
         best_rss[p] = rss[0]
-        for i in range(p):
-            best_sets[p, i] = i
-    if p > 0:
-        _open_node(0, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max)
+        best_sets[p, :p] = np.arange(p)
 
 
 @njit(cache=True)
-def run_search(depth, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max, budget, margin):
-    """Continue the depth-first search from stack top ``depth`` for at most ``budget`` nodes.
+def run_search(
+    depth, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max, budget, margin, open_root
+):
+    """Continue the depth-first search from stack top ``depth`` for at most ``budget`` nodes
+    (``open_root``: first open level 0, set by :func:`init_search`).
 
     A subtree is cut only when its bound exceeds the incumbents by ``margin`` (the rounding
     error of the RSS updates), so a cut never loses a better subset. Returns (depth, nodes
     opened); depth -1 means the search is complete.
     """
+    if open_root and qs[0] > 0:
+        _open_node(0, Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets, k_max)
     nodes = 0
     while depth >= 0 and nodes < budget:
         L = depth

@@ -322,12 +322,15 @@ def _best_subset(X, y, k_max, deadline, time_limit, max_exact_features) -> Subse
     rss = np.zeros(p + 1)
     state = (Rs, Vs, qs, ms, nxt, incs, rss, best_rss, best_sets)
     kernel.init_search(R0, p, *state, k_max)
-    depth, nodes = 0, 1
+    depth, nodes, first = 0, 1, True
     while depth >= 0:
-        if deadline is not None and time.perf_counter() > deadline:
+        late = deadline is not None and time.perf_counter() > deadline
+        if late and not first:
             break
-        depth, opened = kernel.run_search(depth, *state, k_max, _NODE_SLICE, margin)
+        budget = 0 if late else _NODE_SLICE  # late: only open the root (its children's RSS)
+        depth, opened = kernel.run_search(depth, *state, k_max, budget, margin, first)
         nodes += opened
+        first = False
     open_ = (
         kernel.unproven_sizes(depth, qs, nxt, incs, rss, best_rss, k_max, margin)
         if depth >= 0
