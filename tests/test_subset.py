@@ -76,6 +76,23 @@ def test_best_subset_equals_enumeration(n, p, rho, seed):
             assert_allclose(path.coefs[k, sets[k]], np.linalg.lstsq(X[:, sets[k]], y)[0])
 
 
+def test_best_subset_random_small_problems_equal_enumeration():
+    """25 random problems: p 1..8, n just above p, mixed column scales, no centring, any
+    k_max: every size proven and equal to enumeration."""
+    for seed in range(25):
+        rng = np.random.default_rng(100 + seed)
+        p = int(rng.integers(1, 9))
+        n = int(rng.integers(p + 1, p + 20))
+        X, _ = toeplitz(n, p, rng.uniform(-0.95, 0.95), seed)
+        X = (X + rng.standard_normal(p)) * rng.uniform(0.01, 100, p)
+        y = X @ (rng.standard_normal(p) * (rng.random(p) < 0.5)) + rng.standard_normal(n)
+        k_max = int(rng.integers(0, p + 1))
+        best, _, _ = enumerate_best(X, y, k_max)
+        path = best_subset_path(X, y, k_max)
+        assert path.proven.all(), seed
+        assert_allclose(path.rss, best, rtol=1e-9, atol=1e-12 * float(y @ y))
+
+
 def test_best_subset_near_collinear_design_equals_enumeration():
     # x5 = x4 + 1e-4 noise (cond(X) ~ 1e4): the cuts' rounding margin keeps the proof honest
     X, y = toeplitz(40, 10, 0.5, seed=6)
