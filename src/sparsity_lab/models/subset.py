@@ -436,7 +436,9 @@ class BestSubset(_SubsetRegressor):
     fit_intercept : bool, default=True
         Centre X and y (the intercept is not counted in k).
     time_limit : float or None, default=60.0
-        Seconds for the branch and bound; sizes it has not settled by then keep heuristic fits.
+        Seconds for the search (swaps and branch and bound); sizes it has not settled by then
+        keep heuristic fits. A fit that reaches it depends on the machine's speed (the rows
+        flagged proven are optimal all the same); None: no limit.
     max_exact_features : int, default=40
         No proof is attempted on more features (heuristic fits only).
 
