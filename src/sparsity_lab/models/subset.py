@@ -53,10 +53,11 @@ _NODE_SLICE = 2000
 
 @dataclass
 class SubsetPath:
-    """Fits of every size k = 0 .. k_max on centred data.
+    """Fits of every size k = 0 .. k_max (of the data given: centred by the estimators).
 
-    ``coefs[k]`` has at most k nonzeros; ``supports[k]`` lists its features (sorted); ``rss[k]``
-    is ||y - X coefs[k]||^2; ``proven[k]`` says the fit is optimal among all size-k subsets.
+    ``coefs[k]`` has at most k nonzeros; ``supports[k]`` lists its features (sorted; in order of
+    entry for forward stepwise); ``rss[k]`` is ||y - X coefs[k]||^2; ``proven[k]`` says the fit
+    is optimal among all size-k subsets; ``nodes`` counts the branch and bound's nodes.
     """
 
     coefs: np.ndarray  # (k_max + 1, p)
