@@ -165,3 +165,27 @@ def test_peer_warm_start_keeps_the_librarys_estimator(cls):
     cold = cls(alpha=0.05, tol=1e-10).fit(X, y)
     np.testing.assert_allclose(est.coef_, cold.coef_, atol=1e-3)
     np.testing.assert_allclose(est.predict(X), X @ est.coef_ + est.intercept_)
+
+
+# ---------------------------------------------------------------------------- runner columns
+def test_every_non_exact_l1_model_is_compared_with_the_optimum(compose_cfg):
+    from sparsity_lab.runner import run_path_job
+
+    grid_ = ["dataset=highdim", "dataset.n_samples=60", "dataset.n_features=150", "grid.num=8"]
+    lasso = run_path_job(compose_cfg(["model=lasso", *grid_]), "lasso")["fits"]
+    assert lasso["zero_set_is_optimum"].all()
+    cases = {"lasso_lars": ["model=lasso_lars"], "cd": ["model=lasso", "model.solver=cd",
+             "model.tol=0.1"]}  # fmt: skip
+    for name, args in cases.items():
+        fits = run_path_job(compose_cfg([*args, *grid_]), name)["fits"]
+        # the optimum's zeros are the exact path's, fit by fit (same rows, same alphas)
+        np.testing.assert_array_equal(fits["n_zero_optimum"], lasso["n_zero"])
+        np.testing.assert_array_equal(
+            fits["n_zero"], fits["n_zero_optimum"] - fits["n_missed_zero"] + fits["n_false_zero"]
+        )
+        same = (fits["n_false_zero"] == 0) & (fits["n_missed_zero"] == 0)
+        assert (fits["zero_set_is_optimum"] == same).all()
+        if name == "lasso_lars":  # an exact homotopy: the optimum's zero sets after alpha_max
+            assert fits["zero_set_is_optimum"].iloc[1:].all()
+        else:  # tol 0.1 stops early: some zero set is wrong
+            assert not fits["zero_set_is_optimum"].all()

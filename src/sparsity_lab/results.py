@@ -575,7 +575,8 @@ def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
 
 def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     """``df`` with the columns added since its table was written (``schema.LEGACY_DEFAULTS``:
-    ``variant == ""`` right after ``model``), and a string ``variant`` (CSV reads "" as NaN).
+    ``variant == ""`` right after ``model``; in fits, ``zero_set_is_optimum`` from
+    ``n_false_zero`` and ``n_missed_zero``), and a string ``variant`` (CSV reads "" as NaN).
 
     ``table`` names the table when known: only the core tables that declare the column get it.
     """
@@ -588,6 +589,12 @@ def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
             df.insert(df.columns.get_loc(after) + 1, column, value)
         elif df[column].isna().any() or df[column].dtype != object:
             df = df.assign(**{column: df[column].astype(object).fillna(value).astype(str)})
+    derived = "zero_set_is_optimum"  # fits before issue 26: from the counts it summarises
+    if table == "fits" and derived not in df.columns and "n_missed_zero" in df.columns:
+        false, missed = df["n_false_zero"].astype(float), df["n_missed_zero"].astype(float)
+        same = ((false == 0) & (missed == 0)).astype("boolean").mask(false.isna() | missed.isna())
+        df = df.copy()
+        df.insert(df.columns.get_loc("n_missed_zero") + 1, derived, same)
     return df
 
 
