@@ -211,6 +211,13 @@ STUDY_RUNS = {
     "path": ["dataset=diabetes", "grid.num=4", "+summary_ratios=[1.0]"],
     "seed_toy": ["experiment=seed_toy", "toy.n_steps=20"],
     "lars_diabetes": ["experiment=lars_diabetes", "grid.num=40"],
+    "solver_zeros": [
+        "experiment=solver_zeros",
+        "solver_zeros.data=diabetes",
+        "model=lasso",
+        "solver_zeros.grid_num.default=4",
+        "solver_zeros.tols=[0.01]",
+    ],
     "esl_prostate": ["experiment=esl_prostate", "grid.num=3"],
     "phase_transition": [
         "experiment=phase_transition",
