@@ -189,3 +189,17 @@ def test_every_non_exact_l1_model_is_compared_with_the_optimum(compose_cfg):
             assert fits["zero_set_is_optimum"].iloc[1:].all()
         else:  # tol 0.1 stops early: some zero set is wrong
             assert not fits["zero_set_is_optimum"].all()
+
+
+def test_a_peer_through_the_runner_is_compared_with_the_optimum(compose_cfg):
+    pytest.importorskip("celer", reason="celer needs the extra sparsity-lab[peers]")
+    from sparsity_lab.runner import run_path_job
+
+    grid_ = ["dataset=highdim", "dataset.n_samples=60", "dataset.n_features=150", "grid.num=8"]
+    lasso = run_path_job(compose_cfg(["model=lasso", *grid_]), "lasso")["fits"]
+    loose = run_path_job(compose_cfg(["model=celer", "model.tol=0.1", *grid_]), "celer")["fits"]
+    tight = run_path_job(compose_cfg(["model=celer", "model.tol=1e-12", *grid_]), "celer")["fits"]
+    for fits in (loose, tight):
+        np.testing.assert_array_equal(fits["n_zero_optimum"], lasso["n_zero"])
+    assert loose["variant"].iloc[0] == "tol=0.1" and not loose["zero_set_is_optimum"].all()
+    assert tight["zero_set_is_optimum"].iloc[1:].all()
