@@ -73,12 +73,16 @@ class _PeerLasso(RegressorMixin, BaseEstimator):
     _passed: ClassVar[tuple[str, ...]]
 
     def _check_params(self) -> None:
-        """The library is installed and the values are allowed (raise ConfigError)."""
-        require(self._module)
+        """The values are allowed and the library is installed (raise ConfigError)."""
         _check_number("alpha", self.alpha, 0.0, low_open=False)
         _check_number("tol", self.tol, 0.0, low_open=True)
         _check_int("max_iter", self.max_iter, 1)
         _check_int("max_epochs", self.max_epochs, 1)
+        self._check_own_params()
+        require(self._module)
+
+    def _check_own_params(self) -> None:
+        """The subclass's own parameters."""
 
     def fit(self, X, y):
         """Fit at ``alpha`` with the library's solver.
@@ -196,8 +200,7 @@ class SkglmLasso(_PeerLasso):
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start
 
-    def _check_params(self) -> None:
-        super()._check_params()
+    def _check_own_params(self) -> None:
         if self.ws_strategy not in ("subdiff", "fixpoint"):
             raise ConfigError(
                 f"model.ws_strategy={self.ws_strategy!r}: allowed values are subdiff, fixpoint"
