@@ -36,6 +36,7 @@ def make_fits(seeds=(0, 1), datasets=("synthetic", "diabetes"), n_features=10) -
                             "n_samples": 100, "n_features": n_features, "n_zero": n_zero,
                             "n_zero_certified": n_zero, "n_zero_boundary": 0,
                             "n_zero_optimum": n_zero, "n_false_zero": 0, "n_missed_zero": 0,
+                            "zero_set_is_optimum": True,
                             "n_nonzero": n_features - n_zero, "n_tiny": 0, "zero_tol": 1e-12,
                             "support_precision": 0.5 + 0.1 * i if known else np.nan,
                             "support_recall": 1.0 - 0.1 * i if known else np.nan,
@@ -343,8 +344,8 @@ def _copy_tables(run_dir, dest):
 
 def _mutate(values: pd.Series) -> pd.Series:
     """Every value changed, whatever the column's type."""
-    if pd.api.types.is_bool_dtype(values):
-        return ~values
+    if pd.api.types.is_bool_dtype(values):  # a missing boolean (<NA>) becomes True
+        return (~values).fillna(True)
     if pd.api.types.is_integer_dtype(values):
         return values + 1
     if pd.api.types.is_float_dtype(values):

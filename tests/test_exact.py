@@ -320,6 +320,10 @@ def test_sgd_rows_are_compared_with_the_optimum(compose_cfg):
     )
     ridge = run_path_job(compose_cfg(["model=ridge", *grid_]), "ridge")["fits"]
     assert ridge[["n_zero_optimum", "n_false_zero", "n_missed_zero"]].isna().all().all()
+    # the boolean: same zero set as the optimum, unknown without an L1 part
+    assert lasso["zero_set_is_optimum"].all() and ridge["zero_set_is_optimum"].isna().all()
+    same = (sgd["n_false_zero"] == 0) & (sgd["n_missed_zero"] == 0)
+    assert (sgd["zero_set_is_optimum"] == same).all()
 
 
 @pytest.mark.slow  # 6 s, a whole run: keeps `make test` under 5 minutes; CI runs it

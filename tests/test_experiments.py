@@ -21,7 +21,8 @@ from sparsity_lab.compare import compared_metrics
 from sparsity_lab.datasets import load_diabetes, prepare
 
 EXPERIMENTS = REPO / "experiments"
-STUDIES = ("seed_toy", "l1_vs_l2", "sgd_exact_zeros", "lars_diabetes", "esl_prostate")
+STUDIES = ("seed_toy", "l1_vs_l2", "sgd_exact_zeros", "lars_diabetes", "esl_prostate",
+           "solver_zeros")  # fmt: skip
 
 
 def run_study(tmp_path, study, *overrides):
@@ -304,3 +305,31 @@ def test_quickstart_summary_counts_false_and_missed_zeros_from_the_coefficients(
     assert table.loc["sgd_subgradient"].iloc[1:].str.startswith("0/").all()  # no exact zero
     lines = STUDY.summary({"fits": fits})
     assert "false / missed" in lines[1] and "sgd_rda" in "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- solver_zeros
+SOLVER_ZEROS_METRICS = "n_wrong_zero_sets,n_false_zero,n_missed_zero,n_tied_alphas,n_not_ok"
+
+
+def test_solver_zeros_frozen_rows_are_consistent():
+    frozen = pd.read_csv(EXPERIMENTS / "solver_zeros" / "expected_summary.csv")
+    # the reference is its own optimum; a path is never wrong at more alphas than it has
+    assert (frozen.loc[frozen["solver"] == "exact", "n_wrong_zero_sets"] == 0).all()
+    assert (frozen["n_wrong_zero_sets"] <= frozen["n_compared"]).all()
+    # a wrong zero set has a false or a missed zero, and no zero set is wrong without one
+    no_errors = (frozen["n_false_zero"] + frozen["n_missed_zero"]) == 0
+    assert (frozen.loc[no_errors, "n_wrong_zero_sets"] == 0).all()
+    assert (frozen.loc[~no_errors, "n_wrong_zero_sets"] > 0).all()
+    # each solver with a tolerance runs the whole ladder on every data set
+    ladders = frozen[frozen["tol"].notna()].groupby(["dataset", "solver"])["tol"].nunique()
+    assert (ladders == 5).all()
+
+
+@pytest.mark.slow  # a minute or more: CI runs it, with the extra that installs the peers
+def test_solver_zeros_summary(tmp_path):
+    pytest.importorskip("celer", reason="celer needs the extra sparsity-lab[peers]")
+    pytest.importorskip("skglm", reason="skglm needs the extra sparsity-lab[peers]")
+    expected = EXPERIMENTS / "solver_zeros" / "expected_summary.csv"
+    run_dir = run_study(tmp_path, "solver_zeros", "report=false")
+    check(tmp_path, expected, run_dir, "--table", "solver_zeros", "--on",
+          "dataset,model,variant,seed", "--metrics", SOLVER_ZEROS_METRICS)  # fmt: skip

@@ -50,6 +50,7 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                             "n_samples": 50, "n_features": N_FEATURES, "n_zero": n_zero,
                             "n_zero_certified": n_zero, "n_zero_boundary": 0,
                             "n_zero_optimum": n_zero, "n_false_zero": 0, "n_missed_zero": 0,
+                            "zero_set_is_optimum": True,
                             "n_nonzero": N_FEATURES - n_zero, "n_tiny": 0, "zero_tol": 1e-10,
                             "support_precision": tp / max(support.sum(), 1) if known else np.nan,
                             "support_recall": tp / truth.sum() if known else np.nan,

@@ -211,6 +211,13 @@ STUDY_RUNS = {
     "path": ["dataset=diabetes", "grid.num=4", "+summary_ratios=[1.0]"],
     "seed_toy": ["experiment=seed_toy", "toy.n_steps=20"],
     "lars_diabetes": ["experiment=lars_diabetes", "grid.num=40"],
+    "solver_zeros": [
+        "experiment=solver_zeros",
+        "solver_zeros.data=diabetes",
+        "model=lasso",
+        "solver_zeros.grid_num.default=4",
+        "solver_zeros.tols=[0.01]",
+    ],
     "esl_prostate": ["experiment=esl_prostate", "grid.num=3"],
     "phase_transition": [
         "experiment=phase_transition",
@@ -243,6 +250,25 @@ def test_old_tables_without_variant_read_back_with_the_default(tmp_path):
     results.write_table(fits.drop(columns="variant"), tmp_path / "fits.parquet")
     back = results.read_fits(tmp_path)
     assert tuple(back.columns) == results.FITS_COLUMNS and (back["variant"] == "").all()
+
+
+def test_old_fits_derive_zero_set_is_optimum_from_the_counts(tmp_path):
+    fits, _ = _tables()  # Ridge: no L1 part, the counts are NaN
+    fits = fits.assign(
+        n_false_zero=[0.0, 2.0, 0.0, np.nan], n_missed_zero=[0.0, 0.0, 1.0, np.nan]
+    ).drop(columns="zero_set_is_optimum")  # a run written before issue 26
+    results.write_table(fits, tmp_path / "fits.parquet")
+    back = results.read_fits(tmp_path)
+    assert tuple(back.columns) == results.FITS_COLUMNS
+    assert back["zero_set_is_optimum"].tolist()[:3] == [True, False, False]
+    assert back["zero_set_is_optimum"].isna().tolist() == [False, False, False, True]
+
+
+def test_a_study_tables_empty_variant_reads_back_from_csv(tmp_path):
+    table = pd.DataFrame({"dataset": ["d", "d"], "model": ["m", "m"], "variant": ["", "tol=0.1"]})
+    table.to_csv(tmp_path / "expected.csv", index=False)
+    back = results.read_table(tmp_path / "expected.csv", "solver_zeros")  # compare --table
+    assert back["variant"].tolist() == ["", "tol=0.1"]
 
 
 def test_collect_gives_old_jobs_the_default_variant(tmp_path):

@@ -23,6 +23,7 @@ from sparsity_lab import solvers
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.models.adapters import Ridge
 from sparsity_lab.models.exact import ExactSolverMixin
+from sparsity_lab.models.peers import LassoLars
 from sparsity_lab.penalties import alpha_max_from_xty
 
 
@@ -294,6 +295,75 @@ def _(
         alphas=alphas, coefs=exact.coefs, n_iter=exact.n_iter, converged=exact.converged,
         fit_seconds=exact.fit_seconds, status=exact.status, message=exact.message, exact=True,
     )  # fmt: skip
+
+
+@fit_path.register
+def _(
+    estimator: LassoLars,
+    data: TrainingData,
+    alphas: np.ndarray,
+    on_fit: FitCallback | None = None,
+) -> PathResult:
+    """scikit-learn's LARS-lasso homotopy, run once down to the smallest alpha of the grid;
+    every alpha is read off its piecewise-linear path (the interpolation ``LassoLars`` does).
+
+    Alphas below the end of a path that stopped early (``max_iter`` knots, or a rank-deficient
+    active set) get the path's last point and status ``not_converged``. ``fit_seconds`` is the
+    path's time divided evenly over the alphas.
+    """
+    from sklearn.linear_model import lars_path
+
+    estimator._check_params()
+    alphas = np.asarray(alphas, dtype=np.float64)
+    out = _new_path(alphas, data.n_features)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        knots, _, path, n_iter = lars_path(
+            data.X, data.y, Xy=data.Xty, Gram=data.gram, max_iter=estimator.max_iter,
+            alpha_min=float(alphas.min()), method="lasso", eps=estimator.eps,
+            return_n_iter=True,
+        )  # fmt: skip
+    out.coefs[:] = interpolate_path(knots, path, alphas)
+    out.fit_seconds[:] = (time.perf_counter() - start) / len(alphas)
+    out.n_iter[:] = n_iter
+    # lars_path's last knot is the smallest alpha it reached (alpha_min when it got there)
+    reached = alphas >= knots[-1] * (1 - 1e-12)
+    out.converged[:] = reached
+    warned = [str(w.message).splitlines()[0] for w in caught]
+    for k in np.flatnonzero(~reached):
+        out.status[k] = "not_converged"
+        out.message[k] = f"LARS path stopped at alpha {knots[-1]:.4g} after {n_iter} steps"
+    for k in np.flatnonzero(reached):
+        out.message[k] = warned[-1] if warned else ""
+    _report(on_fit, len(alphas) - 1, alphas)
+    return out
+
+
+def interpolate_path(knots: np.ndarray, path: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """Coefficients of a piecewise-linear path at ``alphas`` (shape (K, p)).
+
+    ``knots`` (decreasing, shape (m,)) and ``path`` (p, m) as ``lars_path`` returns them; an
+    alpha above the first knot gets the first point, below the last knot the last point, and
+    within 1e-12 (relative) of a knot that knot's point: alpha_max computed another way is the
+    first knot up to rounding, where every coefficient is 0. A coefficient that is 0.0 at both
+    ends of a segment stays exactly 0.0 inside it.
+    """
+    knots = np.asarray(knots, dtype=np.float64)
+    out = np.empty((len(alphas), path.shape[0]))
+    for k, alpha in enumerate(alphas):
+        near = np.flatnonzero(np.abs(knots - alpha) <= 1e-12 * knots[0])
+        if near.size:
+            out[k] = path[:, near[0]]
+        elif alpha >= knots[0]:
+            out[k] = path[:, 0]
+        elif alpha <= knots[-1]:
+            out[k] = path[:, -1]
+        else:  # knots[i] >= alpha > knots[i + 1]
+            i = int(np.searchsorted(-knots, -alpha, side="right")) - 1
+            t = (knots[i] - alpha) / (knots[i] - knots[i + 1])
+            out[k] = path[:, i] if t == 0.0 else (1.0 - t) * path[:, i] + t * path[:, i + 1]
+    return out
 
 
 @fit_path.register

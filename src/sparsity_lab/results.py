@@ -620,19 +620,29 @@ def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
 
 def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     """``df`` with the columns added since its table was written (``schema.LEGACY_DEFAULTS``:
-    ``variant == ""`` right after ``model``), and a string ``variant`` (CSV reads "" as NaN).
+    ``variant == ""`` right after ``model``; in fits, ``zero_set_is_optimum`` from
+    ``n_false_zero`` and ``n_missed_zero``), and a string ``variant`` (CSV reads "" as NaN).
 
-    ``table`` names the table when known: only the core tables that declare the column get it.
+    ``table`` names the table when known: only the core tables that declare the column get it
+    added; a ``variant`` column that is there (a study's table too, e.g. a frozen CSV) is made
+    strings.
     """
     for column, value, after in schema.LEGACY_DEFAULTS:
+        if column in df.columns:
+            if df[column].isna().any() or df[column].dtype != object:
+                df = df.assign(**{column: df[column].astype(object).fillna(value).astype(str)})
+            continue
         declares = {t.name for t in schema.CORE_TABLES if column in t.names}
         if after not in df.columns or (table is not None and table not in declares):
             continue
-        if column not in df.columns:
-            df = df.copy()
-            df.insert(df.columns.get_loc(after) + 1, column, value)
-        elif df[column].isna().any() or df[column].dtype != object:
-            df = df.assign(**{column: df[column].astype(object).fillna(value).astype(str)})
+        df = df.copy()
+        df.insert(df.columns.get_loc(after) + 1, column, value)
+    derived = "zero_set_is_optimum"  # fits before issue 26: from the counts it summarises
+    if table == "fits" and derived not in df.columns and "n_missed_zero" in df.columns:
+        false, missed = df["n_false_zero"].astype(float), df["n_missed_zero"].astype(float)
+        same = ((false == 0) & (missed == 0)).astype("boolean").mask(false.isna() | missed.isna())
+        df = df.copy()
+        df.insert(df.columns.get_loc("n_missed_zero") + 1, derived, same)
     return df
 
 

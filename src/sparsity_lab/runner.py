@@ -251,8 +251,13 @@ def path_fits_table(
     l1_ratio: float,
     zero_tol: float,
     ident: dict,
+    optimum: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """One row per alpha with every column of the fits contract."""
+    """One row per alpha with every column of the fits contract.
+
+    ``optimum``: the optimum's coefficients at ``path.alphas`` (shape (K, p), NaN rows where
+    not reached) when the caller has them already; otherwise they are solved for when needed.
+    """
     W, alphas, n = path.coefs, path.alphas, data.n_samples
     XtR, rss = data.residual_products(np.nan_to_num(W, nan=0.0))
     finite = np.isfinite(W).all(axis=1)
@@ -268,7 +273,8 @@ def path_fits_table(
         boundary = metrics.boundary_zeros(W, XtR, alphas, l1_ratio, n).sum(axis=1)
     else:  # a penalty the suite does not know: no certificate
         obj = gap = kkt = certified = boundary = np.full(len(alphas), np.nan)
-    vs_optimum = optimum_columns(path, data, l1_ratio)
+    vs_optimum = {k: np.where(finite, v, np.nan)
+                  for k, v in optimum_columns(path, data, l1_ratio, optimum).items()}  # fmt: skip
     nan_where_broken = lambda v: np.where(finite, v, np.nan)  # noqa: E731
     fits = pd.DataFrame(
         {
@@ -280,7 +286,8 @@ def path_fits_table(
             "n_zero": metrics.count_exact_zeros(W),
             "n_zero_certified": nan_where_broken(certified),
             "n_zero_boundary": nan_where_broken(boundary),
-            **{k: nan_where_broken(v) for k, v in vs_optimum.items()},
+            **vs_optimum,
+            "zero_set_is_optimum": same_zero_set(vs_optimum),
             "n_nonzero": metrics.count_nonzero(W),
             "n_tiny": metrics.count_tiny(W, zero_tol),
             "zero_tol": zero_tol,
@@ -303,10 +310,18 @@ def path_fits_table(
     return fits[list(schema.FITS.names)]
 
 
-def optimum_columns(path: PathResult, data: TrainingData, l1_ratio: float) -> dict:
+def optimum_columns(
+    path: PathResult, data: TrainingData, l1_ratio: float, optimum: np.ndarray | None = None
+) -> dict:
     """``n_zero_optimum``, ``n_false_zero``, ``n_missed_zero`` of each fit: against itself on the
-    exact route, against the optimum at the same alphas on the same rows otherwise (SGD, cd);
-    NaN without an L1 part (Ridge, SGD L2) and where the optimum is not reached."""
+    exact route, against the optimum at the same alphas on the same rows for every other model
+    whose penalty has an L1 part (SGD, solver=cd, LassoLars, the peers: any estimator that
+    :func:`objective_l1_ratio` gives a positive l1_ratio); NaN without an L1 part (Ridge, SGD
+    L2) and where the optimum is not reached.
+
+    ``optimum``: the optimum's coefficients at ``path.alphas`` (K, p), NaN rows where it was not
+    reached, when the caller has solved for them already (:func:`optimum_path`).
+    """
     W, K = path.coefs, len(path.alphas)
     if not (np.isfinite(l1_ratio) and l1_ratio > 0):
         return {k: np.full(K, np.nan) for k in ("n_zero_optimum", "n_false_zero", "n_missed_zero")}
@@ -314,10 +329,27 @@ def optimum_columns(path: PathResult, data: TrainingData, l1_ratio: float) -> di
         counts = metrics.optimum_zero_counts(W, W)
         ok = np.asarray(path.converged)
     else:
-        opt = solvers.exact_path(data.X, data.y, data.Xty, data.gram, path.alphas, l1_ratio)
-        counts = metrics.optimum_zero_counts(W, opt.coefs)
-        ok = opt.converged
+        if optimum is None:
+            optimum = optimum_path(data, path.alphas, l1_ratio)
+        counts = metrics.optimum_zero_counts(W, optimum)
+        ok = np.isfinite(optimum).all(axis=1)
     return {k: np.where(ok, v, np.nan) for k, v in counts.items()}
+
+
+def optimum_path(data: TrainingData, alphas: np.ndarray, l1_ratio: float) -> np.ndarray:
+    """The optimum's coefficients at every alpha (K, p) by the suite's exact route; NaN rows
+    where it is not reached."""
+    opt = solvers.exact_path(data.X, data.y, data.Xty, data.gram, alphas, l1_ratio)
+    return np.where(np.asarray(opt.converged)[:, None], opt.coefs, np.nan)
+
+
+def same_zero_set(vs_optimum: dict) -> pd.arrays.BooleanArray:
+    """Whether each fit's exact zeros are exactly the optimum's (no false and no missed zero);
+    missing (<NA>) where the counts are NaN (no L1 part, optimum not reached, broken fit)."""
+    false, missed = vs_optimum["n_false_zero"], vs_optimum["n_missed_zero"]
+    known = np.isfinite(false) & np.isfinite(missed)
+    same = (np.nan_to_num(false) == 0) & (np.nan_to_num(missed) == 0)
+    return pd.arrays.BooleanArray(same, ~known)
 
 
 def path_coefs_table(

@@ -90,7 +90,8 @@ FITS = Table(
     columns(
         f"{_IDENT} n_samples:count n_features:count n_zero:count n_zero_certified:count "
         "n_zero_boundary:count n_zero_optimum:count n_false_zero:count n_missed_zero:count "
-        "n_nonzero:count n_tiny:count zero_tol:float support_precision:float "
+        "zero_set_is_optimum:bool n_nonzero:count n_tiny:count zero_tol:float "
+        "support_precision:float "
         "support_recall:float support_f1:float train_mse:float test_mse:float test_r2:float "
         "objective:float duality_gap:float kkt_violation:float n_iter:count converged:bool "
         "fit_seconds:float status:str message:str"

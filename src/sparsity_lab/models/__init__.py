@@ -1,4 +1,5 @@
-"""Estimators in the shared objective scale: adapters for scikit-learn and the SGD family.
+"""Estimators in the shared objective scale: adapters for scikit-learn, other libraries' Lasso
+solvers (LassoLars; celer and skglm through the extra ``peers``) and the SGD family.
 
 The SGD family loads on first use: importing numba costs about 0.3 s, which a job that fits
 only Lasso or Ridge should not pay.
@@ -6,6 +7,7 @@ only Lasso or Ridge should not pay.
 
 from sparsity_lab.models.adapters import Ridge
 from sparsity_lab.models.exact import ElasticNet, Lasso
+from sparsity_lab.models.peers import CelerLasso, LassoLars, SkglmLasso
 
 _SGD = (
     "SGDL2",
@@ -17,7 +19,7 @@ _SGD = (
     "SGDRDA",
     "SGDFTRL",
 )
-__all__ = ["ElasticNet", "Lasso", "Ridge", *_SGD]
+__all__ = ["CelerLasso", "ElasticNet", "Lasso", "LassoLars", "Ridge", "SkglmLasso", *_SGD]
 
 
 def __getattr__(name: str):
