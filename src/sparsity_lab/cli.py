@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 import traceback
 from datetime import datetime
@@ -77,6 +78,7 @@ def hydra_task(cfg: DictConfig) -> str:
     if sweep_is_gone():
         log.error("job %s not started: the sweep that queued it was killed", job_dir.name)
         return "abandoned"
+    end_with_the_sweep()
 
     def waiting(record: dict) -> None:
         log.info(
@@ -100,6 +102,29 @@ def sweep_is_gone() -> bool:
     if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
         return False
     return not results.pid_alive(int(pid))
+
+
+#: The watchdog thread of this worker process (one per process), see `end_with_the_sweep`.
+_WATCHDOG: list[threading.Thread] = []
+
+
+def end_with_the_sweep(poll_seconds: float = 0.5) -> None:
+    """In a worker process of another launcher (joblib's loky workers): end this process within
+    ``poll_seconds`` of the death of the `run` that launched it (``kill -9``), instead of living
+    on until loky's idle timeout. A job it was running reads ``abandoned`` (its lock dies with
+    it) and a rerun recomputes it. Nothing happens in the `run` process itself, on another host
+    (SLURM) or without a sweep owner."""
+    host, _, pid = os.environ.get(SWEEP_OWNER_VAR, "").rpartition(":")
+    if _WATCHDOG or not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
+        return
+
+    def watch() -> None:
+        while not sweep_is_gone():
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    _WATCHDOG.append(threading.Thread(target=watch, name="sparsity-lab-watchdog", daemon=True))
+    _WATCHDOG[0].start()
 
 
 def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
