@@ -74,3 +74,36 @@ def test_nothing_of_hydra_or_omegaconf_is_patched():
         if private.search(line)
     ]
     assert users == []
+
+
+def test_forked_composers_give_hydras_configs_in_job_order(tmp_path):
+    """Under local n_jobs=2 the later half of the sweep is composed in forked composers: each
+    config is what Hydra's own load_sweep_config gives in this process, in job order, and lands
+    in the same run (the run id drawn once)."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from sparsity_lab.paths import config_dir, register_resolvers
+
+    register_resolvers()
+    overrides = ["hydra.launcher.n_jobs=2", f"results_dir={tmp_path}", "dataset=diabetes",
+                 "model=lasso,ridge,elasticnet", "seed=0,1"]  # fmt: skip
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        primary = loader.load_configuration("config", overrides, run_mode=RunMode.MULTIRUN)
+        run_id = str(primary.run_id)
+        jobs = sweeper.expand({}, overrides, loader)
+        composed = list(sweeper.compose_jobs(primary, loader, jobs))
+        direct = [loader.load_sweep_config(primary, job) for job in jobs]
+    assert len(jobs) == 6 and composed[:3] == [None] * 3  # the caller composes the first half
+    for cfg, same in zip(composed[3:], direct[3:], strict=True):
+        assert cfg is not None
+        assert OmegaConf.to_yaml(cfg) == OmegaConf.to_yaml(same)
+        assert str(cfg.run_id) == run_id
+    # the default launcher with n_jobs: 1 composes nothing in other processes
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        primary = loader.load_configuration("config", overrides[1:], run_mode=RunMode.MULTIRUN)
+        assert list(sweeper.compose_jobs(primary, loader, jobs)) == [None] * 6

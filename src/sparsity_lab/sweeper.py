@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from contextlib import closing
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -107,15 +108,72 @@ def plan_sweep(
         sweep.check_launcher(primary)
         checked: set[str] = set()
         configs = []
-        for job in jobs:
-            cfg = loader.load_sweep_config(primary, list(job))
-            sweep.check_job_config(cfg, checked, plan)
-            configs.append(cfg)
+        with closing(compose_jobs(primary, loader, jobs)) as composed_configs:
+            for job, composed in zip(jobs, composed_configs, strict=True):
+                cfg = composed if composed is not None else loader.load_sweep_config(primary, job)
+                sweep.check_job_config(cfg, checked, plan)
+                configs.append(cfg)
     except HydraException as exc:
         raise sweep.SweepConfigError(sweep.hydra_error_line(exc, allowed_keys)) from None
     except OmegaConfBaseException as exc:
         raise sweep.SweepConfigError(sweep.omegaconf_line(exc)) from None
     return plan, configs
+
+
+#: What a forked composer needs: (Hydra's config loader, the primary config), set before the fork.
+_COMPOSING: list = []
+
+
+def _compose_in_child(job: list[str]) -> DictConfig | None:
+    """In a forked composer: the job's config as Hydra composes it, None when that fails (the
+    parent composes it again and reports the error in job order)."""
+    loader, primary = _COMPOSING[0]
+    try:
+        return loader.load_sweep_config(primary, job)
+    except Exception:
+        return None
+
+
+def _quiet_child() -> None:
+    # the parent's progress line wraps stdout/stderr and its lock may be held at the fork
+    import sys
+
+    sys.stdout = getattr(sys.stdout, "_stream", sys.stdout)
+    sys.stderr = getattr(sys.stderr, "_stream", sys.stderr)
+
+
+def compose_jobs(primary: DictConfig, loader, jobs: list[list[str]]):
+    """Yield each job's config (None: compose it in the caller), in job order.
+
+    Under ``hydra/launcher=local`` with ``n_jobs`` > 1 the jobs' compositions (about 50 ms each
+    with Hydra's public ``load_sweep_config``) are shared: forked composers take the later half
+    of the sweep while this process composes (and its caller checks) the first half, so the
+    check that must precede the launch does not run on one core alone (l1_vs_l2: 2 s of its
+    5 s on 2 cores). Elsewhere, or without ``fork``, every job is composed here.
+    """
+    import multiprocessing as mp
+
+    from sparsity_lab.launcher import n_processes
+
+    processes = 1
+    if primary.hydra.runtime.choices.get("hydra/launcher") == "local":
+        try:
+            processes = n_processes(primary.hydra.launcher.n_jobs, len(jobs))
+        except (TypeError, ValueError):  # check_launcher reports a bad n_jobs
+            processes = 1
+    if processes < 2 or len(jobs) < 4 or "fork" not in mp.get_all_start_methods():
+        yield from (None for _ in jobs)
+        return
+    half = len(jobs) // 2
+    _COMPOSING[:] = [(loader, primary)]
+    pool = mp.get_context("fork").Pool(processes - 1, initializer=_quiet_child)
+    try:
+        later = pool.map_async(_compose_in_child, [list(job) for job in jobs[half:]])
+        yield from (None for _ in jobs[:half])
+        yield from later.get()
+    finally:
+        pool.terminate()
+        _COMPOSING.clear()
 
 
 def record_lost_job(cfg: DictConfig, reason: str) -> None:
