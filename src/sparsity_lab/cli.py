@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -125,6 +126,38 @@ def end_with_the_sweep(poll_seconds: float = 0.5) -> None:
 
     _WATCHDOG.append(threading.Thread(target=watch, name="sparsity-lab-watchdog", daemon=True))
     _WATCHDOG[0].start()
+
+
+def reap_workers_after(parent: int, poll_seconds: float = 0.2) -> None:
+    """Fork a reaper that outlives ``parent`` (this `run`) by at most ``poll_seconds``, then
+    ends every process that inherited this sweep's owner variable: joblib's loky workers,
+    which otherwise idle on for loky's timeout, also those that never got a job (so never
+    started :func:`end_with_the_sweep`). Linux only (it reads ``/proc/<pid>/environ``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    needle = f"{SWEEP_OWNER_VAR}={os.environ.get(SWEEP_OWNER_VAR, '')}".encode()
+    if os.fork():
+        return
+    try:  # the reaper: no terminal, no inherited pipe held open, its own session
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, 65536)
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as environ:
+                    if needle not in environ.read().split(b"\0"):
+                        continue
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+    finally:
+        os._exit(0)
 
 
 def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
@@ -263,6 +296,8 @@ def run_hydra(overrides: list[str]) -> int:
     provenance.STARTED_RUNS.clear()
     # workers (loky processes) inherit it: a job queued by a sweep that was killed is not run
     os.environ[SWEEP_OWNER_VAR] = f"{socket.gethostname()}:{os.getpid()}"
+    if "hydra/launcher=joblib" in overrides:
+        reap_workers_after(os.getpid())
 
     def started() -> tuple | None:
         return provenance.STARTED_RUNS[-1] if provenance.STARTED_RUNS else None
