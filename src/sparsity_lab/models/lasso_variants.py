@@ -22,10 +22,11 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
+from sparsity_lab.models._linear import LinearPredictor
 from sparsity_lab.solvers import EXACT_SOLVERS, ExactPath, exact_path
 
 _EXACT_SOLVER_OPTIONS = StrOptions({"auto", *EXACT_SOLVERS})
@@ -153,7 +154,7 @@ def adaptive_lasso_path(
     return AdaptivePath(coefs, w_init, weights, exact)
 
 
-class _ExactLassoBased(RegressorMixin, BaseEstimator):
+class _ExactLassoBased(LinearPredictor, BaseEstimator):
     """Centring, verdicts and predict shared by the two estimators."""
 
     def _centre(self, X, y):
@@ -169,21 +170,6 @@ class _ExactLassoBased(RegressorMixin, BaseEstimator):
         self.converged_ = bool(exact.converged[0])
         self.status_ = exact.status[0]
         self.message_ = exact.message[0]
-
-    def predict(self, X):
-        """Predictions of the fit.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_ + self.intercept_
 
 
 class RelaxedLasso(_ExactLassoBased):

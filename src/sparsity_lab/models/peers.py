@@ -14,10 +14,11 @@ import importlib
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import validate_data
 
 from sparsity_lab.errors import ConfigError
+from sparsity_lab.models._linear import LinearPredictor
 
 #: The optional extra that installs the peers: ``pip install 'sparsity-lab[peers]'``.
 EXTRA = "peers"
@@ -57,7 +58,7 @@ def _check_int(name: str, value, low: int) -> None:
         raise ConfigError(f"model.{name}={value!r}: allowed values are integers >= {low}")
 
 
-class _PeerLasso(RegressorMixin, BaseEstimator):
+class _PeerLasso(LinearPredictor, BaseEstimator):
     """A peer library's Lasso estimator behind the suite's estimator contract.
 
     Subclasses name the library (``_module``, ``_class``) and list the parameters passed on
@@ -104,11 +105,6 @@ class _PeerLasso(RegressorMixin, BaseEstimator):
         self.intercept_ = float(np.ravel(self.estimator_.intercept_)[0])
         self.n_iter_ = int(np.max(getattr(self.estimator_, "n_iter_", -1)))
         return self
-
-    def predict(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_ + self.intercept_
 
 
 class CelerLasso(_PeerLasso):
@@ -207,7 +203,7 @@ class SkglmLasso(_PeerLasso):
             )
 
 
-class LassoLars(RegressorMixin, BaseEstimator):
+class LassoLars(LinearPredictor, BaseEstimator):
     """scikit-learn's LARS-lasso homotopy (:class:`sklearn.linear_model.LassoLars`).
 
     Along a grid the suite runs the homotopy once down to the smallest alpha and reads every
@@ -257,8 +253,3 @@ class LassoLars(RegressorMixin, BaseEstimator):
         self.intercept_ = float(np.ravel(inner.intercept_)[0])
         self.n_iter_ = int(np.max(inner.n_iter_))
         return self
-
-    def predict(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_ + self.intercept_

@@ -33,10 +33,11 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.linalg
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
+from sparsity_lab.models._linear import LinearPredictor
 from sparsity_lab.threads import thread_pools
 
 #: Columns whose part orthogonal to the chosen ones is below this fraction of their norm
@@ -359,7 +360,7 @@ def _best_subset(X, y, k_max, deadline, time_limit, max_exact_features) -> Subse
 _K_CONSTRAINT = [Interval(Integral, 0, None, closed="left"), None]
 
 
-class _SubsetRegressor(RegressorMixin, BaseEstimator):
+class _SubsetRegressor(LinearPredictor, BaseEstimator):
     """Shared fit/predict of the path-over-k estimators."""
 
     _parameter_constraints: ClassVar[dict] = {
@@ -409,21 +410,6 @@ class _SubsetRegressor(RegressorMixin, BaseEstimator):
         self.status_ = "ok"
         self.message_ = path.message
         return self
-
-    def predict(self, X):
-        """Predictions of the size-k fit.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_ + self.intercept_
 
 
 class BestSubset(_SubsetRegressor):
