@@ -272,6 +272,27 @@ def test_at_and_above_alpha_max_every_coefficient_is_zero(solver, l1_ratio):
     assert boundary[0] == 1 and certified[0] == n_zero[0] - 1  # the top one is a tie
 
 
+@pytest.mark.parametrize("solver", ROUTES)
+def test_alpha_max_summed_in_another_order_is_still_all_zeros(solver):
+    """p > n: TrainingData keeps X in F order, a caller's alpha_max from its C-ordered X can
+    come out an ulp or so below the solver's; the homotopy returned +-2e-16 there. Within
+    rounding of alpha_max the optimum is 0.0 (a tie), 1e-9 below it the top variable enters."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((60, 400))
+    X = (X - X.mean(0)) / X.std(0)
+    y = X[:, :5] @ np.ones(5) + rng.standard_normal(60)
+    y -= y.mean()
+    data = TrainingData(X, y)
+    amax = np.max(np.abs(data.Xty)) / data.n_samples
+    caller = np.max(np.abs(X.T @ y)) / 60  # X in C order
+    ulps_below = amax * (1 - np.array([1, 4, 64]) * 2.0**-52)
+    alphas = np.r_[np.sort(np.r_[caller, ulps_below])[::-1], amax * (1 - 1e-9)]
+    out = exact(data, alphas, 1.0, solver)
+    assert out.status == ["ok"] * len(alphas)
+    assert (out.coefs[:-1] == 0.0).all()
+    assert (out.coefs[-1] != 0.0).sum() == 1
+
+
 # ---------------------------------------------------------------------------- estimators
 def test_estimator_fit_is_exact_with_an_intercept(ortho):
     X, y = ortho.X, ortho.y + 3.0

@@ -71,6 +71,8 @@ _REFINE = 3
 #: carries about one unit (X^T r of the same residual), the default check allows 1e3.
 _STRICT_SAFETY = 1.0
 _EPS = np.finfo(np.float64).eps
+#: An alpha this close (relative) to alpha_max is alpha_max: X^T y / n summed in another order.
+_AMAX_RTOL = 1e3 * _EPS
 
 
 class SolverError(UserError):
@@ -591,14 +593,17 @@ def exact_path(
         for k, alpha in enumerate(alphas):
             start = time.perf_counter()
             lam, mu = float(alpha) * l1_ratio, float(alpha) * (1.0 - l1_ratio)
-            if lam >= prob.amax:  # at and above alpha_max the optimum is 0 (the EN's too)
+            # at and above alpha_max the optimum is 0 (the EN's too); alpha_max summed in another
+            # order (X in C or F order) differs by rounding: a tie on the KKT boundary, kept at 0
+            at_top = lam >= prob.amax * (1.0 - _AMAX_RTOL)
+            if at_top:
                 w = np.zeros(prob.p)
                 it, msg, xtr = 0, "", None
             else:
                 w0 = starts[k] if starts is not None else _cd_start(prob, w, float(alpha), l1_ratio)
                 w, it, msg, xtr = kkt_finish(prob, w0, lam, mu)
             rgap = relative_gap(prob, w, lam, mu, xtr) if not msg else np.nan
-            if not msg and lam < prob.amax and rgap > GAP_RTOL:
+            if not msg and not at_top and rgap > GAP_RTOL:
                 # KKT within the tie tolerance, gap too large: re-solve, ties admitted
                 w, more, msg, xtr = kkt_finish(prob, w, lam, mu, trust_start=False, strict=True)
                 it += more
