@@ -131,6 +131,29 @@ def test_the_homotopy_start_is_the_optimum_and_the_finish_only_checks_it(n, p, r
     assert_array_equal(out.coefs, starts)
 
 
+def test_a_working_set_that_misses_the_joiners_is_caught_and_redone(monkeypatch):
+    """p > n: the homotopy runs on a working set and checks every other column at each grid
+    alpha. With no strong-rule candidates (the active set only) every interval's first try
+    misses its joiners: the check must find them and the redone path is LARS's."""
+    data = toeplitz(40, 150, 0.5, seed=3)
+    alphas = grid(data, num=25, min_ratio=0.02)
+    prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
+    screened = solvers._homotopy_starts(prob, alphas)
+    monkeypatch.setattr(solvers, "_STRONG_RULE", 0.0)
+    checks = []
+    grad = solvers._Problem.grad
+
+    def counted(self, w, mu):
+        checks.append(1)
+        return grad(self, w, mu)
+
+    monkeypatch.setattr(solvers._Problem, "grad", counted)
+    blind = solvers._homotopy_starts(prob, alphas)
+    assert len(checks) > len(alphas)  # intervals were redone
+    assert_allclose(blind, lars_reference(data, alphas), rtol=0, atol=1e-12)
+    assert_array_equal(blind == 0.0, screened == 0.0)
+
+
 @pytest.mark.parametrize(("n", "p", "l1_ratio"), [(200, 30, 1.0), (200, 30, 0.5), (30, 80, 0.7)])
 def test_the_coordinate_descent_start_is_near_the_optimum(n, p, l1_ratio):
     """cd_exact's start (numba kernel on the Gram matrix when n > p, scikit-learn's enet_path
