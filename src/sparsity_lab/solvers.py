@@ -71,9 +71,10 @@ CD_START_TOL = 1e-5
 _STRONG_RULE = 2.0
 #: Rounds of iterative refinement of the support's solution against the KKT residual.
 _REFINE = 3
-#: Relative residual of a refinement's solve: its correction is small already, 1e-6 of it is
-#: below rounding (conjugate gradients to 1e-14 took 3x the iterations of the support's solve).
-_REFINE_RTOL = 1e-6
+#: Relative residual of a refinement's solve: its correction is small already (conjugate
+#: gradients to 1e-14 took 3x the iterations of the support's solve); 1e-6 left a gap of 1e-13
+#: that the gap-safe test could not certify a zero with.
+_REFINE_RTOL = 1e-10
 #: Units of rounding a violation must exceed to join the support in the strict finish: c_j
 #: carries about one unit (X^T r of the same residual), the default check allows 1e3.
 _STRICT_SAFETY = 1.0
@@ -581,7 +582,8 @@ def _homotopy_path(
                     act.append(j_join)
                     joined = j_join
                     sgn = np.append(sgn, np.sign(c[k_join] - gamma * a[k_join]))
-                    grown = np.zeros((len(row) + 1, len(row) + 1))
+                    # Fortran order: LAPACK would copy a C-ordered factor at every solve
+                    grown = np.zeros((len(row) + 1, len(row) + 1), order="F")
                     grown[:-1, :-1], grown[-1, :-1], grown[-1, -1] = L, row, np.sqrt(diag2)
                     L = grown
             if not act:
