@@ -131,6 +131,17 @@ def test_the_homotopy_start_is_the_optimum_and_the_finish_only_checks_it(n, p, r
     assert_array_equal(out.coefs, starts)
 
 
+@pytest.mark.parametrize("num", [3, 60])
+def test_the_homotopy_on_a_coarse_or_fine_grid_is_lars(num):
+    """p > n: a coarse grid makes the strong rule take most columns (the homotopy then runs on
+    X itself), a fine one a small working set; both are the LARS path at the grid alphas."""
+    data = toeplitz(60, 400, 0.5, seed=2)
+    alphas = grid(data, num=num, min_ratio=0.01)
+    prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
+    starts = solvers._homotopy_starts(prob, alphas)
+    assert_allclose(starts, lars_reference(data, alphas), rtol=0, atol=1e-12)
+
+
 def test_a_working_set_that_misses_the_joiners_is_caught_and_redone(monkeypatch):
     """p > n: the homotopy runs on a working set and checks every other column at each grid
     alpha. With no strong-rule candidates (the active set only) every interval's first try

@@ -516,7 +516,10 @@ def _homotopy_path(
             near = (np.abs(c_all) >= lam - _STRONG_RULE * (lam - alphas[i])) | found
             near[A] = True
             W = np.flatnonzero(near)
-            XW = np.asfortranarray(prob.X[:, W])
+            if 2 * len(W) > p:  # most columns (a coarse grid): X itself, no copy
+                W, XW = np.arange(p), prob.X
+            else:
+                XW = np.asfortranarray(prob.X[:, W])
         else:
             W = np.arange(p)
         pos = np.full(p, -1, dtype=np.int64)
