@@ -234,7 +234,9 @@ def _cg(A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int = 500) -> np
     return _cg_to(A, b, x0, max_iter, 1e-14)
 
 
-def _cg_to(A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int, rtol: float):
+def _cg_to(
+    A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int, rtol: float
+) -> np.ndarray | None:
     """Conjugate gradients from x0 until the residual is ``rtol ||b||``; None when it has not
     reached ``10 rtol ||b||`` within ``max_iter`` steps."""
     x = x0.copy()
