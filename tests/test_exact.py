@@ -131,6 +131,40 @@ def test_the_homotopy_start_is_the_optimum_and_the_finish_only_checks_it(n, p, r
     assert_array_equal(out.coefs, starts)
 
 
+@pytest.mark.parametrize("num", [3, 60])
+def test_the_homotopy_on_a_coarse_or_fine_grid_is_lars(num):
+    """p > n: a coarse grid makes the strong rule take most columns (the homotopy then runs on
+    X itself), a fine one a small working set; both are the LARS path at the grid alphas."""
+    data = toeplitz(60, 400, 0.5, seed=2)
+    alphas = grid(data, num=num, min_ratio=0.01)
+    prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
+    starts = solvers._homotopy_starts(prob, alphas)
+    assert_allclose(starts, lars_reference(data, alphas), rtol=0, atol=1e-12)
+
+
+def test_a_working_set_that_misses_the_joiners_is_caught_and_redone(monkeypatch):
+    """p > n: the homotopy runs on a working set and checks every other column at each grid
+    alpha. With no strong-rule candidates (the active set only) every interval's first try
+    misses its joiners: the check must find them and the redone path is LARS's."""
+    data = toeplitz(40, 150, 0.5, seed=3)
+    alphas = grid(data, num=25, min_ratio=0.02)
+    prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
+    screened = solvers._homotopy_starts(prob, alphas)
+    monkeypatch.setattr(solvers, "_STRONG_RULE", 0.0)
+    checks = []
+    grad = solvers._Problem.grad
+
+    def counted(self, w, mu):
+        checks.append(1)
+        return grad(self, w, mu)
+
+    monkeypatch.setattr(solvers._Problem, "grad", counted)
+    blind = solvers._homotopy_starts(prob, alphas)
+    assert len(checks) > len(alphas)  # intervals were redone
+    assert_allclose(blind, lars_reference(data, alphas), rtol=0, atol=1e-12)
+    assert_array_equal(blind == 0.0, screened == 0.0)
+
+
 @pytest.mark.parametrize(("n", "p", "l1_ratio"), [(200, 30, 1.0), (200, 30, 0.5), (30, 80, 0.7)])
 def test_the_coordinate_descent_start_is_near_the_optimum(n, p, l1_ratio):
     """cd_exact's start (numba kernel on the Gram matrix when n > p, scikit-learn's enet_path
@@ -270,6 +304,27 @@ def test_at_and_above_alpha_max_every_coefficient_is_zero(solver, l1_ratio):
     assert (out.coefs[2] != 0.0).sum() == 1  # just below, the top variable enters
     n_zero, certified, boundary = zero_columns(data, out.coefs[1:2], alphas[1:2], l1_ratio)
     assert boundary[0] == 1 and certified[0] == n_zero[0] - 1  # the top one is a tie
+
+
+@pytest.mark.parametrize("solver", ROUTES)
+def test_alpha_max_summed_in_another_order_is_still_all_zeros(solver):
+    """p > n: TrainingData keeps X in F order, a caller's alpha_max from its C-ordered X can
+    come out an ulp or so below the solver's; the homotopy returned +-2e-16 there. Within
+    rounding of alpha_max the optimum is 0.0 (a tie), 1e-9 below it the top variable enters."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((60, 400))
+    X = (X - X.mean(0)) / X.std(0)
+    y = X[:, :5] @ np.ones(5) + rng.standard_normal(60)
+    y -= y.mean()
+    data = TrainingData(X, y)
+    amax = np.max(np.abs(data.Xty)) / data.n_samples
+    caller = np.max(np.abs(X.T @ y)) / 60  # X in C order
+    ulps_below = amax * (1 - np.array([1, 4, 64]) * 2.0**-52)
+    alphas = np.r_[np.sort(np.r_[caller, ulps_below])[::-1], amax * (1 - 1e-9)]
+    out = exact(data, alphas, 1.0, solver)
+    assert out.status == ["ok"] * len(alphas)
+    assert (out.coefs[:-1] == 0.0).all()
+    assert (out.coefs[-1] != 0.0).sum() == 1
 
 
 # ---------------------------------------------------------------------------- estimators

@@ -12,7 +12,8 @@ the optimum to machine precision:
 ``homotopy``
     the LARS-lasso homotopy (the suite's own, as ``lars_path(method="lasso")`` but with the
     support's solution recomputed at every breakpoint and ties kept out): the exact
-    piecewise-linear path evaluated at the grid alphas (Lasso only).
+    piecewise-linear path evaluated at the grid alphas (Lasso only); on p > n between grid
+    alphas on a working set of columns, every other column checked at each grid alpha.
 
 The exact finish is a primal active-set method on the KKT conditions with
 ``c = X^T (y - Xw)/n - mu w``: ``c_j = lam sign(w_j)`` where ``w_j != 0`` and ``|c_j| <= lam``
@@ -65,12 +66,21 @@ CG_MIN_SUPPORT = 400
 #: Tolerance of the coordinate-descent start of ``cd_exact``: largest move in a sweep relative to
 #: the largest coefficient (numba kernel), scikit-learn's duality-gap tolerance without Gram.
 CD_START_TOL = 1e-5
+#: The homotopy's working set on X (p > n) from lam down to lam' holds every column with
+#: ``|c_j| >= lam - _STRONG_RULE (lam - lam')`` (2: the sequential strong rule, 2 lam' - lam).
+_STRONG_RULE = 2.0
 #: Rounds of iterative refinement of the support's solution against the KKT residual.
 _REFINE = 3
+#: Relative residual of a refinement's solve: its correction is small already (conjugate
+#: gradients to 1e-14 took 3x the iterations of the support's solve); 1e-6 left a gap of 1e-13
+#: that the gap-safe test could not certify a zero with.
+_REFINE_RTOL = 1e-10
 #: Units of rounding a violation must exceed to join the support in the strict finish: c_j
 #: carries about one unit (X^T r of the same residual), the default check allows 1e3.
 _STRICT_SAFETY = 1.0
 _EPS = np.finfo(np.float64).eps
+#: An alpha this close (relative) to alpha_max is alpha_max: X^T y / n summed in another order.
+_AMAX_RTOL = 1e3 * _EPS
 
 
 class SolverError(UserError):
@@ -197,21 +207,23 @@ def _factorize(
     # half the cost of the factor it then falls back on.
     cg_steps = min(500, max(25, m // 12))
 
-    def solve(b: np.ndarray, x0: np.ndarray) -> np.ndarray | None:
+    def solve(b: np.ndarray, x0: np.ndarray, rtol: float = 1e-14) -> np.ndarray | None:
+        nonlocal cho
         if cho is None:
-            x = _cg(A, b, x0, max_iter=cg_steps)
+            if rtol == 1e-14:  # the support's solve, to rounding
+                x = _cg(A, b, x0, max_iter=cg_steps)
+            else:
+                x = _cg_to(A, b, x0, cg_steps, rtol)
             if x is not None:
                 return x
             if prob is not None:
                 prob.cg_stalled = True
-            try:
-                factor = scipy.linalg.cho_factor(A, check_finite=False)
+            try:  # this system's later solves (its refinements) use the factor too
+                cho = scipy.linalg.cho_factor(A, check_finite=False)
             except np.linalg.LinAlgError:
                 return None
-        else:
-            factor = cho
-        x = scipy.linalg.cho_solve(factor, b, check_finite=False)
-        return x + scipy.linalg.cho_solve(factor, b - A @ x, check_finite=False)
+        x = scipy.linalg.cho_solve(cho, b, check_finite=False)
+        return x + scipy.linalg.cho_solve(cho, b - A @ x, check_finite=False)
 
     return solve
 
@@ -219,11 +231,19 @@ def _factorize(
 def _cg(A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int = 500) -> np.ndarray | None:
     """Conjugate gradients from x0 until the residual stops decreasing at rounding level;
     None when it has not reached ``1e-13 ||b||`` (ill-conditioned: use Cholesky)."""
+    return _cg_to(A, b, x0, max_iter, 1e-14)
+
+
+def _cg_to(
+    A: np.ndarray, b: np.ndarray, x0: np.ndarray, max_iter: int, rtol: float
+) -> np.ndarray | None:
+    """Conjugate gradients from x0 until the residual is ``rtol ||b||``; None when it has not
+    reached ``10 rtol ||b||`` within ``max_iter`` steps."""
     x = x0.copy()
     r = b - A @ x
     d = r.copy()
     rr = float(r @ r)
-    target = (1e-14 * float(np.linalg.norm(b))) ** 2
+    target = (rtol * float(np.linalg.norm(b))) ** 2
     for _ in range(max_iter):
         if rr <= target:
             return x
@@ -259,6 +279,7 @@ def kkt_finish(
     max_iter: int = 500,
     trust_start: bool = True,
     strict: bool = False,
+    xtr0: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, str, np.ndarray | None]:
     """The optimum at (lam, mu) from the start point ``w0`` by the primal active-set method.
 
@@ -269,7 +290,8 @@ def kkt_finish(
     exceeds rounding (:func:`rounding_level`), the ties within the boundary tolerance included:
     for a fit whose duality gap those ties keep above :data:`GAP_RTOL` (near-duplicate columns,
     where a violation of 1e-10 lam is worth a gap of 1e-10 lam ||w||_1: moving the weight to
-    the better twin costs no L1).
+    the better twin costs no L1). ``xtr0``: X^T (y - X w0) / n when the caller has it
+    (computed as :meth:`_Problem.grad` does), saving the first pass over X.
 
     A support whose system is singular to rounding (duplicate or near-duplicate columns) is
     left along a null direction of ``X_S^T X_S / n + mu I``, downhill: the objective on the
@@ -284,7 +306,11 @@ def kkt_finish(
     w = np.array(w0, dtype=np.float64)
     if lam <= 0:
         return w, 0, "alpha = 0: no L1 penalty, use Ridge or an alpha > 0", None
-    c, xtr = prob.grad(w, mu)
+    if xtr0 is not None:
+        xtr = xtr0.copy()
+        c = xtr - mu * w
+    else:
+        c, xtr = prob.grad(w, mu)
     on = w != 0.0
     support_residual = float(np.max(np.abs(c[on] - lam * np.sign(w[on])), initial=0.0))
     zero_excess = float(np.max(np.abs(c[~on]) - lam, initial=0.0))
@@ -346,7 +372,7 @@ def kkt_finish(
             if size <= 4 * _EPS * prob.amax or size >= 0.5 * before:
                 break
             before = size
-            delta = solve(residual, np.zeros(len(S)))
+            delta = solve(residual, np.zeros(len(S)), _REFINE_RTOL)
             if delta is None or not np.all((w[S] + delta) * sign[S] > 0):
                 break
             w[S] += delta
@@ -443,94 +469,160 @@ def _trtrs(L: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _homotopy_starts(prob: _Problem, alphas: np.ndarray) -> np.ndarray:
-    """The Lasso path at every alpha of the grid by the LARS-lasso homotopy (K, p).
+    """The Lasso path at every alpha of the grid by the LARS-lasso homotopy (K, p)."""
+    return _homotopy_path(prob, alphas)[0]
+
+
+def _homotopy_path(
+    prob: _Problem, alphas: np.ndarray
+) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """The Lasso path at every alpha of the grid by the LARS-lasso homotopy: (starts (K, p),
+    X^T r / n at each start computed from the data, or None where the path did not get there).
 
     Between breakpoints the optimum is linear in lam: ``w_A(lam) = (G_AA/n)^-1 (X_A^T y/n -
     lam s_A)`` on the active set A with signs s_A. A variable joins when its |c_j| reaches lam,
-    leaves when its coefficient reaches 0. At every breakpoint w_A and c = X^T r / n are
-    recomputed from the data (no drift); each grid alpha gets the solution on its segment's
-    active set. Ties that would make G_AA singular (duplicate columns) do not join: they stay
-    zeros on the KKT boundary. Cholesky factors grow by one row per join; a drop refactors.
+    leaves when its coefficient reaches 0. At every breakpoint w_A is recomputed from the data,
+    and c at every grid point (no drift). Ties that would make G_AA singular (duplicate columns)
+    do not join: they stay zeros on the KKT boundary. Cholesky factors grow by one row per join;
+    a drop refactors.
+
+    Without a Gram matrix (p > n) the homotopy from one grid alpha to the next runs on a
+    working set: the active set, the strong rule's candidates ``|c_j| >= 2 alpha_next - alpha``
+    and every column an earlier check found. At the next grid point one pass over X computes c
+    and checks every other column: ``|c_j| < alpha`` beyond rounding proves the working set's
+    solution the optimum (the KKT conditions, and the optimum is unique); otherwise the
+    violators join the working set and the interval is redone from the last proven point.
     """
     n, p, K = prob.n, prob.p, len(alphas)
     starts = np.zeros((K, p))
-    c = prob.Xty / n
-    lam = float(np.max(np.abs(c))) if p else 0.0
+    xtrs: list[np.ndarray | None] = [None] * K
+    c_all = prob.Xty / n
+    lam = float(np.max(np.abs(c_all))) if p else 0.0
     i = int(np.searchsorted(-alphas, -lam, side="right"))  # grid alphas >= lam: all zeros
     if i == K or lam == 0.0:
-        return starts
-    act: list[int] = [int(np.argmax(np.abs(c)))]
-    sgn = np.sign(c[act])
+        return starts, xtrs
+    act: list[int] = [int(np.argmax(np.abs(c_all)))]
+    sgn = np.sign(c_all[act])
     L = np.sqrt(prob.system(np.array(act), 0.0))
     blocked = np.zeros(p, dtype=bool)  # ties: would make G_AA singular
     w_act = np.zeros(1)
     tiny = 1e3 * _EPS
     dropped = joined = -1  # a variable that just left (joined) does not re-enter (leave) at once
-    for step in range(20 * min(n, p) + 100):
+    screen = prob.gram is None
+    found = np.zeros(p, dtype=bool)  # columns a check found outside the working set
+    steps, max_steps = 0, 20 * min(n, p) + 100
+    while i < K and steps < max_steps:
+        proven = (lam, list(act), sgn, L, w_act, blocked.copy(), dropped, joined, steps)
         A = np.array(act)
-        d = _potrs(L, sgn)  # dw_A / d(-lam)
-        a = prob.cross(A, d)  # -dc / d(-lam) = X^T X_A d / n
-        free = np.ones(p, dtype=bool)
-        free[A] = False
-        free &= ~blocked
-        if dropped >= 0:
-            free[dropped] = False
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g1 = (lam - c) / (1.0 - a)
-            g2 = (lam + c) / (1.0 + a)
-        g1 = np.where(free & (g1 > tiny * lam), g1, np.inf)
-        g2 = np.where(free & (g2 > tiny * lam), g2, np.inf)
-        g = np.minimum(g1, g2)
-        j_join = int(np.argmin(g))
-        gamma_join = float(g[j_join])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gd = -w_act / d
-        gd = np.where(gd > tiny * lam, gd, np.inf)
-        if joined >= 0:
-            gd[act.index(joined)] = np.inf
-        k_drop = int(np.argmin(gd))
-        gamma = min(gamma_join, float(gd[k_drop]), lam)
-        while i < K and alphas[i] >= lam - gamma:  # grid points on this segment
-            starts[i, A] = w_act + (lam - alphas[i]) * d
-            i += 1
-        if i == K:
-            return starts
-        lam -= gamma
-        dropped = joined = -1
-        if gd[k_drop] <= gamma_join:
-            dropped = act[k_drop]
-            del act[k_drop]
-            sgn = np.delete(sgn, k_drop)
-            blocked[:] = False
-            L = scipy.linalg.cholesky(prob.system(np.array(act), 0.0), lower=True)
-        else:
-            col, gjj = prob.column(A, j_join)
-            row = _trtrs(L, col)
-            diag2 = gjj - float(row @ row)
-            if diag2 <= 1e-10 * gjj:
-                blocked[j_join] = True
+        if screen:  # the working set down to alphas[i]
+            near = (np.abs(c_all) >= lam - _STRONG_RULE * (lam - alphas[i])) | found
+            near[A] = True
+            W = np.flatnonzero(near)
+            if 2 * len(W) > p:  # most columns (a coarse grid): X itself, no copy
+                W, XW = np.arange(p), prob.X
             else:
-                act.append(j_join)
-                joined = j_join
-                sgn = np.append(sgn, np.sign(c[j_join] - gamma * a[j_join]))
-                grown = np.zeros((len(row) + 1, len(row) + 1))
-                grown[:-1, :-1], grown[-1, :-1], grown[-1, -1] = L, row, np.sqrt(diag2)
-                L = grown
-        if not act:
-            break
-        A = np.array(act)
-        rhs = prob.Xty[A] / n - lam * sgn
-        w_act = _potrs(L, rhs)
-        if step % 16 == 15:  # c from the data now and then, else updated along the segment
-            w = np.zeros(p)
-            w[A] = w_act
-            c, _ = prob.grad(w, 0.0)
+                XW = np.asfortranarray(prob.X[:, W])
         else:
-            c -= gamma * a
-            c[A] = lam * sgn
+            W = np.arange(p)
+        pos = np.full(p, -1, dtype=np.int64)
+        pos[W] = np.arange(len(W))
+        c = c_all[W]
+        c[pos[A]] = lam * sgn
+        restart = True  # mid-segment: a column at |c_j| = lam within rounding joins now
+        while steps < max_steps:
+            A = np.array(act)
+            d = _potrs(L, sgn)  # dw_A / d(-lam)
+            if screen:
+                XA = XW[:, pos[A]]
+                a = XW.T @ (XA @ d) / n  # -dc / d(-lam) = X^T X_A d / n on W
+            else:
+                a = prob.cross(A, d)
+            free = ~blocked[W]
+            free[pos[A]] = False
+            if dropped >= 0 and pos[dropped] >= 0:
+                free[pos[dropped]] = False
+            floor = -tiny * lam if restart else tiny * lam
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g1 = (lam - c) / (1.0 - a)
+                g2 = (lam + c) / (1.0 + a)
+            g1 = np.where(free & (g1 > floor), g1, np.inf)
+            g2 = np.where(free & (g2 > floor), g2, np.inf)
+            g = np.minimum(g1, g2)
+            k_join = int(np.argmin(g))
+            j_join = int(W[k_join])
+            gamma_join = max(float(g[k_join]), 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gd = -w_act / d
+            gd = np.where(gd > tiny * lam, gd, np.inf)
+            if joined >= 0:
+                gd[act.index(joined)] = np.inf
+            k_drop = int(np.argmin(gd))
+            gamma = min(gamma_join, float(gd[k_drop]), lam)
+            restart = False
+            if alphas[i] >= lam - gamma:  # the grid point is on this segment
+                w_act = w_act + (lam - alphas[i]) * d
+                c = c - (lam - alphas[i]) * a
+                lam = float(alphas[i])
+                starts[i, A] = w_act
+                break
+            steps += 1
+            lam -= gamma
+            dropped = joined = -1
+            if gd[k_drop] <= gamma_join:
+                dropped = act[k_drop]
+                del act[k_drop]
+                sgn = np.delete(sgn, k_drop)
+                blocked[:] = False
+                L = scipy.linalg.cholesky(prob.system(np.array(act), 0.0), lower=True)
+            else:
+                if screen:
+                    col, gjj = XA.T @ XW[:, k_join] / n, prob.diag[j_join] / n
+                else:
+                    col, gjj = prob.column(A, j_join)
+                row = _trtrs(L, col)
+                diag2 = gjj - float(row @ row)
+                if diag2 <= 1e-10 * gjj:
+                    blocked[j_join] = True
+                else:
+                    act.append(j_join)
+                    joined = j_join
+                    sgn = np.append(sgn, np.sign(c[k_join] - gamma * a[k_join]))
+                    # Fortran order: LAPACK would copy a C-ordered factor at every solve
+                    grown = np.zeros((len(row) + 1, len(row) + 1), order="F")
+                    grown[:-1, :-1], grown[-1, :-1], grown[-1, -1] = L, row, np.sqrt(diag2)
+                    L = grown
+            if not act:
+                break
+            A = np.array(act)
+            w_act = _potrs(L, prob.Xty[A] / n - lam * sgn)
+            if steps % 16 == 0:  # c from the data now and then, else updated along the segment
+                if screen:
+                    c = XW.T @ (prob.y - XW[:, pos[A]] @ w_act) / n
+                else:
+                    w = np.zeros(p)
+                    w[A] = w_act
+                    c = prob.grad(w, 0.0)[0]
+            else:
+                c = c - gamma * a
+                c[pos[A]] = lam * sgn
+        if lam != alphas[i] or not act:
+            break
+        _, xtr = prob.grad(starts[i], 0.0)
+        if screen:
+            outside = np.ones(p, dtype=bool)
+            outside[W] = False
+            viol = outside & (np.abs(xtr) > lam - rounding_level(prob, starts[i]))
+            if viol.any():  # the working set missed a column: redo the interval with it
+                found |= viol
+                lam, act, sgn, L, w_act, blocked, dropped, joined, steps = proven
+                starts[i] = 0.0
+                continue
+        xtrs[i] = xtr
+        c_all = xtr.copy()
+        i += 1
     for k in range(i, K):  # ran out of steps: the last point, the finish takes over
         starts[k] = starts[i - 1] if i > 0 else 0.0
-    return starts
+    return starts, xtrs
 
 
 def exact_path(
@@ -585,20 +677,24 @@ def exact_path(
     # on a loaded 2-core machine); the Gram matrix, computed before, keeps its threads
     with thread_pools().limit(limits=1, user_api="blas"):
         start = time.perf_counter()
-        starts = _homotopy_starts(prob, alphas) if route == "homotopy" else None
+        starts, xtrs = _homotopy_path(prob, alphas) if route == "homotopy" else (None, None)
         shared = (time.perf_counter() - start) / max(K, 1)  # the homotopy is shared by the grid
         w = np.zeros(prob.p)
         for k, alpha in enumerate(alphas):
             start = time.perf_counter()
             lam, mu = float(alpha) * l1_ratio, float(alpha) * (1.0 - l1_ratio)
-            if lam >= prob.amax:  # at and above alpha_max the optimum is 0 (the EN's too)
+            # at and above alpha_max the optimum is 0 (the EN's too); alpha_max summed in another
+            # order (X in C or F order) differs by rounding: a tie on the KKT boundary, kept at 0
+            at_top = lam >= prob.amax * (1.0 - _AMAX_RTOL)
+            if at_top:
                 w = np.zeros(prob.p)
                 it, msg, xtr = 0, "", None
             else:
                 w0 = starts[k] if starts is not None else _cd_start(prob, w, float(alpha), l1_ratio)
-                w, it, msg, xtr = kkt_finish(prob, w0, lam, mu)
+                xtr0 = xtrs[k] if xtrs is not None else None  # the homotopy's check computed it
+                w, it, msg, xtr = kkt_finish(prob, w0, lam, mu, xtr0=xtr0)
             rgap = relative_gap(prob, w, lam, mu, xtr) if not msg else np.nan
-            if not msg and lam < prob.amax and rgap > GAP_RTOL:
+            if not msg and not at_top and rgap > GAP_RTOL:
                 # KKT within the tie tolerance, gap too large: re-solve, ties admitted
                 w, more, msg, xtr = kkt_finish(prob, w, lam, mu, trust_start=False, strict=True)
                 it += more
