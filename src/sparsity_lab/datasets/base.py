@@ -36,6 +36,12 @@ class Dataset:
         Where the data comes from (package and original reference), for the catalog.
     licence : str
         Licence of the data as shipped, for the catalog.
+    cov : ndarray of shape (n_features, n_features) or None
+        The population covariance of the rows of ``X`` when the generator knows it (features
+        with mean 0): with ``true_coef`` and ``noise_sd`` it gives a fit's test error exactly
+        (:func:`sparsity_lab.metrics.prediction_risk`).
+    noise_sd : float or None
+        The standard deviation of the Gaussian noise of ``y`` when the generator knows it.
     """
 
     name: str
@@ -48,6 +54,8 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     source: str = ""
     licence: str = ""
+    cov: np.ndarray | None = None
+    noise_sd: float | None = None
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)
@@ -77,6 +85,11 @@ class Dataset:
             self.true_coef = np.asarray(self.true_coef, dtype=np.float64).ravel()
             if self.true_coef.shape[0] != p:
                 raise DataError(f"dataset {self.name}: true_coef has the wrong length")
+        if self.cov is not None:
+            self.cov = np.asarray(self.cov, dtype=np.float64)
+            if self.cov.shape != (p, p):
+                shape = self.cov.shape
+                raise DataError(f"dataset {self.name}: cov has shape {shape}, not ({p}, {p})")
 
     @property
     def n_samples(self) -> int:
@@ -93,6 +106,9 @@ class PreparedData:
 
     Test rows are transformed with the training statistics. ``true_coef`` is expressed on the
     standardised features (``beta_j * sd_j``), the scale of the fitted coefficients.
+    ``raw_true_coef``, ``cov`` and ``noise_sd`` are the generator's, in the units of the raw
+    features (None when it does not know them): the exact test error of a fit needs its
+    coefficients back in those units (``coef / x_scale``).
     """
 
     X_train: np.ndarray
@@ -105,6 +121,9 @@ class PreparedData:
     feature_names: list[str]
     true_coef: np.ndarray | None
     notes: list[str]
+    raw_true_coef: np.ndarray | None = None
+    cov: np.ndarray | None = None
+    noise_sd: float | None = None
 
     @property
     def n_samples(self) -> int:
@@ -165,6 +184,7 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
     notes = list(dataset.notes)
     names = dataset.feature_names
     true_coef = dataset.true_coef
+    cov = dataset.cov
     # Exactly constant, whatever rounding the mean would show (a std of 1e-17 is not a feature).
     keep = ~(X_tr == X_tr[:1]).all(axis=0)
     if not keep.all():
@@ -175,6 +195,7 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
         names = [nm for nm, k in zip(names, keep, strict=True) if k]
         if true_coef is not None:
             true_coef = true_coef[keep]
+        cov = None  # a dropped feature's share of the truth is no longer fitted: not exact
     if X_tr.shape[1] == 0:
         raise DataError(f"dataset {dataset.name}: every feature is constant on the training rows")
 
@@ -195,4 +216,7 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
         feature_names=names,
         true_coef=None if true_coef is None else true_coef * x_scale,
         notes=notes,
+        raw_true_coef=true_coef,
+        cov=cov,
+        noise_sd=None if cov is None else dataset.noise_sd,
     )
