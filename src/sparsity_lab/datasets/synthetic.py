@@ -347,16 +347,11 @@ def make_hastie2020(
         )
     if isinstance(beta_type, bool) or beta_type not in BETA_TYPES:
         raise DataError(
-            f"dataset.beta_type={beta_type!r}: allowed values are "
-            f"{', '.join(map(str, BETA_TYPES))}"
+            f"dataset.beta_type={beta_type!r}: allowed values are {', '.join(map(str, BETA_TYPES))}"
         )
     if isinstance(rho, bool) or not isinstance(rho, int | float) or not 0.0 <= rho < 1.0:
         raise DataError(f"dataset.rho={rho!r}: allowed values are 0 <= rho < 1")
-    if (
-        isinstance(snr, bool)
-        or not isinstance(snr, int | float)
-        or not 0.0 < snr < float("inf")
-    ):
+    if isinstance(snr, bool) or not isinstance(snr, int | float) or not 0.0 < snr < float("inf"):
         raise DataError(f"dataset.snr={snr!r}: allowed values are finite numbers snr > 0")
     beta = hastie2020_coef(n_features, n_nonzero, int(beta_type))
     cov = toeplitz_cov(n_features, float(rho))
