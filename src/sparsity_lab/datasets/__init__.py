@@ -14,6 +14,7 @@ from sparsity_lab.datasets.base import (
     check_test_size,
     prepare,
     split_indices,
+    validation_split,
 )
 
 _LAZY = {
@@ -50,6 +51,7 @@ __all__ = [
     "make_synthetic",
     "prepare",
     "split_indices",
+    "validation_split",
 ]
 
 

@@ -14,6 +14,7 @@ from sparsity_lab.errors import UserError
 from sparsity_lab.figures._common import NotSupported, slug
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.save import save_figure
+from sparsity_lab.figures.selection import plot_selected_zeros
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
     plot_support_recovery,
@@ -96,6 +97,9 @@ def _figures(
             yield stem, None, missing["fits"]
         else:
             yield stem, (lambda plot=plot: plot(fits)), None
+    if fits is not None and "selected" in study_tables:
+        selected = variant_labels(study_tables["selected"])
+        yield "exact_zeros_at_selected_model", (lambda: plot_selected_zeros(fits, selected)), None
     if coefs is None or coefs.empty:
         reason = missing.get("coefs") or "coefs table is empty"
         yield "coef_paths_<dataset>", None, reason
@@ -171,6 +175,8 @@ def make_figures(
     coefs, coefs_why = _read_optional(read_coefs, run_dir, COEFS_FILE)
     fits, coefs = variant_labels(fits), variant_labels(coefs)
     study_tables = _study_tables(run_dir)
+    if (run_dir / "selected.parquet").is_file():  # a run with select=...
+        study_tables["selected"] = read_table(run_dir, "selected.parquet")
     if fits is None and coefs is None and not study_tables:
         raise ResultsError(
             f"{run_dir}: not a run dir (no {FITS_FILE}, {COEFS_FILE} or study table)"
