@@ -17,7 +17,6 @@ from sparsity_lab import metrics, schema, selection
 from sparsity_lab.errors import ConfigError
 from sparsity_lab.models import Lasso
 from sparsity_lab.models.lasso_variants import RelaxedLasso
-from sparsity_lab.models.subset import BestSubset, ForwardStepwise
 from sparsity_lab.runner import run_path_job
 
 # ------------------------------------------------------------------ the rules
@@ -129,17 +128,32 @@ def test_relaxed_family_orders_gamma_from_the_lasso_down():
     np.testing.assert_allclose(fit.coefs[4], ref.coef_, rtol=1e-12, atol=1e-14)
 
 
-def test_family_for_dispatches_on_the_estimator():
-    alphas, ratios = np.array([1.0, 0.1]), np.array([1.0, 0.1])
-    assert selection.family_for("bs", BestSubset(k=3), alphas, ratios).params["k"].tolist() == [
-        0,
-        1,
-        2,
-        3,
-    ]
-    assert selection.family_for("fs", ForwardStepwise(k=2), alphas, ratios).size == 3
-    assert selection.family_for("rl", RelaxedLasso(gamma=0.3), alphas, ratios).size == 2
-    assert selection.family_for("lasso", Lasso(), alphas, ratios).params["k"].size == 2
+def test_choose_reads_simplicity_from_the_order_given():
+    # rows alpha-major with gammas 0, 1 (an unsorted relaxation): simplest is (a0, g=1) = row 1
+    errors = np.array([2.0, 2.0, 1.0, 3.0])
+    order = np.array([1, 0, 3, 2])
+    assert selection.choose(errors, np.zeros(4), "min", order) == 2
+    assert selection.choose(errors, np.full(4, 1.0), "1se", order) == 1  # first within 2.0
+
+
+def test_path_family_of_a_k_path_orders_sizes_and_pads_short_folds():
+    from types import SimpleNamespace
+
+    from sparsity_lab.models import Ridge
+
+    # a path over k as a route gives it (rows k = 3, 0, 2, 1: order by k, alphas NaN)
+    path = SimpleNamespace(coefs=np.zeros((4, 2)), alphas=np.full(4, np.nan),
+                           k=np.array([3.0, 0.0, 2.0, 1.0]), gamma=None,
+                           grid_index=np.full(4, -1))  # fmt: skip
+    family = selection.path_family("fs", Ridge(), np.array([1.0]), np.array([1.0]), path)
+    assert family.order.tolist() == [1, 3, 2, 0]
+    assert np.isnan(family.params["alpha_ratio"]).all()
+    # a fold path with fewer rows (one alpha here) leaves the other candidates NaN
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((10, 2)), rng.standard_normal(10)
+    fitted = family.fit(X - X.mean(axis=0), y - y.mean())
+    assert np.isfinite(fitted.coefs[0]).all() and np.isnan(fitted.coefs[1:]).all()
+    assert fitted.status == ["ok", "failed", "failed", "failed"]
 
 
 # ------------------------------------------------------------------ the runner's table

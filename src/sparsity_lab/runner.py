@@ -225,7 +225,7 @@ def run_path_job(
     if cfg.get("summary_ratios") is not None:  # studies freeze a few grid points of the path
         tables["summary"] = summary_table(fits, list(cfg.summary_ratios))
     if cfg.get("select") is not None:
-        family = selection.family_for(model_name, estimator, alphas, ratios)
+        family = selection.path_family(model_name, estimator, alphas, ratios, path)
         full = selection.FamilyFit(path.coefs, list(path.status))
         select = OmegaConf.to_container(cfg.select, resolve=True)
         rows = selection.selected_rows(family, full, prep, select, int(cfg.seed))

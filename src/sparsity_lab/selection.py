@@ -45,12 +45,15 @@ class Family:
     """A method over its tuning grid, candidates simplest first.
 
     ``params``: per candidate the path parameters (``alpha``, ``alpha_ratio``, ``k``, ``gamma``;
-    NaN where the method has none); ``fit(X, y)`` fits every candidate on centred rows.
+    NaN where the method has none); ``fit(X, y)`` fits every candidate on centred rows;
+    ``order``: the candidates simplest first when the rows are not (the rules read it).
     """
 
     name: str
     params: dict[str, np.ndarray]
     fit: Callable[[np.ndarray, np.ndarray], FamilyFit]
+    #: Candidate indices simplest first when the rows are not in that order (None: they are).
+    order: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -135,25 +138,45 @@ def subset_family(
     return Family(method, _params(k_max + 1, k=np.arange(k_max + 1)), fit)
 
 
-def family_for(name: str, estimator, alphas: np.ndarray, ratios: np.ndarray) -> Family:
-    """The family of a path job's model: subset estimators over their k (up to their ``k``),
-    the relaxed lasso over its grid and its ``gamma``, any other model over the alphas."""
-    from sparsity_lab.models.lasso_variants import RelaxedLasso
-    from sparsity_lab.models.subset import BestSubset, ForwardStepwise
+def path_family(name: str, estimator, alphas: np.ndarray, ratios: np.ndarray, path) -> Family:
+    """The family of a path job's model, read off the job's own path (``fit_path``'s rows: one
+    per alpha of the grid, or, where a route gives them, per size ``k`` or per (alpha,
+    ``gamma``), with the path's ``k``, ``gamma`` and ``grid_index`` arrays). Each fold refits
+    through the same ``fit_path``; a fold whose path has fewer rows (a size beyond its rows)
+    leaves the missing candidates NaN, never chosen.
 
-    if isinstance(estimator, BestSubset | ForwardStepwise):
-        method = "best_subset" if isinstance(estimator, BestSubset) else "forward_stepwise"
-        extra = (
-            {"time_limit": estimator.time_limit, "max_exact_features": estimator.max_exact_features}
-            if method == "best_subset"
-            else {}
-        )
-        family = subset_family(method, int(estimator.k), **extra)
-        family.name = name
-        return family
-    if isinstance(estimator, RelaxedLasso):
-        return relaxed_lasso_family(alphas, ratios, [estimator.gamma], name)
-    return alpha_family(name, estimator, alphas, ratios)
+    Simplest first is read from the parameters, whatever the row order: the largest alpha,
+    then the largest gamma (the lasso end of a relaxation), then the smallest k.
+    """
+    from sparsity_lab.regularization import TrainingData, fit_path
+
+    M = len(path.coefs)
+    given = {"alpha": np.asarray(path.alphas, dtype=np.float64)}
+    grid_index = getattr(path, "grid_index", None)
+    if grid_index is not None:
+        index = np.asarray(grid_index)
+        on_grid = np.asarray(ratios)[np.maximum(index, 0)]
+        given["alpha_ratio"] = np.where(index >= 0, on_grid, np.nan)
+    elif len(ratios) == M:
+        given["alpha_ratio"] = np.asarray(ratios, dtype=np.float64)
+    for key in ("k", "gamma"):
+        if getattr(path, key, None) is not None:
+            given[key] = np.asarray(getattr(path, key), dtype=np.float64)
+    params = _params(M, **given)
+    order = np.lexsort((
+        np.nan_to_num(params["k"], nan=0.0),
+        -np.nan_to_num(params["gamma"], nan=0.0),
+        -np.nan_to_num(params["alpha"], nan=0.0),
+    ))  # fmt: skip
+
+    def fit(X: np.ndarray, y: np.ndarray) -> FamilyFit:
+        fold = fit_path(estimator, TrainingData(X, y), alphas)
+        coefs = np.full((M, fold.coefs.shape[1]), np.nan)
+        rows = min(M, len(fold.coefs))
+        coefs[:rows] = fold.coefs[:rows]
+        return FamilyFit(coefs, list(fold.status[:rows]) + ["failed"] * (M - rows))
+
+    return Family(name, params, fit, order)
 
 
 # ------------------------------------------------------------------ errors and rules
@@ -212,12 +235,16 @@ def cv_curve(
     return per_fold.mean(axis=0), per_fold.std(axis=0, ddof=1) / np.sqrt(K), per_fold
 
 
-def choose(errors: np.ndarray, se: np.ndarray, rule: str) -> int:
-    """The candidate a rule selects (candidates simplest first; NaN errors never chosen).
+def choose(errors: np.ndarray, se: np.ndarray, rule: str, order: np.ndarray | None = None) -> int:
+    """The candidate a rule selects (NaN errors never chosen).
 
     ``min``: the smallest error, the simplest among ties; ``1se``: the simplest candidate whose
-    error is at most the minimum's error plus its standard error.
+    error is at most the minimum's error plus its standard error. Candidates are simplest first,
+    or in the order of the indices ``order``.
     """
+    if order is not None:
+        order = np.asarray(order)
+        return int(order[choose(np.asarray(errors)[order], np.asarray(se)[order], rule)])
     errors = np.asarray(errors, dtype=np.float64)
     finite = np.isfinite(errors)
     if not finite.any():
@@ -279,7 +306,7 @@ def selected_rows(family: Family, full: FamilyFit, prep, select, seed: int) -> l
         noise_var = float(prep.noise_sd) ** 2
     rows = []
     for rule in select["rules"]:
-        m = choose(errors, se, rule)
+        m = choose(errors, se, rule, family.order)
         w = full.coefs[m]
         W = w[None, :]
         precision, recall, f1 = metrics.support_scores(W, prep.true_coef)
