@@ -233,12 +233,6 @@ def run_path_job(
     return tables
 
 
-def selected_table(rows: list[dict], ident: dict) -> pd.DataFrame:
-    """The ``selected`` table (``schema.SELECTED``) of one job's selection rows."""
-    frame = pd.DataFrame([ident | row for row in rows])
-    return frame[list(schema.SELECTED.names)]
-
-
 def notes_table(study: str, dataset: str, notes: list[str]) -> pd.DataFrame:
     """What the loader and the preprocessing did to the data (``Dataset.notes`` and
     ``PreparedData.notes``), one row per note."""
@@ -402,3 +396,9 @@ def path_coefs_table(
         }
     )
     return coefs[list(schema.COEFS.names)]
+
+
+def selected_table(rows: list[dict], ident: dict) -> pd.DataFrame:
+    """The ``selected`` table (``schema.SELECTED``) of one job's selection rows."""
+    frame = pd.DataFrame([ident | row for row in rows])
+    return frame[list(schema.SELECTED.names)]

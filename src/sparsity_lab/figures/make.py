@@ -86,6 +86,9 @@ def _figures(
     for study in studies.all_studies():
         if study.owns(tables):
             yield from study.figures(tables)
+    if fits is not None and "selected" in study_tables:
+        selected = variant_labels(study_tables["selected"])
+        yield "exact_zeros_at_selected_model", (lambda: plot_selected_zeros(fits, selected)), None
     for stem, plot in (
         ("exact_zero_fraction_vs_alpha", plot_zero_fraction),
         ("exact_certified_tiny_zeros_vs_alpha", plot_zero_kinds),
@@ -97,9 +100,6 @@ def _figures(
             yield stem, None, missing["fits"]
         else:
             yield stem, (lambda plot=plot: plot(fits)), None
-    if fits is not None and "selected" in study_tables:
-        selected = variant_labels(study_tables["selected"])
-        yield "exact_zeros_at_selected_model", (lambda: plot_selected_zeros(fits, selected)), None
     if coefs is None or coefs.empty:
         reason = missing.get("coefs") or "coefs table is empty"
         yield "coef_paths_<dataset>", None, reason
