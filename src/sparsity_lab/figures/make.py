@@ -83,12 +83,12 @@ def _figures(
     tables = dict(study_tables)
     if fits is not None:
         tables["fits"] = fits
-    for study in studies.all_studies():
-        if study.owns(tables):
-            yield from study.figures(tables)
     if fits is not None and "selected" in study_tables:
         selected = variant_labels(study_tables["selected"])
         yield "exact_zeros_at_selected_model", (lambda: plot_selected_zeros(fits, selected)), None
+    for study in studies.all_studies():
+        if study.owns(tables):
+            yield from study.figures(tables)
     for stem, plot in (
         ("exact_zero_fraction_vs_alpha", plot_zero_fraction),
         ("exact_certified_tiny_zeros_vs_alpha", plot_zero_kinds),
