@@ -154,6 +154,18 @@ def test_path_family_of_a_k_path_orders_sizes_and_pads_short_folds():
     fitted = family.fit(X - X.mean(axis=0), y - y.mean())
     assert np.isfinite(fitted.coefs[0]).all() and np.isnan(fitted.coefs[1:]).all()
     assert fitted.status == ["ok", "failed", "failed", "failed"]
+    # a relaxation over (alpha, gamma), alpha-major: grid ratios map through grid_index, or
+    # per-row ratios are taken as they are; simplest first is alpha down, then gamma down
+    relaxed = SimpleNamespace(coefs=np.zeros((4, 2)), alphas=np.array([2.0, 2.0, 1.0, 1.0]),
+                              k=None, gamma=np.array([0.0, 1.0, 0.0, 1.0]),
+                              grid_index=np.array([0, 0, 1, 1]))  # fmt: skip
+    grid = np.array([1.0, 0.5])
+    family = selection.path_family("rl", Ridge(), grid * 2, grid, relaxed)
+    assert family.params["alpha_ratio"].tolist() == [1.0, 1.0, 0.5, 0.5]
+    assert family.order.tolist() == [1, 0, 3, 2]
+    per_row = np.array([1.0, 1.0, 0.5, 0.5])
+    family = selection.path_family("rl", Ridge(), grid * 2, per_row, relaxed)
+    assert family.params["alpha_ratio"].tolist() == per_row.tolist()
 
 
 # ------------------------------------------------------------------ the runner's table

@@ -141,7 +141,8 @@ def subset_family(
 def path_family(name: str, estimator, alphas: np.ndarray, ratios: np.ndarray, path) -> Family:
     """The family of a path job's model, read off the job's own path (``fit_path``'s rows: one
     per alpha of the grid, or, where a route gives them, per size ``k`` or per (alpha,
-    ``gamma``), with the path's ``k``, ``gamma`` and ``grid_index`` arrays). Each fold refits
+    ``gamma``), with the path's ``k``, ``gamma`` and ``grid_index`` arrays). ``ratios``: one
+    alpha / alpha_max per row, or the grid's, which ``grid_index`` maps to rows. Each fold refits
     through the same ``fit_path``; a fold whose path has fewer rows (a size beyond its rows)
     leaves the missing candidates NaN, never chosen.
 
@@ -153,12 +154,12 @@ def path_family(name: str, estimator, alphas: np.ndarray, ratios: np.ndarray, pa
     M = len(path.coefs)
     given = {"alpha": np.asarray(path.alphas, dtype=np.float64)}
     grid_index = getattr(path, "grid_index", None)
-    if grid_index is not None:
+    if len(ratios) == M:  # one ratio per row already (the grid's, or the rows')
+        given["alpha_ratio"] = np.asarray(ratios, dtype=np.float64)
+    elif grid_index is not None:  # the grid's ratios, rows pointing into the grid
         index = np.asarray(grid_index)
         on_grid = np.asarray(ratios)[np.maximum(index, 0)]
         given["alpha_ratio"] = np.where(index >= 0, on_grid, np.nan)
-    elif len(ratios) == M:
-        given["alpha_ratio"] = np.asarray(ratios, dtype=np.float64)
     for key in ("k", "gamma"):
         if getattr(path, key, None) is not None:
             given[key] = np.asarray(getattr(path, key), dtype=np.float64)
