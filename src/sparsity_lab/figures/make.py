@@ -60,7 +60,8 @@ def variant_labels(df: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
-    """Every study table (of any study in the registry) present in the run dir."""
+    """Every study table (of any study in the registry) present in the run dir, and the
+    ``selected`` table of a run with ``select``."""
     from sparsity_lab import studies
 
     found: dict[str, pd.DataFrame] = {}
@@ -68,6 +69,8 @@ def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
         for table in study.tables:
             if (run_dir / table.file).is_file():
                 found[table.name] = read_table(run_dir, table.file)
+    if (run_dir / "selected.parquet").is_file():  # a run with select=... (a core table)
+        found["selected"] = read_table(run_dir, "selected.parquet")
     return found
 
 
@@ -175,8 +178,6 @@ def make_figures(
     coefs, coefs_why = _read_optional(read_coefs, run_dir, COEFS_FILE)
     fits, coefs = variant_labels(fits), variant_labels(coefs)
     study_tables = _study_tables(run_dir)
-    if (run_dir / "selected.parquet").is_file():  # a run with select=...
-        study_tables["selected"] = read_table(run_dir, "selected.parquet")
     if fits is None and coefs is None and not study_tables:
         raise ResultsError(
             f"{run_dir}: not a run dir (no {FITS_FILE}, {COEFS_FILE} or study table)"
