@@ -130,3 +130,21 @@ def test_default_slice_against_the_frozen_run(tmp_path):
                      "--on", "setting,rho,snr_index,rep,method,rule", "--check"],
                     tmp_path, check=False)  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_model_config_is_a_method_along_the_same_relative_grid():
+    from sklearn.linear_model import ElasticNet as SkElasticNet
+
+    table = bsl.run_cell("low", 0.35, 9, 2, 1, ["elasticnet"], ["min"], 0, 10.0)
+    _, prep = _rep_data(rep=0)
+    X, y = prep.X_train, prep.y_train
+    l1_ratio = 0.5  # configs/model/elasticnet.yaml
+    ratios = np.geomspace(1.0, 1e-4, bsl.N_ALPHAS)
+    alphas = ratios * np.max(np.abs(X.T @ y)) / (len(y) * l1_ratio)
+    errors = []
+    for alpha in alphas:
+        est = SkElasticNet(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=False, tol=1e-14,
+                           max_iter=10**6).fit(X, y)  # fmt: skip
+        errors.append(np.mean((prep.y_val - prep.y_offset - prep.X_val @ est.coef_) ** 2))
+    assert table["alpha"].item() == pytest.approx(alphas[int(np.argmin(errors))], rel=1e-12)
+    assert table["selection_error"].item() == pytest.approx(min(errors), rel=1e-7)

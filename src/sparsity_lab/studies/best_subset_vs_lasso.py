@@ -14,7 +14,9 @@ lasso (50 alphas down to 1e-4 alpha_max when n > p, else 1e-2, glmnet's defaults
 lasso (the same alphas x 10 gammas from 0 to 1), forward stepwise and best subset (k = 0 ..
 min(p, n - 1, 50)); best subset is proven where the branch and bound finishes (p <= 40 and
 within ``bsl.best_subset_time_limit``), its fit is the heuristic's elsewhere, and the rows say
-which (``status``: ok or heuristic).
+which (``status``: ok or heuristic). Any model config's name is a method too
+(``bsl.methods=[lasso,elasticnet]``): its estimator along the same relative grid, through
+``fit_path`` as a path job fits it, so the models other issues add join without code here.
 """
 
 from __future__ import annotations
@@ -69,19 +71,46 @@ def rep_seed(seed: int, setting: str, rho: float, snr_index: int, rep: int) -> i
     return int(np.random.SeedSequence(key).generate_state(1)[0])
 
 
-def method_families(name: str, n: int, p: int, X: np.ndarray, y: np.ndarray, time_limit: float):
-    """The family of ``name`` on training rows (X, y) (centred, standardised)."""
+def model_methods() -> tuple[str, ...]:
+    """Model configs (``configs/model/<name>.yaml``) a method name may also be: fitted along
+    the lasso's relative grid through ``fit_path``, as a path job fits them."""
+    from sparsity_lab.paths import config_dir
+
+    return tuple(sorted(f.stem for f in (config_dir() / "model").glob("*.yaml")))
+
+
+def model_estimator(name: str, seed: int):
+    """The estimator of ``configs/model/<name>.yaml`` (``${seed}`` resolved to ``seed``)."""
+    from omegaconf import OmegaConf
+
+    from sparsity_lab.paths import config_dir
+    from sparsity_lab.runner import build
+
+    node = OmegaConf.load(config_dir() / "model" / f"{name}.yaml")
+    root = OmegaConf.create({"seed": seed, "model": node})
+    return build("model", OmegaConf.to_container(root.model, resolve=True))
+
+
+def method_families(
+    name: str, n: int, p: int, X: np.ndarray, y: np.ndarray, time_limit: float, seed: int = 0
+):
+    """The family of ``name`` on training rows (X, y) (centred, standardised): the paper's four
+    methods, or a model config's estimator along the same relative alpha grid (its alpha_max
+    that of its L1 part, as the path job computes it)."""
     from sparsity_lab import selection
     from sparsity_lab.models import Lasso
+    from sparsity_lab.regularization import alpha_max, objective_l1_ratio
 
-    if name in ("lasso", "relaxed_lasso"):
-        ratios = np.geomspace(1.0, 1e-4 if n > p else 1e-2, N_ALPHAS)
-        alphas = ratios * np.max(np.abs(X.T @ y)) / n
-        if name == "lasso":
-            return selection.alpha_family(name, Lasso(), alphas, ratios)
+    if name in ("best_subset", "forward_stepwise"):
+        k_max = min(p, n - 1, K_LIMIT)
+        return selection.subset_family(name, k_max, time_limit=time_limit)
+    estimator = Lasso() if name in ("lasso", "relaxed_lasso") else model_estimator(name, seed)
+    ratios = np.geomspace(1.0, 1e-4 if n > p else 1e-2, N_ALPHAS)
+    l1_ratio = objective_l1_ratio(estimator)
+    alphas = ratios * alpha_max(X, y, l1_ratio if l1_ratio > 0 else 1.0, centred=True)
+    if name == "relaxed_lasso":
         return selection.relaxed_lasso_family(alphas, ratios, GAMMAS)
-    k_max = min(p, n - 1, K_LIMIT)
-    return selection.subset_family(name, k_max, time_limit=time_limit)
+    return selection.alpha_family(name, estimator, alphas, ratios)
 
 
 def run_cell(
@@ -109,7 +138,7 @@ def run_cell(
         prep = prepare(data, test_size=0.0, seed=data_seed, validation_size=n)
         for method in methods:
             start = time.perf_counter()
-            family = method_families(method, n, p, prep.X_train, prep.y_train, time_limit)
+            family = method_families(method, n, p, prep.X_train, prep.y_train, time_limit, seed)
             full = family.fit(prep.X_train, prep.y_train)
             select = {"kind": "validation", "rules": rules}
             chosen = selection.selected_rows(family, full, prep, select, data_seed)
@@ -146,10 +175,11 @@ def check_params(bsl) -> None:
     if isinstance(n_reps, bool) or not isinstance(n_reps, int) or n_reps < 1:
         raise ConfigError(f"bsl.n_reps={n_reps!r}: allowed values are integers >= 1")
     methods = list(bsl.methods)
-    bad = [m for m in methods if m not in METHODS]
+    allowed = (*METHODS, *(m for m in model_methods() if m not in METHODS))
+    bad = [m for m in methods if m not in allowed]
     if bad or not methods:
         raise ConfigError(
-            f"bsl.methods: {bad[0] if bad else 'empty'!r}; allowed values are {', '.join(METHODS)}"
+            f"bsl.methods: {bad[0] if bad else 'empty'!r}; allowed values are {', '.join(allowed)}"
         )
     limit = bsl.best_subset_time_limit
     if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
