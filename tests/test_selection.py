@@ -42,6 +42,16 @@ def test_nan_errors_are_never_chosen():
     assert selection.choose(errors, np.full(4, 5.0), "1se") == 1
 
 
+def test_a_path_of_failed_fits_selects_nothing_and_says_so():
+    prep = ds.prepare(ds.make_hastie2020(n_samples=40), 0.0, 0, validation_size=0.5)
+    broken = selection.Family("sgd", {"alpha": np.array([1.0, 0.5])}, fit=None)
+    full = selection.FamilyFit(np.full((2, 10), np.nan), ["diverged", "diverged"])
+    rows = selection.selected_rows(broken, full, prep, {"kind": "validation",
+                                                        "rules": ["min", "1se"]}, 0)  # fmt: skip
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    assert all(np.isnan(r["n_zero"]) and np.isnan(r["selection_error"]) for r in rows)
+
+
 def test_validation_curve_by_hand():
     X = np.array([[1.0], [2.0], [0.0]])
     y = np.array([1.0, 1.0, 1.0])

@@ -32,6 +32,10 @@ KINDS: tuple[str, ...] = ("validation", "cv")
 RULES: tuple[str, ...] = ("min", "1se")
 
 
+class NoCandidate(ValueError):
+    """Every candidate's selection error is NaN (every fit failed or diverged)."""
+
+
 @dataclass
 class FamilyFit:
     """Every candidate of a family fitted on one set of centred rows."""
@@ -249,7 +253,7 @@ def choose(errors: np.ndarray, se: np.ndarray, rule: str, order: np.ndarray | No
     errors = np.asarray(errors, dtype=np.float64)
     finite = np.isfinite(errors)
     if not finite.any():
-        raise ValueError("no candidate has a finite selection error")
+        raise NoCandidate("no candidate has a finite selection error")
     best = int(np.nanargmin(np.where(finite, errors, np.inf)))
     if rule == "min":
         return best
@@ -302,12 +306,16 @@ def selected_rows(family: Family, full: FamilyFit, prep, select, seed: int) -> l
         errors, se, _ = cv_curve(family, prep.X_train, prep.y_train, folds)
         n_folds, n_val = float(len(folds)), np.nan
     exact = prep.cov is not None and prep.raw_true_coef is not None and prep.noise_sd is not None
+    rows: list[dict] = []
     if exact:
         signal_var = float(prep.raw_true_coef @ prep.cov @ prep.raw_true_coef)
         noise_var = float(prep.noise_sd) ** 2
-    rows = []
     for rule in select["rules"]:
-        m = choose(errors, se, rule, family.order)
+        try:
+            m = choose(errors, se, rule, family.order)
+        except NoCandidate:  # a result, not a crash: every fit failed or diverged
+            rows.append(_no_selection(kind, rule, n_folds, n_val, M, prep))
+            continue
         w = full.coefs[m]
         W = w[None, :]
         precision, recall, f1 = metrics.support_scores(W, prep.true_coef)
@@ -345,3 +353,18 @@ def selected_rows(family: Family, full: FamilyFit, prep, select, seed: int) -> l
             }
         )
     return rows
+
+
+def _no_selection(kind, rule, n_folds, n_val, M, prep) -> dict:
+    """The row of a rule that found no candidate (every selection error NaN: every fit failed
+    or diverged): NaN values, status ``failed``."""
+    nan = np.nan
+    return {
+        "select": kind, "rule": rule, "n_folds": n_folds, "n_fit": float(prep.n_samples),
+        "n_validation": n_val, "alpha": nan, "alpha_ratio": nan, "k": nan, "gamma": nan,
+        "n_candidates": float(M), "n_features": float(prep.n_features), "n_zero": nan,
+        "n_nonzero": nan, "selection_error": nan, "selection_se": nan, "test_mse": nan,
+        "risk": nan, "relative_risk": nan, "relative_test_error": nan, "pve": nan,
+        "support_precision": nan, "support_recall": nan, "support_f1": nan,
+        "status": "failed",
+    }  # fmt: skip
