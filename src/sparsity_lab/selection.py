@@ -32,10 +32,6 @@ KINDS: tuple[str, ...] = ("validation", "cv")
 RULES: tuple[str, ...] = ("min", "1se")
 
 
-class NoCandidate(ValueError):
-    """Every candidate's selection error is NaN (every fit failed or diverged)."""
-
-
 @dataclass
 class FamilyFit:
     """Every candidate of a family fitted on one set of centred rows."""
@@ -253,7 +249,7 @@ def choose(errors: np.ndarray, se: np.ndarray, rule: str, order: np.ndarray | No
     errors = np.asarray(errors, dtype=np.float64)
     finite = np.isfinite(errors)
     if not finite.any():
-        raise NoCandidate("no candidate has a finite selection error")
+        raise ValueError("no candidate has a finite selection error")
     best = int(np.nanargmin(np.where(finite, errors, np.inf)))
     if rule == "min":
         return best
@@ -311,11 +307,10 @@ def selected_rows(family: Family, full: FamilyFit, prep, select, seed: int) -> l
         signal_var = float(prep.raw_true_coef @ prep.cov @ prep.raw_true_coef)
         noise_var = float(prep.noise_sd) ** 2
     for rule in select["rules"]:
-        try:
-            m = choose(errors, se, rule, family.order)
-        except NoCandidate:  # a result, not a crash: every fit failed or diverged
+        if not np.isfinite(errors).any():  # a result, not a crash: every fit failed or diverged
             rows.append(_no_selection(kind, rule, n_folds, n_val, M, prep))
             continue
+        m = choose(errors, se, rule, family.order)
         w = full.coefs[m]
         W = w[None, :]
         precision, recall, f1 = metrics.support_scores(W, prep.true_coef)
