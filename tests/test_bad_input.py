@@ -94,6 +94,27 @@ CASES = [
     ("SGD step size <= 0", ["model=sgd_l2", "model.eta0=-1"], ["model.eta0", "> 0"]),
     ("too many informative features", ["dataset.n_informative=500"], ["n_informative"]),
     (
+        "unknown beta type",
+        ["dataset=hastie2020", "dataset.beta_type=4"],
+        ["dataset.beta_type=4", "1, 2, 3, 5"],
+    ),
+    ("rho = 1 (hastie2020)", ["dataset=hastie2020", "dataset.rho=1.0"], ["0 <= rho < 1"]),
+    ("snr <= 0", ["dataset=hastie2020", "dataset.snr=0"], ["dataset.snr=0", "snr > 0"]),
+    ("s > p", ["dataset=hastie2020", "dataset.n_nonzero=11"], ["n_nonzero=11", "n_features=10"]),
+    ("K < 2 folds", ["select=cv", "select.n_folds=1"], ["select.n_folds=1", "integers >= 2"]),
+    (
+        "more folds than training rows",
+        ["select=cv", "select.n_folds=400"],
+        ["select.n_folds=400", "375 training rows"],
+    ),
+    (
+        "validation set larger than the data",
+        ["select=validation", "select.validation_size=500"],
+        ["select.validation_size=500", "375 training rows", "1 to 373 rows"],
+    ),
+    ("unknown selection rule", ["select=cv", "select.rules=[max]"], ["select.rules", "1se"]),
+    ("unknown selection", ["select=loo"], ["select=loo", "cv", "validation"]),
+    (
         "diverging SGD step size",
         [
             "model=sgd_prox",

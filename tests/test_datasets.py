@@ -38,6 +38,7 @@ SHAPES = {
     "highdim": (100, 1000),
     "block": (300, 100),
     "heavytail": (300, 100),
+    "hastie2020": (200, 10),
 }
 
 

@@ -22,7 +22,7 @@ from sparsity_lab.datasets import load_diabetes, prepare
 
 EXPERIMENTS = REPO / "experiments"
 STUDIES = ("seed_toy", "l1_vs_l2", "sgd_exact_zeros", "lars_diabetes", "esl_prostate",
-           "solver_zeros")  # fmt: skip
+           "solver_zeros", "best_subset_vs_lasso")  # fmt: skip
 
 
 def run_study(tmp_path, study, *overrides):

@@ -208,7 +208,7 @@ def _dtype_problems(df: pd.DataFrame, table) -> list[str]:
 
 
 STUDY_RUNS = {
-    "path": ["dataset=diabetes", "grid.num=4", "+summary_ratios=[1.0]"],
+    "path": ["dataset=diabetes", "grid.num=4", "+summary_ratios=[1.0]", "select=cv"],
     "seed_toy": ["experiment=seed_toy", "toy.n_steps=20"],
     "lars_diabetes": ["experiment=lars_diabetes", "grid.num=40"],
     "solver_zeros": [
@@ -226,6 +226,12 @@ STUDY_RUNS = {
         "phase.rhos=[0.2]",
         "phase.n_trials=1",
     ],
+    "best_subset_vs_lasso": [
+        "experiment=best_subset_vs_lasso",
+        "bsl.n_reps=1",
+        "bsl.methods=[lasso,best_subset]",
+        "bsl.rules=[min,1se]",
+    ],
 }
 
 
@@ -238,6 +244,8 @@ def test_every_table_a_job_writes_has_its_declared_columns_and_dtypes(compose_cf
     tables = run_job(cfg, model_name=cfg.hydra.runtime.choices.model)
     declared = all_tables()
     assert {"fits", "coefs"} <= set(tables) <= set(declared)
+    if task == "path":
+        assert len(tables["selected"]) == 2  # select=cv: the min and 1se rows
     for name, frame in tables.items():
         assert not _dtype_problems(frame, declared[name]), (
             name,

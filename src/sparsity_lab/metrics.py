@@ -303,3 +303,40 @@ def r2(y: np.ndarray, Y_pred: np.ndarray) -> np.ndarray:
     ss_tot = np.sum((y - y.mean()) ** 2)
     ss_res = np.sum((y[:, None] - Y_pred) ** 2, axis=0)
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else np.full(Y_pred.shape[1], np.nan)
+
+
+def prediction_risk(
+    W: np.ndarray, intercepts: np.ndarray, true_coef: np.ndarray, cov: np.ndarray
+) -> np.ndarray:
+    """Exact risk E[(b + x^T w - x^T beta)^2] of each fit for x ~ N(0, cov):
+    ``(w - beta)^T cov (w - beta) + b^2`` (Hastie, Tibshirani and Tibshirani 2020, with the
+    intercept's share as their ``sim.master`` adds it).
+
+    Parameters
+    ----------
+    W : ndarray of shape (K, p)
+        Coefficients in the units of the raw features.
+    intercepts : ndarray of shape (K,)
+        Intercepts in the units of the raw target (the truth has none: x has mean 0).
+    true_coef : ndarray of shape (p,)
+    cov : ndarray of shape (p, p)
+    """
+    delta = np.atleast_2d(W) - np.asarray(true_coef)[None, :]
+    return np.einsum("kj,kj->k", delta @ cov, delta) + np.asarray(intercepts, float) ** 2
+
+
+def exact_test_errors(risk: np.ndarray, signal_var: float, noise_var: float) -> dict:
+    """The paper's test-error measures from the exact risk.
+
+    ``relative_risk`` = risk / (beta^T Sigma beta); ``relative_test_error`` = (risk + sigma^2) /
+    sigma^2 (1 is perfect, 1 + SNR the null model's); ``pve`` (proportion of variance
+    explained) = 1 - (risk + sigma^2) / (beta^T Sigma beta + sigma^2) (SNR / (1 + SNR) at
+    best, 0 for the null model).
+    """
+    risk = np.asarray(risk, dtype=np.float64)
+    return {
+        "risk": risk,
+        "relative_risk": risk / signal_var,
+        "relative_test_error": (risk + noise_var) / noise_var,
+        "pve": 1.0 - (risk + noise_var) / (signal_var + noise_var),
+    }

@@ -11,7 +11,7 @@ import pandas as pd
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
-from sparsity_lab import metrics, schema, solvers
+from sparsity_lab import metrics, schema, selection, solvers
 from sparsity_lab.datasets import DataError, Dataset, PreparedData, check_test_size, prepare
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.gridpoints import nearest_index
@@ -70,10 +70,29 @@ def load_dataset(cfg: DictConfig) -> tuple[Dataset, float]:
     return build("dataset", params), float(test_size)
 
 
+def validation_size(cfg: DictConfig) -> float | int:
+    """The validation rows ``select=validation`` holds out of the training rows (0: none)."""
+    select = cfg.get("select")
+    if select is None or select.get("kind") != "validation":
+        return 0
+    return select.get("validation_size")
+
+
+def prepare_for_job(dataset: Dataset, test_size: float, cfg: DictConfig) -> PreparedData:
+    """``prepare`` with the job's seed and validation rows; with ``select=cv`` the folds must
+    fit in the training rows."""
+    prep = prepare(dataset, test_size=test_size, seed=int(cfg.seed),
+                   validation_size=validation_size(cfg))  # fmt: skip
+    select = cfg.get("select")
+    if select is not None and select.get("kind") == "cv":
+        selection.cv_folds(prep.n_samples, select.n_folds, int(cfg.seed))  # its one check
+    return prep
+
+
 def load_prepared(cfg: DictConfig) -> tuple[str, PreparedData]:
     """Instantiate the dataset's loader and preprocess it: (dataset name, prepared data)."""
     dataset, test_size = load_dataset(cfg)
-    return dataset.name, prepare(dataset, test_size=test_size, seed=int(cfg.seed))
+    return dataset.name, prepare_for_job(dataset, test_size, cfg)
 
 
 def grid_alphas(grid: DictConfig, amax: float) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +176,8 @@ def check_config(cfg: DictConfig) -> None:
         or not 0 <= zero_tol < float("inf")
     ):
         raise ConfigError(f"zero_tol={zero_tol!r}: allowed values are finite numbers >= 0")
+    if cfg.get("select") is not None:
+        selection.check_select(cfg.select)
 
 
 def run_path_job(
@@ -181,7 +202,7 @@ def run_path_job(
     check_config(cfg)
     dataset, test_size = loaded if loaded is not None else load_dataset(cfg)
     name = dataset.name
-    prep = prepare(dataset, test_size=test_size, seed=int(cfg.seed))
+    prep = prepare_for_job(dataset, test_size, cfg)
     estimator = build("model", cfg.model)
     data = TrainingData(prep.X_train, prep.y_train)
     l1_ratio = objective_l1_ratio(estimator)
@@ -203,6 +224,12 @@ def run_path_job(
     tables = {"fits": fits, "coefs": coefs, "notes": notes_table(cfg.study, name, prep.notes)}
     if cfg.get("summary_ratios") is not None:  # studies freeze a few grid points of the path
         tables["summary"] = summary_table(fits, list(cfg.summary_ratios))
+    if cfg.get("select") is not None:
+        family = selection.path_family(model_name, estimator, alphas, ratios, path)
+        full = selection.FamilyFit(path.coefs, list(path.status))
+        select = OmegaConf.to_container(cfg.select, resolve=True)
+        rows = selection.selected_rows(family, full, prep, select, int(cfg.seed))
+        tables["selected"] = selected_table(rows, ident)
     return tables
 
 
@@ -369,3 +396,9 @@ def path_coefs_table(
         }
     )
     return coefs[list(schema.COEFS.names)]
+
+
+def selected_table(rows: list[dict], ident: dict) -> pd.DataFrame:
+    """The ``selected`` table (``schema.SELECTED``) of one job's selection rows."""
+    frame = pd.DataFrame([ident | row for row in rows])
+    return frame[list(schema.SELECTED.names)]

@@ -117,8 +117,22 @@ NOTES = Table(
     "one row per note on what a loader or the preprocessing did to a job's data",
     columns("study:str dataset:str note:str"),
 )
-#: The tables of the generic path job (``summary`` only with ``summary_ratios``).
-CORE_TABLES: tuple[Table, ...] = (FITS, COEFS, SUMMARY, NOTES)
+SELECTED = Table(
+    "selected",
+    "one row per (dataset, model, variant, seed, rule): the model a validation set or K-fold "
+    "CV selects along the job's path (config select=validation|cv)",
+    columns(
+        "study:str dataset:str model:str variant:str seed:int select:str rule:str "
+        "n_folds:count n_fit:count n_validation:count alpha:float alpha_ratio:float k:count "
+        "gamma:float n_candidates:count n_features:count n_zero:count n_nonzero:count "
+        "selection_error:float selection_se:float test_mse:float risk:float "
+        "relative_risk:float relative_test_error:float pve:float support_precision:float "
+        "support_recall:float support_f1:float status:str"
+    ),
+)
+#: The tables of the generic path job (``summary`` only with ``summary_ratios``, ``selected``
+#: only with ``select``).
+CORE_TABLES: tuple[Table, ...] = (FITS, COEFS, SUMMARY, NOTES, SELECTED)
 RUN_FILE = "run.json"
 JOB_FILE = "job.json"
 JOBS_DIR = "jobs"

@@ -72,6 +72,7 @@ def summary_text(tables: dict[str, pd.DataFrame]) -> str:
         if len(bad):
             counts = bad.groupby("status").size().to_dict()
             lines.append("fits not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    lines += selected_lines(tables.get("selected"), fits)
     for study in studies.all_studies():
         if study.owns(tables):
             lines += study.summary(tables)
@@ -92,3 +93,43 @@ def note_lines(notes: pd.DataFrame | None, max_lines: int = 20) -> list[str]:
         lines.append(f"  {note}" if named else f"  {dataset}: {note}")
     more = len(lines) - max_lines
     return ["data notes:", *lines[:max_lines], *([f"  ... {more} more"] if more > 0 else [])]
+
+
+def selected_table(selected: pd.DataFrame, fits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per (dataset, model, variant, rule): the selected model's alpha / alpha_max (or k,
+    gamma), its exact zeros next to the grid's fewest and most, its selection error and test
+    error (the mean over seeds when there are several)."""
+    keys = ["dataset", "model", "variant", "select", "rule"]
+    values = ["alpha_ratio", "k", "gamma", "n_features", "n_zero", "selection_error",
+              "test_mse", "relative_test_error"]  # fmt: skip
+    table = selected.groupby(keys, sort=False)[values].mean().reset_index()
+    if fits is not None and len(fits) and {"dataset", "model", "n_zero"} <= set(fits.columns):
+        grid = fits.groupby(["dataset", "model", "variant"], sort=False)["n_zero"]
+        span = grid.min().astype(int).astype(str) + ".." + grid.max().astype(int).astype(str)
+        table = table.join(span.rename("grid_n_zero"), on=["dataset", "model", "variant"])
+    table = table.rename(columns={"n_features": "p", "n_zero": "selected_n_zero"})
+    table = table.dropna(axis=1, how="all")
+    if not table["variant"].astype(bool).any():
+        table = table.drop(columns="variant")
+    return table
+
+
+def selected_lines(selected: pd.DataFrame | None, fits: pd.DataFrame | None) -> list[str]:
+    """The end-of-run lines of the ``selected`` table (runs with ``select=...``)."""
+    if selected is None or selected.empty:
+        return []
+    kinds = []
+    for kind, part in selected.groupby("select", sort=False):
+        if kind == "cv":
+            kinds.append(f"{int(part['n_folds'].max())}-fold cross-validation")
+        else:
+            kinds.append(f"a validation set of {int(part['n_validation'].max())} rows")
+    seeds = selected["seed"].nunique()
+    which = f"mean over {seeds} seeds" if seeds > 1 else f"seed {int(selected['seed'].iloc[0])}"
+    table = selected_table(selected, fits)
+    return [
+        "",
+        f"selected models ({', '.join(kinds)}; {which}): exact zeros at the selected model "
+        "(selected_n_zero) next to the grid's fewest..most (grid_n_zero):",
+        table.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+    ]

@@ -14,6 +14,7 @@ from sparsity_lab.datasets.base import (
     check_test_size,
     prepare,
     split_indices,
+    validation_split,
 )
 
 _LAZY = {
@@ -24,6 +25,7 @@ _LAZY = {
     "load_permeability_qsar": "real",
     "load_prostate": "real",
     "load_tecator": "real",
+    "make_hastie2020": "synthetic",
     "make_sparse_regression": "synthetic",
     "make_synthetic": "synthetic",
     "from_frame": "table",
@@ -44,10 +46,12 @@ __all__ = [
     "load_prostate",
     "load_table",
     "load_tecator",
+    "make_hastie2020",
     "make_sparse_regression",
     "make_synthetic",
     "prepare",
     "split_indices",
+    "validation_split",
 ]
 
 

@@ -36,6 +36,12 @@ class Dataset:
         Where the data comes from (package and original reference), for the catalog.
     licence : str
         Licence of the data as shipped, for the catalog.
+    cov : ndarray of shape (n_features, n_features) or None
+        The population covariance of the rows of ``X`` when the generator knows it (features
+        with mean 0): with ``true_coef`` and ``noise_sd`` it gives a fit's test error exactly
+        (:func:`sparsity_lab.metrics.prediction_risk`).
+    noise_sd : float or None
+        The standard deviation of the Gaussian noise of ``y`` when the generator knows it.
     """
 
     name: str
@@ -48,6 +54,8 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     source: str = ""
     licence: str = ""
+    cov: np.ndarray | None = None
+    noise_sd: float | None = None
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)
@@ -77,6 +85,11 @@ class Dataset:
             self.true_coef = np.asarray(self.true_coef, dtype=np.float64).ravel()
             if self.true_coef.shape[0] != p:
                 raise DataError(f"dataset {self.name}: true_coef has the wrong length")
+        if self.cov is not None:
+            self.cov = np.asarray(self.cov, dtype=np.float64)
+            if self.cov.shape != (p, p):
+                shape = self.cov.shape
+                raise DataError(f"dataset {self.name}: cov has shape {shape}, not ({p}, {p})")
 
     @property
     def n_samples(self) -> int:
@@ -93,6 +106,11 @@ class PreparedData:
 
     Test rows are transformed with the training statistics. ``true_coef`` is expressed on the
     standardised features (``beta_j * sd_j``), the scale of the fitted coefficients.
+    ``raw_true_coef``, ``cov`` and ``noise_sd`` are the generator's, in the units of the raw
+    features (None when it does not know them): the exact test error of a fit needs its
+    coefficients back in those units (``coef / x_scale``). ``X_val``, ``y_val``: the validation
+    rows held out of the training rows (``prepare(validation_size=...)``), transformed like the
+    test rows; None without them.
     """
 
     X_train: np.ndarray
@@ -105,6 +123,11 @@ class PreparedData:
     feature_names: list[str]
     true_coef: np.ndarray | None
     notes: list[str]
+    raw_true_coef: np.ndarray | None = None
+    cov: np.ndarray | None = None
+    noise_sd: float | None = None
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -139,7 +162,36 @@ def split_indices(n_samples: int, test_size: float, seed: int) -> tuple[np.ndarr
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
-def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> PreparedData:
+def validation_split(
+    n_train: int, validation_size: float | int, seed: int, field: str = "select.validation_size"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (fit, validation) within ``n_train`` training rows, drawn at random.
+
+    ``validation_size``: a fraction 0 < v < 1 of the training rows, or a number of rows >= 1
+    (an integer); at least 2 rows must stay to fit. The draw is independent of the test split's.
+    """
+    bad_type = isinstance(validation_size, bool) or not isinstance(
+        validation_size, int | float | np.integer | np.floating
+    )
+    integer = not bad_type and isinstance(validation_size, int | np.integer)
+    if bad_type or not (validation_size >= 1 if integer else 0.0 < validation_size < 1.0):
+        raise DataError(
+            f"{field}={validation_size!r}: allowed values are a fraction 0 < v < 1 of the "
+            "training rows or a number of rows >= 1"
+        )
+    n_val = int(validation_size) if integer else int(round(validation_size * n_train))  # noqa: RUF046
+    if n_val < 1 or n_train - n_val < 2:
+        raise DataError(
+            f"{field}={validation_size!r} asks for {n_val} validation rows of the {n_train} "
+            f"training rows; allowed: 1 to {n_train - 2} rows (2 must stay to fit)"
+        )
+    perm = np.random.default_rng([seed, 1]).permutation(n_train)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def prepare(
+    dataset: Dataset, test_size: float = 0.25, seed: int = 0, validation_size: float | int = 0
+) -> PreparedData:
     """Split, drop columns constant on the training rows, standardise on the training rows.
 
     Parameters
@@ -149,6 +201,10 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
         Fraction of rows held out; ignored when the dataset carries a fixed ``train_index``.
     seed : int
         Drives the random split.
+    validation_size : float or int
+        0: no validation rows. Else a fraction of the training rows, or a number of them
+        (:func:`validation_split`), held out as ``X_val``/``y_val``: the training rows are what
+        stays, and they alone set the standardisation.
     """
     check_test_size(test_size)
     n = dataset.n_samples
@@ -157,6 +213,10 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
         test = np.setdiff1d(np.arange(n), train)
     else:
         train, test = split_indices(n, test_size, seed)
+    val = None
+    if not (validation_size == 0 and not isinstance(validation_size, bool)):
+        fit_pos, val_pos = validation_split(len(train), validation_size, seed)
+        train, val = train[fit_pos], train[val_pos]
     # Fancy indexing copies, so the training block can be standardised in place: at n = 20000,
     # p = 1000 every avoided temporary is a 160 MB pass.
     X_tr, X_te = dataset.X[train], dataset.X[test]
@@ -165,6 +225,7 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
     notes = list(dataset.notes)
     names = dataset.feature_names
     true_coef = dataset.true_coef
+    cov = dataset.cov
     # Exactly constant, whatever rounding the mean would show (a std of 1e-17 is not a feature).
     keep = ~(X_tr == X_tr[:1]).all(axis=0)
     if not keep.all():
@@ -175,6 +236,7 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
         names = [nm for nm, k in zip(names, keep, strict=True) if k]
         if true_coef is not None:
             true_coef = true_coef[keep]
+        cov = None  # a dropped feature's share of the truth is no longer fitted: not exact
     if X_tr.shape[1] == 0:
         raise DataError(f"dataset {dataset.name}: every feature is constant on the training rows")
 
@@ -184,6 +246,10 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
     X_tr /= x_scale
     y_offset = float(y_tr.mean())
     X_test = (X_te - x_mean) / x_scale
+    X_val = y_val = None
+    if val is not None:
+        X_val = (dataset.X[val][:, keep] - x_mean) / x_scale
+        y_val = dataset.y[val]
     return PreparedData(
         X_train=np.ascontiguousarray(X_tr),
         y_train=y_tr - y_offset,
@@ -195,4 +261,9 @@ def prepare(dataset: Dataset, test_size: float = 0.25, seed: int = 0) -> Prepare
         feature_names=names,
         true_coef=None if true_coef is None else true_coef * x_scale,
         notes=notes,
+        raw_true_coef=true_coef,
+        cov=cov,
+        noise_sd=None if cov is None else dataset.noise_sd,
+        X_val=None if X_val is None else np.ascontiguousarray(X_val),
+        y_val=y_val,
     )

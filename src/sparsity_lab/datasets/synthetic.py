@@ -264,3 +264,112 @@ def _unit_noise(distribution: str, df: float, n: int, rng: np.random.Generator) 
 def _check_choice(field: str, value, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise DataError(f"dataset.{field}={value!r}: allowed values are {', '.join(allowed)}")
+
+
+#: The coefficient patterns of Hastie, Tibshirani and Tibshirani's ``sim.xy`` offered here.
+BETA_TYPES = (1, 2, 3, 5)
+
+
+def hastie2020_coef(n_features: int, n_nonzero: int, beta_type: int) -> np.ndarray:
+    """The true coefficients of ``sim.xy`` (R package ``bestsubset``) for one beta type.
+
+    1: ``n_nonzero`` ones at the (1-based) indices ``round(seq(1, p, length = s))``, rounded half
+    to even as R does; 2: the first ``n_nonzero`` are 1; 3: the first ``n_nonzero`` run
+    linearly from 10 down to 0.5; 5: the first ``n_nonzero`` are 1, then beta_j = 0.5^(j - s)
+    for the rest (1-based j), a weakly sparse truth with no exact zero.
+    """
+    p, s = n_features, n_nonzero
+    beta = np.zeros(p)
+    if beta_type == 1:
+        # R's seq(1, p, length = s) is from + (0:(s-1)) * by; round() halves to even, as numpy
+        spots = 1.0 + np.arange(s) * ((p - 1) / (s - 1)) if s > 1 else np.ones(1)
+        beta[np.round(spots).astype(int) - 1] = 1.0
+    elif beta_type == 2:
+        beta[:s] = 1.0
+    elif beta_type == 3:
+        beta[:s] = np.linspace(10.0, 0.5, s) if s > 1 else 10.0
+    else:
+        beta[:s] = 1.0
+        beta[s:] = 0.5 ** np.arange(1, p - s + 1)
+    return beta
+
+
+def toeplitz_cov(n_features: int, rho: float) -> np.ndarray:
+    """Sigma with Sigma_ij = rho^|i-j| (the identity at rho = 0)."""
+    lags = np.abs(np.subtract.outer(np.arange(n_features), np.arange(n_features)))
+    return np.power(float(rho), lags) if rho != 0 else np.eye(n_features)
+
+
+def make_hastie2020(
+    n_samples: int = 200,
+    n_features: int = 10,
+    n_nonzero: int = 5,
+    beta_type: int = 2,
+    rho: float = 0.35,
+    snr: float = 1.0,
+    random_state: int = 0,
+    name: str = "hastie2020",
+) -> Dataset:
+    """The simulation of Hastie, Tibshirani and Tibshirani (2020), ``sim.xy`` of ``bestsubset``.
+
+    Rows x ~ N(0, Sigma) with Sigma_ij = rho^|i-j|, ``y = x^T beta + sigma * eps`` with
+    ``sigma^2 = beta^T Sigma beta / snr`` (the SNR of an infinite test set, as the paper sets
+    it), beta by :func:`hastie2020_coef`.
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Rows drawn (training, validation and test rows alike; ``dataset.test_size`` and the
+        selection's validation set split them) and p.
+    n_nonzero : int
+        s, 1 <= s <= p (for beta type 5 the number of coefficients equal to 1).
+    beta_type : {1, 2, 3, 5}
+    rho : float
+        0 <= rho < 1.
+    snr : float
+        > 0.
+    random_state : int
+    name : str
+
+    Returns
+    -------
+    Dataset
+        With ``true_coef`` (beta), ``cov`` (Sigma) and ``noise_sd`` (sigma): a fit's test error
+        is computed exactly from them (:func:`sparsity_lab.metrics.prediction_risk`).
+    """
+    _check_int("n_samples", n_samples, 2)
+    _check_int("n_features", n_features, 1)
+    _check_int("n_nonzero", n_nonzero, 1)
+    if n_nonzero > n_features:
+        raise DataError(
+            f"dataset.n_nonzero={n_nonzero} exceeds dataset.n_features={n_features}; "
+            "allowed: 1 <= n_nonzero <= n_features"
+        )
+    if isinstance(beta_type, bool) or beta_type not in BETA_TYPES:
+        raise DataError(
+            f"dataset.beta_type={beta_type!r}: allowed values are {', '.join(map(str, BETA_TYPES))}"
+        )
+    if isinstance(rho, bool) or not isinstance(rho, int | float) or not 0.0 <= rho < 1.0:
+        raise DataError(f"dataset.rho={rho!r}: allowed values are 0 <= rho < 1")
+    if isinstance(snr, bool) or not isinstance(snr, int | float) or not 0.0 < snr < float("inf"):
+        raise DataError(f"dataset.snr={snr!r}: allowed values are finite numbers snr > 0")
+    beta = hastie2020_coef(n_features, n_nonzero, int(beta_type))
+    cov = toeplitz_cov(n_features, float(rho))
+    signal_var = float(beta @ cov @ beta)
+    sigma = float(np.sqrt(signal_var / snr))
+    rng = np.random.default_rng(random_state)
+    X = toeplitz_design(n_samples, n_features, float(rho), rng)
+    y = X @ beta + sigma * rng.standard_normal(n_samples)
+    return Dataset(
+        name=name,
+        X=X,
+        y=y,
+        feature_names=feature_names(n_features),
+        true_coef=beta,
+        target="y",
+        notes=[f"{name}: beta type {beta_type}, rho={rho:g}, snr={snr:g}, sigma={sigma:.6g}"],
+        source="generated (make_hastie2020: sim.xy of Hastie, Tibshirani and Tibshirani 2020)",
+        licence="generated",
+        cov=cov,
+        noise_sd=sigma,
+    )

@@ -14,6 +14,7 @@ from sparsity_lab.errors import UserError
 from sparsity_lab.figures._common import NotSupported, slug
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.save import save_figure
+from sparsity_lab.figures.selection import plot_selected_zeros
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
     plot_support_recovery,
@@ -59,7 +60,8 @@ def variant_labels(df: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
-    """Every study table (of any study in the registry) present in the run dir."""
+    """Every study table (of any study in the registry) present in the run dir, and the
+    ``selected`` table of a run with ``select``."""
     from sparsity_lab import studies
 
     found: dict[str, pd.DataFrame] = {}
@@ -67,6 +69,8 @@ def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
         for table in study.tables:
             if (run_dir / table.file).is_file():
                 found[table.name] = read_table(run_dir, table.file)
+    if (run_dir / "selected.parquet").is_file():  # a run with select=... (a core table)
+        found["selected"] = read_table(run_dir, "selected.parquet")
     return found
 
 
@@ -82,6 +86,9 @@ def _figures(
     tables = dict(study_tables)
     if fits is not None:
         tables["fits"] = fits
+    if fits is not None and "selected" in study_tables:
+        selected = variant_labels(study_tables["selected"])
+        yield "exact_zeros_at_selected_model", (lambda: plot_selected_zeros(fits, selected)), None
     for study in studies.all_studies():
         if study.owns(tables):
             yield from study.figures(tables)

@@ -29,6 +29,11 @@ MODEL_COLORS: dict[str, str] = {
     "sgd_clip": "#8c6d31",
     "sgd_rda": "#f0e442",
     "sgd_ftrl": "#d55e00",
+    # zeros by design (issue 22): L0 in greens and greys, the lasso's relatives near its red
+    "best_subset": "#1b7837",
+    "forward_stepwise": "#7fbf7b",
+    "relaxed_lasso": "#67001f",
+    "adaptive_lasso": "#f4a582",
 }
 #: Marker and line style per model: the model is readable without colour (print, greyscale).
 MODEL_MARKERS: dict[str, tuple[str, str]] = {
@@ -43,6 +48,10 @@ MODEL_MARKERS: dict[str, tuple[str, str]] = {
     "sgd_clip": ("X", (0, (3, 1, 1, 1))),
     "sgd_rda": ("h", (0, (8, 2, 2, 2))),
     "sgd_ftrl": ("<", (0, (2, 2))),
+    "best_subset": ("d", "-"),
+    "forward_stepwise": (">", "--"),
+    "relaxed_lasso": ("p", "-."),
+    "adaptive_lasso": ("H", (0, (4, 1, 1, 1))),
 }
 _FALLBACK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 _FALLBACK_LINES = ("-", "--", "-.", ":")
