@@ -14,7 +14,7 @@ from sparsity_lab.figures import cli as figures_cli
 from sparsity_lab.figures import make as make_module
 from sparsity_lab.figures import style
 from sparsity_lab.metrics import first_exact_zero
-from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, write_table
+from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, with_variant, write_table
 
 MODELS = ("lasso", "ridge", "sgd_prox")
 RATIOS = np.logspace(-3, 0, 5)
@@ -70,7 +70,9 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                                 "true_coef": TRUE_COEF[j] if known else np.nan,
                             }
                         )  # fmt: skip
-    fits, coefs = pd.DataFrame(fits), pd.DataFrame(coefs)
+    # written as before issue 22 (no path point columns): read as an old run dir is
+    fits = with_variant(pd.DataFrame(fits), "fits")
+    coefs = with_variant(pd.DataFrame(coefs), "coefs")
     assert tuple(fits.columns) == FITS_COLUMNS and tuple(coefs.columns) == COEFS_COLUMNS
     return fits, coefs
 
@@ -412,6 +414,7 @@ def test_make_figures_skips_with_reasons(tmp_path, tables, capsys):
     # a study's own figures are listed only for that study's runs (not skipped elsewhere)
     assert set(skipped) == {
         "skipped support_precision_recall_vs_alpha",
+        "skipped support_f1_vs_nonzero_count",
         "skipped coef_paths_<dataset>",
         "skipped coef_log10abs_histogram_<dataset>",
     }
