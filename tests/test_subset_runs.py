@@ -215,3 +215,55 @@ def test_bad_relaxation_list_exits_2(tmp_path):
     )
     assert proc.returncode == 2
     assert "model.path_gammas" in proc.stderr and "[0, 1]" in proc.stderr
+
+
+# ------------------------------------------------------------------ the beyond_lasso study
+def test_matched_rows_pick_the_first_fit_with_exactly_m_nonzeros():
+    from sparsity_lab.studies.beyond_lasso import matched_rows, relative_errors
+
+    base = {"study": "beyond_lasso", "dataset": "d", "variant": "", "seed": 0, "n_features": 6,
+            "status": "ok", "support_precision": np.nan, "support_recall": np.nan,
+            "support_f1": np.nan, "n_zero_boundary": 0.0}  # fmt: skip
+    rows = []
+    # lasso: nonzeros 0, 1, 1, 3 along alpha / alpha_max = 1, .5, .25, .1 (no 2)
+    for ratio, nnz, mse in ((1.0, 0, 9.0), (0.5, 1, 5.0), (0.25, 1, 4.0), (0.1, 3, 2.0)):
+        rows.append(base | {"model": "lasso", "alpha_ratio": ratio, "k": np.nan, "gamma": np.nan,
+                            "n_nonzero": nnz, "n_zero": 6 - nnz, "n_zero_certified": 6.0 - nnz,
+                            "optimality": "", "test_mse": mse})  # fmt: skip
+    # relaxed lasso at gamma 0 and 1 on the same alphas; best subset over k (k = 1 heuristic)
+    for ratio, nnz, mse in ((1.0, 0, 9.0), (0.5, 1, 3.0), (0.1, 3, 1.0)):
+        for g in (0.0, 1.0):
+            rows.append(base | {"model": "relaxed_lasso", "alpha_ratio": ratio, "k": np.nan,
+                                "gamma": g, "n_nonzero": nnz, "n_zero": 6 - nnz,
+                                "n_zero_certified": 6.0 - nnz, "optimality": "",
+                                "test_mse": mse if g == 0 else mse * 2})  # fmt: skip
+    for k, proof in ((0, "proven"), (1, "heuristic"), (2, "proven"), (3, "proven")):
+        rows.append(base | {"model": "best_subset", "alpha_ratio": np.nan, "k": float(k),
+                            "gamma": np.nan, "n_nonzero": k, "n_zero": 6 - k,
+                            "n_zero_certified": np.nan, "optimality": proof,
+                            "test_mse": 10.0 - k})  # fmt: skip
+    fits = pd.DataFrame(rows)
+    matched = matched_rows(fits, [1, 2, 3])
+    lasso = matched[matched["model"] == "lasso"]
+    assert list(lasso["m"]) == [1, 3] and list(lasso["alpha_ratio"]) == [0.5, 0.1]
+    assert list(lasso["test_mse"]) == [5.0, 2.0]  # the largest alpha, not the best error
+    subset = matched[matched["model"] == "best_subset"].set_index("m")
+    assert list(subset.index) == [1, 2, 3]
+    # proven zeros: none of a heuristic row, every zero of a proven one
+    assert list(subset["n_zero_proven"]) == [0.0, 4.0, 3.0]
+    assert list(matched.loc[matched["model"] == "lasso", "n_zero_proven"]) == [5.0, 3.0]
+    rel = relative_errors(matched).set_index(["method", "m"])["mse_vs_lasso"]
+    assert rel[("relaxed_lasso [gamma=0]", 1)] == pytest.approx(3.0 / 5.0)
+    assert rel[("best_subset", 3)] == pytest.approx(7.0 / 2.0)
+    assert np.isnan(rel[("best_subset", 2)])  # the lasso has no fit with 2 nonzeros
+    assert not any("gamma=1" in m for m, _ in rel.index)  # that is the lasso itself
+
+
+def test_beyond_lasso_sizes_are_checked(compose_cfg):
+    from sparsity_lab.errors import ConfigError
+    from sparsity_lab.studies import get
+
+    study = get("beyond_lasso")
+    study.check(compose_cfg(["experiment=beyond_lasso"]))
+    with pytest.raises(ConfigError, match=r"beyond_lasso.sizes=\[0\]"):
+        study.check(compose_cfg(["experiment=beyond_lasso", "beyond_lasso.sizes=[0]"]))

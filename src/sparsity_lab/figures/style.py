@@ -96,7 +96,7 @@ def model_color(name: str) -> str:
     gamma = _gamma_of(name)
     if gamma is not None:
         base = np.array(mpl.colors.to_rgb(MODEL_COLORS[gamma[0]]))
-        return mpl.colors.to_hex(base + 0.6 * (1.0 - gamma[1]) * (1.0 - base))
+        return mpl.colors.to_hex(base + 0.5 * (1.0 - gamma[1]) * (1.0 - base))
     if name in MODEL_COLORS:
         return MODEL_COLORS[name]
     if name in RULE_COLORS:
