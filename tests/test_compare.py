@@ -829,3 +829,10 @@ def test_rows_on_a_path_over_k_align_on_k_and_gamma():
     assert comparison.only_a.empty and comparison.only_b.empty
     differing = comparison.common[comparison.common["n_zero_B"] != comparison.common["n_zero_A"]]
     assert list(differing["k"]) == [2.0] and list(differing["model"]) == ["best_subset"]
+    # the A-vs-B figure has an alpha axis: rows of a path over k are left out of it, and a
+    # relaxed lasso's gamma names its panel
+    relaxed = base[base["model"] == "lasso"].assign(model="relaxed_lasso", gamma=0.5)
+    both = pd.concat([a, relaxed], ignore_index=True)
+    panels = set(compare.figure_data(compare.align(both, both), "n_zero")["panel"])
+    assert "diabetes / relaxed_lasso / gamma=0.5" in panels and "diabetes / lasso" in panels
+    assert not any("best_subset" in p for p in panels)

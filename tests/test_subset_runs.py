@@ -267,3 +267,27 @@ def test_beyond_lasso_sizes_are_checked(compose_cfg):
     study.check(compose_cfg(["experiment=beyond_lasso"]))
     with pytest.raises(ConfigError, match=r"beyond_lasso.sizes=\[0\]"):
         study.check(compose_cfg(["experiment=beyond_lasso", "beyond_lasso.sizes=[0]"]))
+
+
+def test_nonzero_figures_draw_paths_over_k_beside_the_alpha_grid():
+    from sparsity_lab.figures import make as make_module
+    from sparsity_lab.figures.sweeps import plot_support_f1_vs_nonzeros
+    from test_figures import make_tables
+
+    fits, _ = make_tables()
+    lasso = fits[(fits["model"] == "lasso") & (fits["seed"] == 0)]
+    lasso = lasso.drop_duplicates(["dataset", "n_nonzero"])  # one row per size, as a k path
+    sized = lasso.assign(model="best_subset", alpha=np.nan, alpha_ratio=np.nan, path_param="k",
+                         k=lasso["n_nonzero"].astype(float), support_f1=0.5)  # fmt: skip
+    both = pd.concat([fits, sized], ignore_index=True)
+    stems = [stem for stem, *_ in make_module._figures(both, None, {}, {})]
+    assert "support_f1_vs_nonzero_count" in stems
+    assert "support_f1_vs_nonzero_count" not in [
+        s for s, *_ in make_module._figures(fits, None, {}, {})
+    ]
+    fig = plot_support_f1_vs_nonzeros(both)
+    ax = fig.axes[0]  # diabetes has no truth: the synthetic panel only
+    line = next(l for l in ax.get_lines() if l.get_label() == "best_subset")
+    synthetic = sized[sized["dataset"] == "synthetic"].sort_values("k")
+    assert list(line.get_xdata()) == list(synthetic["n_nonzero"])
+    assert list(line.get_ydata()) == [0.5] * len(synthetic)

@@ -874,6 +874,9 @@ def _panel_labels(rows: pd.DataFrame, keys: Sequence[str]) -> list[str]:
             if key == "variant":
                 if text:
                     words[-1:] = [f"{words[-1]} [{text}]" if words else f"[{text}]"]
+            elif key in schema.PATH_KEYS:  # a path point: named, and absent where NaN
+                if not pd.isna(value):
+                    words.append(f"{key}={text}")
             else:
                 words.append(text)
         labels.append(" / ".join(words))
@@ -904,8 +907,12 @@ def figure_data(comparison: Comparison, metric: str) -> pd.DataFrame:
         )
     if metric not in comparison.metrics:
         raise CompareError(f"figure: {metric} is not a compared column")
-    rows = comparison.rows
-    panel_keys = [k for k in comparison.keys if k not in FIGURE_AXIS_KEYS]
+    on_grid = comparison.rows["alpha_ratio"].notna().to_numpy()  # paths over k: no alpha axis
+    rows = comparison.rows[on_grid]
+    panel_keys = [
+        k for k in comparison.keys
+        if k not in FIGURE_AXIS_KEYS and not (k in schema.PATH_KEYS and rows[k].isna().all())
+    ]  # fmt: skip
     frame = pd.DataFrame(
         {
             "panel": _panel_labels(rows, panel_keys),
@@ -913,7 +920,7 @@ def figure_data(comparison: Comparison, metric: str) -> pd.DataFrame:
             "A": rows[f"{metric}_A"],
             "B": rows[f"{metric}_B"],
             "B - A": rows[f"{metric}_diff"],
-            "differs": comparison.differs[metric],
+            "differs": comparison.differs[metric][on_grid],
         }
     )
     records = []

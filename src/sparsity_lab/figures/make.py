@@ -103,12 +103,15 @@ def _figures(
     for study in studies.all_studies():
         if study.owns(tables):
             yield from study.figures(tables)
+    # support recovery against the nonzeros only where some path is not the alpha grid (on
+    # the grid, support_precision_recall_vs_alpha shows it; a run's figures stay as many)
+    off_grid = fits is not None and len(on_alpha_grid(fits)) < len(fits)
     for stem, plot, rows in (
         ("exact_zero_fraction_vs_alpha", plot_zero_fraction, on_alpha_grid),
         ("exact_certified_tiny_zeros_vs_alpha", plot_zero_kinds, on_alpha_grid),
         ("sgd_zero_sets_vs_optimum", plot_sgd_zero_sets, on_alpha_grid),
         ("test_error_vs_nonzero_count", plot_error_vs_nonzeros, None),
-        ("support_f1_vs_nonzero_count", plot_support_f1_vs_nonzeros, None),
+        *([("support_f1_vs_nonzero_count", plot_support_f1_vs_nonzeros, None)] * off_grid),
         ("support_precision_recall_vs_alpha", plot_support_recovery, on_alpha_grid),
     ):
         if fits is None:
