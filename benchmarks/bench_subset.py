@@ -21,7 +21,8 @@ from sklearn.linear_model import OrthogonalMatchingPursuit
 
 from benchmarks._timing import best_of, interleaved, met, verdict
 from benchmarks.bench_exact import toeplitz
-from sparsity_lab.models.subset import best_subset_path, forward_stepwise_path
+from sparsity_lab.models.subset import BestSubset, best_subset_path, forward_stepwise_path
+from sparsity_lab.regularization import TrainingData, fit_path
 from sparsity_lab.threads import thread_pools
 
 BEST_SUBSET_TARGET = 10.0
@@ -60,6 +61,22 @@ def bench_best_subset() -> bool:
         f"    p=16 (first 16 columns): branch and bound {t_small:.3f} s, enumeration of "
         f"{2**16} subsets {t_enum:.2f} s (ratio {t_small / t_enum:.3f}; same RSS: {agree}); "
         f"enumeration at p=30 extrapolated {t_enum * 2**14 / 3600:.0f} h",
+        flush=True,
+    )
+    # the path job's route (regularization.fit_path: clone, fit, one row per size) against
+    # the path function it calls, interleaved in this run
+    data = TrainingData(X - X.mean(0), y - y.mean())
+    est = BestSubset(k=30, time_limit=None)
+    times = interleaved(
+        {
+            "route": lambda: fit_path(est, data, np.zeros(1)),
+            "direct": lambda: best_subset_path(data.X, data.y, 30),
+        },
+        repeat=3,
+    )
+    print(
+        f"    path job route (fit_path, 31 rows) {times['route']:.2f} s, the path function "
+        f"alone {times['direct']:.2f} s (ratio {times['route'] / times['direct']:.2f})",
         flush=True,
     )
     Xw, yw = toeplitz(100, 1000, 0.35)

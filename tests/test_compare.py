@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sparsity_lab import compare
-from sparsity_lab.results import FITS_COLUMNS, TIMING_COLUMNS, write_table
+from sparsity_lab import compare, schema
+from sparsity_lab.results import FITS_COLUMNS, TIMING_COLUMNS, with_variant, write_table
 
 MODELS = ("lasso", "ridge")
 RATIOS = tuple(np.logspace(-3, 0, 4))  # 1e-3 .. 1: spans decades, like a real grid
@@ -47,7 +47,7 @@ def make_fits(seeds=(0, 1), datasets=("synthetic", "diabetes"), n_features=10) -
                             "fit_seconds": rng.uniform(0.01, 0.02), "status": "ok", "message": "",
                         }
                     )  # fmt: skip
-    df = pd.DataFrame(rows)
+    df = with_variant(pd.DataFrame(rows), "fits")  # as read from a run before issue 22
     assert tuple(df.columns) == FITS_COLUMNS
     return df
 
@@ -322,8 +322,9 @@ REAL_RUN = [
     "dataset.n_informative=2", "grid.num=2", "grid.min_ratio=0.1", "+summary_ratios=[1.0,0.1]",
     "run_id=base",
 ]  # fmt: skip
-REAL_KEYS = {"fits": compare.DEFAULT_KEYS, "summary": compare.DEFAULT_KEYS}
-REAL_KEYS["coefs"] = (*compare.DEFAULT_KEYS, "feature")
+# the path point's k and gamma are keys as soon as a side holds one (a mutation makes them so)
+KEYS = (*compare.DEFAULT_KEYS, *schema.PATH_KEYS)
+REAL_KEYS = {"fits": KEYS, "summary": KEYS, "coefs": (*KEYS, "feature")}
 
 
 @pytest.fixture(scope="module")
@@ -810,3 +811,28 @@ def test_page_of_a_table_without_a_grid_says_why_it_has_no_figure(tmp_path, caps
     text = page.read_text()
     assert "data:image/png" not in text
     assert "the rows are not aligned on alpha_ratio (keys: dataset, feature)" in text
+
+
+def test_rows_on_a_path_over_k_align_on_k_and_gamma():
+    """Best subset rows (alpha NaN, one per k) and relaxed lasso rows (one per gamma) align on
+    the path point; a changed count is found at its k."""
+    base = make_fits(seeds=(0,), datasets=("diabetes",))
+    sized = base[base["model"] == "lasso"].assign(
+        model="best_subset", alpha=np.nan, alpha_ratio=np.nan, path_param="k",
+        k=np.arange((base["model"] == "lasso").sum(), dtype=float),
+    )  # fmt: skip
+    a = pd.concat([base, sized], ignore_index=True)
+    assert compare.choose_alignment(a, a).keys[-3:] == ("alpha_ratio", "k", "seed")
+    b = a.copy()
+    b.loc[(b["model"] == "best_subset") & (b["k"] == 2), "n_zero"] += 1
+    comparison = compare.align(a, b)
+    assert comparison.only_a.empty and comparison.only_b.empty
+    differing = comparison.common[comparison.common["n_zero_B"] != comparison.common["n_zero_A"]]
+    assert list(differing["k"]) == [2.0] and list(differing["model"]) == ["best_subset"]
+    # the A-vs-B figure has an alpha axis: rows of a path over k are left out of it, and a
+    # relaxed lasso's gamma names its panel
+    relaxed = base[base["model"] == "lasso"].assign(model="relaxed_lasso", gamma=0.5)
+    both = pd.concat([a, relaxed], ignore_index=True)
+    panels = set(compare.figure_data(compare.align(both, both), "n_zero")["panel"])
+    assert "diabetes / relaxed_lasso / gamma=0.5" in panels and "diabetes / lasso" in panels
+    assert not any("best_subset" in p for p in panels)

@@ -30,7 +30,8 @@ def test_groups_are_not_empty():
 def test_every_model_instantiates_as_an_unfitted_estimator(compose_cfg, name):
     cfg = compose_cfg([f"model={name}"])
     est = instantiate(cfg.model)
-    assert hasattr(est, "fit") and "alpha" in est.get_params()
+    # its path's parameter: alpha along the grid, or the size k (best subset, stepwise)
+    assert hasattr(est, "fit") and ("alpha" in est.get_params() or "k" in est.get_params())
     clone(est)  # sklearn-compatible parameters
     assert not any(k.endswith("_") and not k.startswith("_") for k in vars(est))
 

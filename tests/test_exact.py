@@ -12,6 +12,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.linear_model import ElasticNet as SkElasticNet
 from sklearn.linear_model import Lasso as SkLasso
 from sklearn.linear_model import lars_path
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import results_line, run_cli
 from sparsity_lab import metrics, solvers
@@ -450,3 +452,49 @@ def test_stalled_conjugate_gradients_are_bounded_and_not_retried_along_a_path(mo
     support = w != 0
     assert np.abs(c).max() <= alphas[-1] * (1 + 1e-7)
     assert_allclose(c[support], alphas[-1] * np.sign(w[support]), rtol=1e-7)
+
+
+# ------------------------------------------------------------------ the estimator contract
+@parametrize_with_checks(
+    [Lasso(alpha=0.1), ElasticNet(alpha=0.1), Lasso(alpha=0.1, solver="cd_exact")]
+)
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize(
+    ("est", "match"),
+    [
+        (Lasso(alpha=-1), "'alpha' parameter of Lasso"),
+        (ElasticNet(l1_ratio=2.0), "'l1_ratio' parameter of ElasticNet"),
+        (ElasticNet(l1_ratio=2.0, solver="cd"), "'l1_ratio' parameter of ElasticNet"),
+        (Lasso(max_iter=0), "'max_iter' parameter of Lasso"),
+    ],
+)
+def test_bad_parameters_are_scikit_learns_one_error(est, match):
+    X = np.random.default_rng(0).standard_normal((12, 3))
+    with pytest.raises(InvalidParameterError, match=match) as info:
+        est.fit(X, X @ [1.0, 0.0, -1.0])
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("cls", [Lasso, ElasticNet])
+def test_sample_weights_match_scikit_learn_at_a_tight_tolerance(cls):
+    data = toeplitz(60, 12, 0.6, seed=3)
+    rng = np.random.default_rng(1)
+    X, y = data.X + 2.0, data.y + 1.0
+    sw = rng.uniform(0.0, 3.0, len(y))
+    sw[:5] = 0.0  # rows left out
+    alpha = 0.05 * np.max(np.abs(data.Xty)) / data.n_samples
+    ours = cls(alpha=alpha).fit(X, y, sample_weight=sw)
+    ref = (SkLasso if cls is Lasso else SkElasticNet)(alpha=alpha, tol=1e-14, max_iter=100_000)
+    ref.fit(X, y, sample_weight=sw)
+    assert ours.status_ == "ok"
+    assert_allclose(ours.coef_, ref.coef_, atol=1e-9)
+    assert_allclose(ours.intercept_, ref.intercept_, atol=1e-9)
+    assert_array_equal(ours.coef_ == 0.0, np.abs(ref.coef_) < 1e-10)
+    # integer weights are repeated rows
+    counts = rng.integers(0, 3, len(y))
+    counts[0] = 1
+    rep = cls(alpha=alpha).fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    assert_allclose(cls(alpha=alpha).fit(X, y, sample_weight=counts).coef_, rep.coef_, atol=1e-10)

@@ -22,7 +22,7 @@ from sparsity_lab.datasets import load_diabetes, prepare
 
 EXPERIMENTS = REPO / "experiments"
 STUDIES = ("seed_toy", "l1_vs_l2", "sgd_exact_zeros", "lars_diabetes", "esl_prostate",
-           "solver_zeros", "best_subset_vs_lasso")  # fmt: skip
+           "solver_zeros", "best_subset_vs_lasso", "beyond_lasso")  # fmt: skip
 
 
 def run_study(tmp_path, study, *overrides):
@@ -223,6 +223,59 @@ def test_l1_vs_l2_frozen_counts_match_independent_references():
     prep = prepare(load_diabetes(), test_size=0.25, seed=0)
     ratios = lasso["alpha_ratio"].tolist()
     assert lasso["n_zero"].tolist() == _alpha_max_ratio_counts(prep.X_train, prep.y_train, ratios)
+
+
+# ---------------------------------------------------------------------------- beyond_lasso
+def test_beyond_lasso_frozen_rows_match_enumeration_and_the_lars_path():
+    """Diabetes rows of the frozen table against references computed here: best subset by
+    enumerating all 1024 subsets (its test error at each m), the Lasso's m-nonzero fit by the
+    LARS-lasso path (m nonzeros at the frozen alpha, another count one grid point above), and
+    the relaxed lasso at gamma = 0 as least squares on that support."""
+    import itertools
+
+    frozen = pd.read_csv(EXPERIMENTS / "beyond_lasso" / "expected_matched.csv")
+    rows = frozen[frozen["dataset"] == "diabetes"]
+    prep = prepare(load_diabetes(), test_size=0.25, seed=0)
+    X, y = prep.X_train - prep.X_train.mean(0), prep.y_train - prep.y_train.mean()
+
+    def test_mse(S):
+        w = np.zeros(X.shape[1])
+        if len(S):
+            w[list(S)] = np.linalg.lstsq(X[:, list(S)], y, rcond=None)[0]
+        return float(np.mean((prep.y_test - prep.X_test @ w - prep.y_offset) ** 2))
+
+    def rss(S):
+        S = list(S)
+        return float(y @ y) if not S else float(np.linalg.lstsq(X[:, S], y, rcond=None)[1][0])
+
+    subset = rows[rows["model"] == "best_subset"]
+    assert (subset["optimality"] == "proven").all() and len(subset) == 4  # m = 1, 2, 5, 10
+    for m, mse in zip(subset["m"], subset["test_mse"], strict=True):
+        best = min(itertools.combinations(range(10), m), key=rss)
+        assert mse == pytest.approx(test_mse(best), rel=1e-9)
+    knots, _, path = lars_path(X, y, method="lasso")
+    grid = np.logspace(0, -3, 100)  # the study's grid (grid.num=100, min_ratio=1e-3)
+
+    def support(ratio):
+        a = ratio * knots[0]
+        k = int(np.searchsorted(-knots, -a))
+        t = 0.0 if k == 0 else (knots[k - 1] - a) / (knots[k - 1] - knots[k])
+        w = path[:, 0] if k == 0 else path[:, k - 1] + t * (path[:, k] - path[:, k - 1])
+        return np.flatnonzero(np.abs(w) > 1e-12)
+
+    lasso = rows[rows["model"] == "lasso"]
+    assert len(lasso) >= 3
+    for m, ratio in zip(lasso["m"], lasso["alpha_ratio"], strict=True):
+        i = int(np.argmin(np.abs(grid - ratio)))
+        assert len(support(grid[i])) == m and len(support(grid[i - 1])) != m
+        relaxed = rows[(rows["model"] == "relaxed_lasso") & (rows["gamma"] == 0) & (rows["m"] == m)]
+        assert relaxed["test_mse"].iloc[0] == pytest.approx(test_mse(support(grid[i])), rel=1e-9)
+
+
+@pytest.mark.slow  # the whole study: about 2 minutes on 2 loaded cores
+def test_beyond_lasso_full(tmp_path):
+    expected = EXPERIMENTS / "beyond_lasso" / "expected_matched.csv"
+    check(tmp_path, expected, run_study(tmp_path, "beyond_lasso"), "--table", "matched")
 
 
 #: The certificate and optimum columns of the frozen summaries (issue 11).

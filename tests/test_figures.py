@@ -14,7 +14,7 @@ from sparsity_lab.figures import cli as figures_cli
 from sparsity_lab.figures import make as make_module
 from sparsity_lab.figures import style
 from sparsity_lab.metrics import first_exact_zero
-from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, write_table
+from sparsity_lab.results import COEFS_COLUMNS, FITS_COLUMNS, with_variant, write_table
 
 MODELS = ("lasso", "ridge", "sgd_prox")
 RATIOS = np.logspace(-3, 0, 5)
@@ -54,7 +54,9 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                             "n_nonzero": N_FEATURES - n_zero, "n_tiny": 0, "zero_tol": 1e-10,
                             "support_precision": tp / max(support.sum(), 1) if known else np.nan,
                             "support_recall": tp / truth.sum() if known else np.nan,
-                            "support_f1": np.nan, "train_mse": 1.0,
+                            "support_f1": 2 * tp / (support.sum() + truth.sum())
+                            if known else np.nan,
+                            "train_mse": 1.0,
                             "test_mse": 1.0 + 5 * ratio + 0.1 * seed, "test_r2": 0.5,
                             "objective": 1.0, "duality_gap": 0.0, "kkt_violation": 0.0,
                             "n_iter": 5, "converged": True, "fit_seconds": 0.01,
@@ -70,7 +72,9 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                                 "true_coef": TRUE_COEF[j] if known else np.nan,
                             }
                         )  # fmt: skip
-    fits, coefs = pd.DataFrame(fits), pd.DataFrame(coefs)
+    # written as before issue 22 (no path point columns): read as an old run dir is
+    fits = with_variant(pd.DataFrame(fits), "fits")
+    coefs = with_variant(pd.DataFrame(coefs), "coefs")
     assert tuple(fits.columns) == FITS_COLUMNS and tuple(coefs.columns) == COEFS_COLUMNS
     return fits, coefs
 

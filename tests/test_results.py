@@ -219,6 +219,8 @@ STUDY_RUNS = {
         "solver_zeros.tols=[0.01]",
     ],
     "esl_prostate": ["experiment=esl_prostate", "grid.num=3"],
+    "beyond_lasso": ["experiment=beyond_lasso", "dataset=diabetes", "model=best_subset"],
+    "beyond_lasso ": ["experiment=beyond_lasso", "dataset=prostate", "model=relaxed_lasso"],
     "phase_transition": [
         "experiment=phase_transition",
         "phase.n_features=10",
@@ -240,7 +242,7 @@ def test_every_table_a_job_writes_has_its_declared_columns_and_dtypes(compose_cf
     from sparsity_lab.studies import all_tables, run_job
 
     cfg = compose_cfg(STUDY_RUNS[task])
-    assert cfg.get("task", "path") == task
+    assert cfg.get("task", "path") == task.strip()
     tables = run_job(cfg, model_name=cfg.hydra.runtime.choices.model)
     declared = all_tables()
     assert {"fits", "coefs"} <= set(tables) <= set(declared)

@@ -45,6 +45,21 @@ from sparsity_lab.results import (
 )
 
 DEFAULT_KEYS: tuple[str, ...] = schema.COMPARE_KEY
+
+
+def with_path_keys(keys: Sequence[str], a: pd.DataFrame, b: pd.DataFrame) -> tuple[str, ...]:
+    """The default keys, plus the path point's ``k`` and ``gamma`` (before ``seed``) where
+    either table holds a value of one (best subset, relaxed lasso rows); other keys as given."""
+    keys = tuple(keys)
+    if keys != DEFAULT_KEYS:
+        return keys
+    extra = tuple(
+        k for k in schema.PATH_KEYS
+        if any(k in df.columns and df[k].notna().any() for df in (a, b))
+    )  # fmt: skip
+    return keys[:-1] + extra + keys[-1:]
+
+
 DEFAULT_METRICS: tuple[str, ...] = ("n_zero", "n_nonzero", "test_mse")
 #: Counts compare exactly under ``--check``, whatever the tolerances: the integer columns of
 #: the fits, coefs, summary and notes tables.
@@ -187,8 +202,9 @@ def choose_alignment(
         within B but differ between them (never a column named by ``--on``, and never every
         key: then no row could be told apart).
     """
-    keys = tuple(on) if on is not None else DEFAULT_KEYS
-    candidates = DEFAULT_KEYS if on is None else tuple(k for k in DEFAULT_KEYS if k not in keys)
+    defaults = with_path_keys(DEFAULT_KEYS, a, b)
+    keys = tuple(on) if on is not None else defaults
+    candidates = defaults if on is None else tuple(k for k in defaults if k not in keys)
     a, b = with_variant(a), with_variant(b)
     present = [k for k in candidates if k in a.columns and k in b.columns]
     ka, kb = _normalise_keys(a[present], b[present], present)
@@ -269,7 +285,7 @@ def align(
         A key or metric is not a column, a metric is not numeric, the keys are not unique, or the
         tables share no key.
     """
-    keys = on.keys if isinstance(on, Alignment) else tuple(on)
+    keys = on.keys if isinstance(on, Alignment) else with_path_keys(on, a, b)
     metrics = tuple(dict.fromkeys(metrics))
     a, b = with_variant(a), with_variant(b)
     if not keys:
@@ -458,7 +474,7 @@ def check_tables(
         one side only), ``column`` (``row`` for a row on one side only), ``A``, ``B``,
         ``present`` (``both``, ``only A``, ``only B``).
     """
-    alignment = on if isinstance(on, Alignment) else Alignment(tuple(on))
+    alignment = on if isinstance(on, Alignment) else Alignment(with_path_keys(on, a, b))
     skip = {*TIMING_COLUMNS, *ignore, *alignment.left_out}
     keys = _check_keys(a, b, alignment.keys, alignment.left_out)
     a, b = _with_occurrence(a, keys), _with_occurrence(b, keys)
@@ -858,6 +874,9 @@ def _panel_labels(rows: pd.DataFrame, keys: Sequence[str]) -> list[str]:
             if key == "variant":
                 if text:
                     words[-1:] = [f"{words[-1]} [{text}]" if words else f"[{text}]"]
+            elif key in schema.PATH_KEYS:  # a path point: named, and absent where NaN
+                if not pd.isna(value):
+                    words.append(f"{key}={text}")
             else:
                 words.append(text)
         labels.append(" / ".join(words))
@@ -888,8 +907,12 @@ def figure_data(comparison: Comparison, metric: str) -> pd.DataFrame:
         )
     if metric not in comparison.metrics:
         raise CompareError(f"figure: {metric} is not a compared column")
-    rows = comparison.rows
-    panel_keys = [k for k in comparison.keys if k not in FIGURE_AXIS_KEYS]
+    on_grid = comparison.rows["alpha_ratio"].notna().to_numpy()  # paths over k: no alpha axis
+    rows = comparison.rows[on_grid]
+    panel_keys = [
+        k for k in comparison.keys
+        if k not in FIGURE_AXIS_KEYS and not (k in schema.PATH_KEYS and rows[k].isna().all())
+    ]  # fmt: skip
     frame = pd.DataFrame(
         {
             "panel": _panel_labels(rows, panel_keys),
@@ -897,7 +920,7 @@ def figure_data(comparison: Comparison, metric: str) -> pd.DataFrame:
             "A": rows[f"{metric}_A"],
             "B": rows[f"{metric}_B"],
             "B - A": rows[f"{metric}_diff"],
-            "differs": comparison.differs[metric],
+            "differs": comparison.differs[metric][on_grid],
         }
     )
     records = []

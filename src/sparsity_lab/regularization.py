@@ -23,7 +23,9 @@ from sparsity_lab import solvers
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.models.adapters import Ridge
 from sparsity_lab.models.exact import ExactSolverMixin
+from sparsity_lab.models.lasso_variants import AdaptiveLasso, RelaxedLasso, check_path_gammas
 from sparsity_lab.models.peers import LassoLars
+from sparsity_lab.models.subset import BestSubset, SubsetRegressor, largest_size
 from sparsity_lab.penalties import alpha_max_from_xty
 
 
@@ -149,6 +151,20 @@ class PathResult:
     status: list[str]
     message: list[str]
     exact: bool = False
+    #: What the path walks (``schema.PATH_PARAMS``): ``alpha`` (one row per alpha of the
+    #: grid), ``k`` (one row per size, ``alphas`` NaN), ``alpha,gamma`` (one row per pair).
+    path_param: str = "alpha"
+    #: Per row: its size (path over k) and its relaxation (relaxed lasso); None: NaN.
+    k: np.ndarray | None = None
+    gamma: np.ndarray | None = None
+    #: Per row: the index of its alpha in the grid given (None: row i is alpha i; -1: none).
+    grid_index: np.ndarray | None = None
+    #: Per row, for a search over subsets: ``proven`` or ``heuristic``; None: "".
+    optimality: list[str] | None = None
+    #: The lasso problem whose optimum proves the rows' zeros, when it is not the rows' own
+    #: (relaxed lasso: the lasso's coefficients at each row's alpha; adaptive lasso: the
+    #: rescaled columns and coefficients), as (data, coefs (rows, p)); None: the rows' own.
+    certificate: tuple[TrainingData, np.ndarray] | None = None
 
 
 def _new_path(alphas: np.ndarray, p: int) -> PathResult:
@@ -408,3 +424,109 @@ def _(
         "model: sklearn.linear_model.Ridge uses another objective scale (a = n * alpha); "
         "use sparsity_lab.models.Ridge (config model=ridge)"
     )
+
+
+@fit_path.register
+def _(
+    estimator: SubsetRegressor,
+    data: TrainingData,
+    alphas: np.ndarray,
+    on_fit: FitCallback | None = None,
+) -> PathResult:
+    """Best subset and forward stepwise: one row per size k = 0 .. k_max, from one fit (every
+    size at once); the grid's alphas do not apply (``alphas`` NaN). ``k_max`` is the
+    estimator's ``k`` capped at the largest size the training rows determine, min(p, n - 1)
+    (None: that size). ``optimality`` is ``proven`` where the size's fit is shown optimal among
+    all subsets of its size, else ``heuristic``; ``fit_seconds`` is the whole fit's time over
+    its rows."""
+    est = clone(estimator)
+    est._validate_params()
+    top = largest_size(data.n_samples, data.n_features, True)
+    k_max = top if est.k is None else min(int(est.k), top)
+    est.set_params(k=k_max, fit_intercept=False)  # data are centred
+    est.fit(data.X, data.y)
+    K = k_max + 1
+    out = _new_path(np.full(K, np.nan), data.n_features)
+    out.coefs[:] = est.coef_path_
+    out.n_iter[:] = getattr(est, "nodes_", 0) if isinstance(est, BestSubset) else np.arange(K)
+    out.converged[:] = True
+    out.fit_seconds[:] = est.fit_seconds_ / K
+    out.message[:] = [est.message_] * K
+    out.path_param = "k"
+    out.k = np.arange(K, dtype=np.float64)
+    out.grid_index = np.full(K, -1)
+    out.optimality = ["proven" if proven else "heuristic" for proven in est.proven_path_]
+    _report(on_fit, K - 1, out.alphas)
+    return out
+
+
+def _exact_rows(exact: solvers.ExactPath, rows: np.ndarray, alphas: np.ndarray) -> PathResult:
+    """A PathResult shell for rows taken from an exact lasso path (``rows`` index its alphas)."""
+    return PathResult(
+        alphas=alphas[rows], coefs=np.zeros((len(rows), exact.coefs.shape[1])),
+        n_iter=exact.n_iter[rows], converged=exact.converged[rows],
+        fit_seconds=exact.fit_seconds[rows], status=[exact.status[i] for i in rows],
+        message=[exact.message[i] for i in rows], exact=True, grid_index=rows,
+    )  # fmt: skip
+
+
+@fit_path.register
+def _(
+    estimator: RelaxedLasso,
+    data: TrainingData,
+    alphas: np.ndarray,
+    on_fit: FitCallback | None = None,
+) -> PathResult:
+    """The relaxed lasso at every (alpha, gamma) of the grid and ``path_gammas``: one exact
+    lasso path, least squares on each support. Rows alpha-major (each alpha's gammas in the
+    order given); the zeros are the lasso's, so the certificate columns are the lasso's."""
+    from sparsity_lab.models.lasso_variants import relaxed_lasso_path
+
+    estimator._check_params()
+    alphas = np.asarray(alphas, dtype=np.float64)
+    gammas = check_path_gammas(estimator.path_gammas)
+    K, G = len(alphas), len(gammas)
+    rel = relaxed_lasso_path(data.X, data.y, alphas, gammas, estimator.solver)
+    rows = np.repeat(np.arange(K), G)
+    out = _exact_rows(rel.exact, rows, alphas)
+    out.coefs[:] = rel.coefs.reshape(K * G, -1)
+    out.fit_seconds[:] = rel.exact.fit_seconds[rows] / G
+    out.path_param = "alpha,gamma"
+    out.gamma = np.tile(gammas, K)
+    out.certificate = (data, rel.lasso_coefs[rows])
+    _report(on_fit, K - 1, alphas)
+    return out
+
+
+@fit_path.register
+def _(
+    estimator: AdaptiveLasso,
+    data: TrainingData,
+    alphas: np.ndarray,
+    on_fit: FitCallback | None = None,
+) -> PathResult:
+    """The adaptive lasso at every alpha: one initial estimate, one exact lasso path on the
+    columns scaled by ``|w_init|^nu``. Its certificates are that lasso's: the objective, gap
+    and gap-safe test on the rescaled columns (a column whose weight is infinite is a zero
+    column there, its zero certified by the test)."""
+    from sparsity_lab.models.lasso_variants import adaptive_lasso_path
+
+    estimator._validate_params()
+    alphas = np.asarray(alphas, dtype=np.float64)
+    p = estimator.get_params()
+    ada = adaptive_lasso_path(
+        data.X, data.y, alphas, p["nu"], p["init"], p["init_alpha"], p["solver"]
+    )
+    rows = np.arange(len(alphas))
+    scale = np.abs(ada.init_coef) ** float(p["nu"])  # the columns' factors (0: weight inf)
+    if ada.exact is None:  # every weight infinite: 0.0 everywhere, nothing solved
+        out = _new_path(alphas, data.n_features)
+        out.n_iter[:], out.converged[:], out.exact = 0, True, True
+    else:
+        out = _exact_rows(ada.exact, rows, alphas)
+    out.coefs[:] = ada.coefs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rescaled = np.where(scale > 0, ada.coefs / scale, 0.0)
+    out.certificate = (TrainingData(data.X * scale, data.y), rescaled)
+    _report(on_fit, len(alphas) - 1, alphas)
+    return out

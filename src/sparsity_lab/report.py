@@ -221,6 +221,8 @@ def nearest_ratios(fits: pd.DataFrame, ratios: Sequence[float] = SUMMARY_RATIOS)
 
 
 def zeros_html(fits: pd.DataFrame | None) -> str:
+    if fits is not None and "alpha_ratio" in fits.columns:
+        fits = fits[fits["alpha_ratio"].notna()]  # paths over k: in the summary's own table
     if fits is None or fits.empty or "n_zero" not in fits.columns:
         return '<p class="note">no fits with zero counts in this run</p>'
     frame = nearest_ratios(fits.dropna(subset=["n_zero"]))

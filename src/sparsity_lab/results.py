@@ -620,8 +620,10 @@ def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
 
 def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     """``df`` with the columns added since its table was written (``schema.LEGACY_DEFAULTS``:
-    ``variant == ""`` right after ``model``; in fits, ``zero_set_is_optimum`` from
-    ``n_false_zero`` and ``n_missed_zero``), and a string ``variant`` (CSV reads "" as NaN).
+    ``variant == ""`` right after ``model``; the path point of issue 22, ``path_param ==
+    "alpha"``, ``k`` and ``gamma`` NaN after ``alpha_ratio``, ``optimality == ""``; in fits,
+    ``zero_set_is_optimum`` from ``n_false_zero`` and ``n_missed_zero``), and a string
+    ``variant`` (CSV reads "" as NaN).
 
     ``table`` names the table when known: only the core tables that declare the column get it
     added; a ``variant`` column that is there (a study's table too, e.g. a frozen CSV) is made
@@ -629,7 +631,8 @@ def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     """
     for column, value, after in schema.LEGACY_DEFAULTS:
         if column in df.columns:
-            if df[column].isna().any() or df[column].dtype != object:
+            text = isinstance(value, str)  # a CSV reads "" as NaN
+            if text and (df[column].isna().any() or df[column].dtype != object):
                 df = df.assign(**{column: df[column].astype(object).fillna(value).astype(str)})
             continue
         declares = {t.name for t in schema.CORE_TABLES if column in t.names}

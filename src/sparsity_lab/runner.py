@@ -216,6 +216,7 @@ def run_path_job(
     for note in prep.notes:
         log.info("%s: %s", name, note)
     path = fit_path(estimator, data, alphas, on_fit=on_fit)
+    ratios = row_ratios(path, ratios)
     variant = model_variant(cfg.model, model_name)
     ident = {"study": cfg.study, "dataset": name, "model": model_name, "variant": variant,
              "seed": int(cfg.seed)}  # fmt: skip
@@ -233,6 +234,25 @@ def run_path_job(
     return tables
 
 
+def row_ratios(path: PathResult, ratios: np.ndarray) -> np.ndarray:
+    """Each row's alpha / alpha_max: the grid's ratio of its alpha (NaN on a path over k)."""
+    if path.grid_index is None:
+        return np.asarray(ratios, dtype=np.float64)
+    index = np.asarray(path.grid_index)
+    return np.where(index >= 0, np.asarray(ratios, dtype=np.float64)[np.maximum(index, 0)], np.nan)
+
+
+def path_point(path: PathResult) -> dict:
+    """The path-point columns of each row: ``path_param``, ``k``, ``gamma``."""
+    K = len(path.alphas)
+    nan = np.full(K, np.nan)
+    return {
+        "path_param": path.path_param,
+        "k": nan if path.k is None else np.asarray(path.k, dtype=np.float64),
+        "gamma": nan if path.gamma is None else np.asarray(path.gamma, dtype=np.float64),
+    }
+
+
 def notes_table(study: str, dataset: str, notes: list[str]) -> pd.DataFrame:
     """What the loader and the preprocessing did to the data (``Dataset.notes`` and
     ``PreparedData.notes``), one row per note."""
@@ -248,7 +268,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = schema.SUMMARY.names
 
 def summary_table(fits: pd.DataFrame, ratios: list[float]) -> pd.DataFrame:
     """The fits rows at the grid points nearest to ``ratios`` (alpha / alpha_max), with the
-    asked ratio as ``alpha_ratio`` so that runs on different grids line up.
+    asked ratio as ``alpha_ratio`` so that runs on different grids line up: per gamma of a
+    relaxed lasso; none of a path over k (no grid point).
 
     Parameters
     ----------
@@ -258,15 +279,18 @@ def summary_table(fits: pd.DataFrame, ratios: list[float]) -> pd.DataFrame:
         Ratios to keep; each must lie within 1% (relative) of a grid point.
     """
     rows = []
-    grid = fits["alpha_ratio"].to_numpy(dtype=np.float64)
-    for ratio in ratios:
-        k = nearest_index(grid, ratio)
-        if not np.isclose(grid[k], ratio, rtol=1e-2, atol=0.0):
-            raise ConfigError(
-                f"summary_ratios: {ratio} is not on the grid (nearest {grid[k]:.4g}); use a log "
-                "grid that contains it, e.g. grid.num=31 grid.min_ratio=1e-3 for the decades"
-            )
-        rows.append(fits.iloc[k].to_dict() | {"alpha_ratio": float(ratio)})
+    on_grid = fits[fits["alpha_ratio"].notna()]  # a path over k has no grid point
+    for _, part in on_grid.groupby("gamma", sort=False, dropna=False):  # relaxed: each gamma
+        grid = part["alpha_ratio"].to_numpy(dtype=np.float64)
+        for ratio in ratios:
+            k = nearest_index(grid, ratio)
+            if not np.isclose(grid[k], ratio, rtol=1e-2, atol=0.0):
+                raise ConfigError(
+                    f"summary_ratios: {ratio} is not on the grid (nearest {grid[k]:.4g}); use a "
+                    "log grid that contains it, e.g. grid.num=31 grid.min_ratio=1e-3 for the "
+                    "decades"
+                )
+            rows.append(part.iloc[k].to_dict() | {"alpha_ratio": float(ratio)})
     return pd.DataFrame(rows, columns=fits.columns)[list(SUMMARY_COLUMNS)]
 
 
@@ -291,13 +315,21 @@ def path_fits_table(
     precision, recall, f1 = metrics.support_scores(W, prep.true_coef)
     Y_test = prep.X_test @ W.T + prep.y_offset
     if np.isfinite(l1_ratio):
-        obj = metrics.objective(rss, W, alphas, l1_ratio, n)
-        gap = metrics.duality_gap(W, XtR, rss, data.Xty, data.yty, alphas, l1_ratio, n)
-        kkt = metrics.kkt_violation(W, XtR, alphas, l1_ratio, n)
-        col_sq_norms = np.einsum("ij,ij->j", data.X, data.X)
-        safe = metrics.gap_safe_zeros(W, XtR, gap, col_sq_norms, alphas, l1_ratio, n)
-        certified = metrics.count_certified_zeros(W, safe).astype(np.float64)
-        boundary = metrics.boundary_zeros(W, XtR, alphas, l1_ratio, n).sum(axis=1)
+        # the lasso problem that proves the zeros: the rows' own, or the one they derive from
+        # (relaxed lasso: the lasso at the row's alpha; adaptive lasso: rescaled columns)
+        cdata, CW = path.certificate or (data, W)
+        cXtR, crss = (
+            (XtR, rss)
+            if cdata is data and CW is W
+            else cdata.residual_products(np.nan_to_num(CW, nan=0.0))
+        )
+        obj = metrics.objective(crss, CW, alphas, l1_ratio, n)
+        gap = metrics.duality_gap(CW, cXtR, crss, cdata.Xty, cdata.yty, alphas, l1_ratio, n)
+        kkt = metrics.kkt_violation(CW, cXtR, alphas, l1_ratio, n)
+        col_sq_norms = np.einsum("ij,ij->j", cdata.X, cdata.X)
+        safe = metrics.gap_safe_zeros(CW, cXtR, gap, col_sq_norms, alphas, l1_ratio, n)
+        certified = metrics.count_certified_zeros(CW, safe).astype(np.float64)
+        boundary = metrics.boundary_zeros(CW, cXtR, alphas, l1_ratio, n).sum(axis=1)
     else:  # a penalty the suite does not know: no certificate
         obj = gap = kkt = certified = boundary = np.full(len(alphas), np.nan)
     vs_optimum = {k: np.where(finite, v, np.nan)
@@ -308,6 +340,7 @@ def path_fits_table(
             **ident,
             "alpha": alphas,
             "alpha_ratio": ratios,
+            **path_point(path),
             "n_samples": n,
             "n_features": data.n_features,
             "n_zero": metrics.count_exact_zeros(W),
@@ -331,6 +364,7 @@ def path_fits_table(
             "converged": path.converged,
             "fit_seconds": path.fit_seconds,
             "status": path.status,
+            "optimality": path.optimality or "",
             "message": path.message,
         }
     )
@@ -390,6 +424,7 @@ def path_coefs_table(
             **ident,
             "alpha": np.repeat(path.alphas, p),
             "alpha_ratio": np.repeat(ratios, p),
+            **{key: np.repeat(v, p) if np.ndim(v) else v for key, v in path_point(path).items()},
             "feature": np.tile(np.asarray(prep.feature_names, dtype=object), K),
             "coef": path.coefs.ravel(),
             "true_coef": np.tile(true, K),

@@ -70,19 +70,36 @@ def columns(spec: str) -> tuple[tuple[str, str], ...]:
 
 #: Identity of a fit (``model`` = config-group choice, ``variant`` = its non-default
 #: parameters): unique in every fits and summary table.
-FIT_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha", "seed")
+FIT_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha", "k", "gamma", "seed")
 #: The fit key across runs: the relative grid point instead of the alpha it gave (alpha_max
 #: depends on the data), what ``compare`` aligns on by default.
 COMPARE_KEY: tuple[str, ...] = ("dataset", "model", "variant", "alpha_ratio", "seed")
+#: The path point's other parameters (issue 22): keys of the fit and, where a table holds a
+#: value of one, of ``compare``'s default alignment too (inserted before ``seed``).
+PATH_KEYS: tuple[str, ...] = ("k", "gamma")
 #: Columns that legitimately differ between two runs of the same config (in any table).
 TIMING_COLUMNS: tuple[str, ...] = ("fit_seconds", "seconds")
 #: Values of ``fits.status``.
 STATUSES: tuple[str, ...] = ("ok", "not_converged", "diverged", "failed")
+#: Values of ``path_param``: what a job's path walks (the point of a row: its ``alpha``, its
+#: ``k``, or its ``alpha`` and ``gamma``; the others are NaN).
+PATH_PARAMS: tuple[str, ...] = ("alpha", "k", "alpha,gamma")
 #: Columns filled in when a table written before they existed is read: (column, value,
-#: the column it follows).
-LEGACY_DEFAULTS: tuple[tuple[str, str, str], ...] = (("variant", "", "model"),)
+#: the column it follows). Every fit before issue 22 walked the alpha grid.
+LEGACY_DEFAULTS: tuple[tuple[str, object, str], ...] = (
+    ("variant", "", "model"),
+    ("path_param", "alpha", "alpha_ratio"),
+    ("k", float("nan"), "path_param"),
+    ("gamma", float("nan"), "k"),
+    ("optimality", "", "status"),
+)
 
-_IDENT = "study:str dataset:str model:str variant:str alpha:float alpha_ratio:float seed:int"
+#: A path point: ``alpha`` (NaN on a path over k), ``k`` (the size of a path over k, else
+#: NaN), ``gamma`` (the relaxed lasso's relaxation, else NaN), and which of them the job walks.
+_POINT = "path_param:str k:count gamma:float"
+_IDENT = (
+    f"study:str dataset:str model:str variant:str alpha:float alpha_ratio:float {_POINT} seed:int"
+)
 
 FITS = Table(
     "fits",
@@ -94,7 +111,7 @@ FITS = Table(
         "support_precision:float "
         "support_recall:float support_f1:float train_mse:float test_mse:float test_r2:float "
         "objective:float duality_gap:float kkt_violation:float n_iter:count converged:bool "
-        "fit_seconds:float status:str message:str"
+        "fit_seconds:float status:str optimality:str message:str"
     ),
 )
 COEFS = Table(
@@ -106,7 +123,7 @@ SUMMARY = Table(
     "summary",
     "the fits rows at the config's summary_ratios (the frozen summaries of experiments/)",
     columns(
-        "study:str dataset:str model:str variant:str alpha_ratio:float seed:int "
+        f"study:str dataset:str model:str variant:str alpha_ratio:float {_POINT} seed:int "
         "n_features:count n_zero:count n_zero_certified:count n_zero_boundary:count "
         "n_zero_optimum:count n_false_zero:count n_missed_zero:count n_nonzero:count "
         "duality_gap:float status:str"

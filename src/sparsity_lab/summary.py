@@ -27,6 +27,7 @@ def zero_table(
     title : str
         What the table shows: which seed or how many, and the ratios.
     """
+    fits = on_alpha_grid(fits)
     seeds = sorted(fits["seed"].dropna().unique()) if "seed" in fits.columns else []
     nearest: dict[float, set[float]] = {r: set() for r in ratios}
     rows = []
@@ -58,6 +59,48 @@ def zero_table(
     return table, title
 
 
+def on_alpha_grid(fits: pd.DataFrame) -> pd.DataFrame:
+    """The rows on the alpha grid (a path over k has none: its ``alpha_ratio`` is NaN)."""
+    return fits[fits["alpha_ratio"].notna()] if "alpha_ratio" in fits.columns else fits
+
+
+#: The sizes (number of nonzeros) the summary shows for paths over k.
+SUMMARY_SIZES: tuple[int, ...] = (1, 2, 5, 10, 20)
+
+
+def size_table(
+    fits: pd.DataFrame, sizes: Sequence[int] = SUMMARY_SIZES
+) -> tuple[pd.DataFrame, str]:
+    """Paths over k (best subset, forward stepwise): per (dataset, model, variant) how many sizes
+    are proven optimal, and the test MSE at a few sizes k (one seed, or the mean over seeds).
+    An empty table when no fit is on a path over k."""
+    if "k" not in fits.columns:
+        return pd.DataFrame(), ""
+    sized = fits[fits["k"].notna()]
+    if sized.empty:
+        return pd.DataFrame(), ""
+    seeds = sorted(sized["seed"].dropna().unique())
+    shown = [k for k in sizes if k <= sized["k"].max()]
+    rows = []
+    by = fit_groups(sized)
+    for key, g in sized.groupby(by, sort=False):
+        row = dict(zip(by, key, strict=True)) | {"p": int(g["n_features"].iloc[0])}
+        row["proven"] = f"{int((g['optimality'] == 'proven').sum())}/{len(g)}"
+        for k in shown:
+            mse = g.loc[g["k"] == k, "test_mse"].mean()
+            row[f"k={k}"] = "-" if pd.isna(mse) else f"{mse:.4g}"
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if "variant" in table and not table["variant"].astype(bool).any():
+        table = table.drop(columns="variant")
+    which = f"mean over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {int(seeds[0])}"
+    title = (
+        f"paths over k (no alpha): sizes proven optimal (rows), and test MSE at k nonzeros, "
+        f"{which}:"
+    )
+    return table, title
+
+
 def summary_text(tables: dict[str, pd.DataFrame]) -> str:
     """Exact zeros per dataset and model at a few grid points, the fits that are not ok, then
     what the run's study adds (its ``summary``)."""
@@ -66,8 +109,12 @@ def summary_text(tables: dict[str, pd.DataFrame]) -> str:
     lines: list[str] = []
     fits = tables.get("fits")
     if fits is not None and len(fits):
-        table, title = zero_table(fits)
-        lines += ["", title, table.to_string(index=False)]
+        if len(on_alpha_grid(fits)):
+            table, title = zero_table(fits)
+            lines += ["", title, table.to_string(index=False)]
+        sizes, title = size_table(fits)
+        if len(sizes):
+            lines += ["", title, sizes.to_string(index=False)]
         bad = fits[fits["status"] != "ok"]
         if len(bad):
             counts = bad.groupby("status").size().to_dict()

@@ -146,6 +146,33 @@ def legend_outside(
         )
 
 
+def on_alpha_grid(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows on the alpha grid: a path over k (best subset, forward stepwise) has no alpha
+    (its ``alpha_ratio`` is NaN) and is drawn against its size instead."""
+    return df[df["alpha_ratio"].notna()] if "alpha_ratio" in df.columns else df
+
+
+def on_k_path(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of paths over k (``k`` not NaN); none in tables written before issue 22."""
+    return df[df["k"].notna()] if "k" in df.columns else df.iloc[:0]
+
+
+def gamma_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """Fold a path's second parameter into the model label (``relaxed_lasso [gamma=0.5]``),
+    so a figure draws one line per relaxation; rows without one keep their label."""
+    if "gamma" not in df.columns or not df["gamma"].notna().any():
+        return df
+    labels = [m if pd.isna(g) else f"{m} [gamma={g:g}]"
+              for m, g in zip(df["model"], df["gamma"], strict=True)]  # fmt: skip
+    return df.assign(model=labels)
+
+
+def path_points(df: pd.DataFrame) -> list[str]:
+    """The columns that place a row on its path, of those present: ``alpha_ratio`` and ``k``
+    (``gamma`` goes into the label, :func:`gamma_labels`)."""
+    return [c for c in ("alpha_ratio", "k") if c in df.columns]
+
+
 def slug(text: str) -> str:
     """A file-name-safe version of a dataset or model name."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-") or "unnamed"

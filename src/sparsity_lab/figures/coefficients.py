@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 
 from sparsity_lab.figures._common import (
     NotSupported,
+    integer_axis,
     legend_outside,
     require_columns,
     set_alpha_axis,
@@ -68,8 +69,13 @@ def entry_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.flatnonzero(zero[1:] & ~zero[:-1]) + 1
 
 
-def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) -> Figure:
+def plot_coef_paths(
+    coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES, x: str = "alpha_ratio"
+) -> Figure:
     """Coefficient against alpha / alpha_max, one panel per model, for one dataset and seed.
+
+    With ``x="k"``: against the size k of a path over k (best subset, forward stepwise), a
+    feature's dot at the largest size without it.
 
     Each feature has its own colour and line style (the same in every panel) and its name in
     the legend, in the order in which the features enter the first panel's path as alpha
@@ -91,9 +97,8 @@ def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) 
     Figure
         One panel per model with one line per drawn feature and one marker per entry.
     """
-    require_columns(
-        coefs, ["dataset", "model", "alpha_ratio", "seed", "feature", "coef"], "coefs table"
-    )
+    require_columns(coefs, ["dataset", "model", x, "seed", "feature", "coef"], "coefs table")
+    over_k = x == "k"
     dataset = _single_dataset(coefs)
     seed = coefs["seed"].min()
     coefs = coefs[coefs["seed"] == seed]
@@ -103,7 +108,7 @@ def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) 
     models = ordered_models(coefs["model"].unique())
     # legend order: entry along the first model's path (largest alpha first), then the others
     first = coefs[(coefs["model"] == models[0]) & (coefs["coef"] != 0)]
-    entry = first.groupby("feature")["alpha_ratio"].max()
+    entry = -first.groupby("feature")["k"].min() if over_k else first.groupby("feature")[x].max()
     order = sorted(features, key=lambda f: (-entry.get(f, -np.inf), features.index(f)))
     styles = {f: feature_style(i) for i, f in enumerate(order)}
     with theme():
@@ -117,19 +122,24 @@ def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) 
             part = coefs[coefs["model"] == model]
             n_reach = 0
             for feature, path in part.groupby("feature", sort=False):
-                path = path.sort_values("alpha_ratio")
-                x, y = path["alpha_ratio"].to_numpy(), path["coef"].to_numpy(dtype=np.float64)
+                # the sparse end last: alpha / alpha_max up, or k down (as entry_points reads)
+                path = path.sort_values(x, ascending=not over_k)
+                xs, y = path[x].to_numpy(), path["coef"].to_numpy(dtype=np.float64)
                 style = styles[feature]
                 # the path leaves the axis at its entry knot: keep the zero just before a nonzero
                 keep = (y != 0) | np.r_[y[1:] != 0, False] | np.r_[False, y[:-1] != 0]
-                ax.plot(x, np.where(keep, y, np.nan), lw=1.5, label=str(feature), **style)
-                knots = entry_points(x, y)
+                ax.plot(xs, np.where(keep, y, np.nan), lw=1.5, label=str(feature), **style)
+                knots = entry_points(xs, y)
                 n_reach += bool((y == 0).any())
                 if knots.size:
                     marked = True
-                    ax.plot(x[knots], y[knots], ls="none", marker="o", ms=5,
+                    ax.plot(xs[knots], y[knots], ls="none", marker="o", ms=5,
                             color=style["color"], mec="white", mew=0.6, zorder=4)  # fmt: skip
-            set_alpha_axis(ax, coefs["alpha_ratio"])
+            if over_k:
+                integer_axis(ax.xaxis)
+                ax.set_xlabel("size k (nonzero coefficients at most)")
+            else:
+                set_alpha_axis(ax, coefs["alpha_ratio"])
             ax.axhline(0, color="0.5", lw=0.8, zorder=0)
             ax.set_title(f"{model}: {n_reach} of {part['feature'].nunique()} reach 0.0 exactly")
             if i % ncols == 0:
@@ -153,7 +163,8 @@ def plot_coef_paths(coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES) 
         shown = f"{len(features)} largest of {len(size)} features"
         if len(size) <= max_features:
             shown = f"all {len(size)} features"
-        fig.suptitle(f"Coefficient paths on {dataset} ({shown}, seed {seed})")
+        over = " over the size k" if over_k else ""
+        fig.suptitle(f"Coefficient paths{over} on {dataset} ({shown}, seed {seed})")
     return fig
 
 

@@ -11,12 +11,19 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sparsity_lab.errors import UserError
-from sparsity_lab.figures._common import NotSupported, slug
+from sparsity_lab.figures._common import (
+    NotSupported,
+    gamma_labels,
+    on_alpha_grid,
+    on_k_path,
+    slug,
+)
 from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.save import save_figure
 from sparsity_lab.figures.selection import plot_selected_zeros
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
+    plot_support_f1_vs_nonzeros,
     plot_support_recovery,
     plot_zero_fraction,
 )
@@ -59,6 +66,17 @@ def variant_labels(df: pd.DataFrame | None) -> pd.DataFrame | None:
     return df.assign(model=labels)
 
 
+def least_relaxed(coefs: pd.DataFrame) -> pd.DataFrame:
+    """Coefficient figures draw a relaxed lasso at its smallest gamma only (least squares on
+    the lasso's support at gamma = 0; gamma = 1 is the lasso's own panel), labelled
+    ``relaxed_lasso [gamma=0]``."""
+    if "gamma" not in coefs.columns or not coefs["gamma"].notna().any():
+        return coefs
+    least = coefs.groupby(["model", "variant"], dropna=False)["gamma"].transform("min")
+    keep = coefs["gamma"].isna() | (coefs["gamma"] == least)
+    return gamma_labels(coefs[keep])
+
+
 def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
     """Every study table (of any study in the registry) present in the run dir, and the
     ``selected`` table of a run with ``select``."""
@@ -92,17 +110,24 @@ def _figures(
     for study in studies.all_studies():
         if study.owns(tables):
             yield from study.figures(tables)
-    for stem, plot in (
-        ("exact_zero_fraction_vs_alpha", plot_zero_fraction),
-        ("exact_certified_tiny_zeros_vs_alpha", plot_zero_kinds),
-        ("sgd_zero_sets_vs_optimum", plot_sgd_zero_sets),
-        ("test_error_vs_nonzero_count", plot_error_vs_nonzeros),
-        ("support_precision_recall_vs_alpha", plot_support_recovery),
+    # support recovery against the nonzeros only where some path is not the alpha grid (on
+    # the grid, support_precision_recall_vs_alpha shows it; a run's figures stay as many)
+    off_grid = fits is not None and len(on_alpha_grid(fits)) < len(fits)
+    for stem, plot, rows in (
+        ("exact_zero_fraction_vs_alpha", plot_zero_fraction, on_alpha_grid),
+        ("exact_certified_tiny_zeros_vs_alpha", plot_zero_kinds, on_alpha_grid),
+        ("sgd_zero_sets_vs_optimum", plot_sgd_zero_sets, on_alpha_grid),
+        ("test_error_vs_nonzero_count", plot_error_vs_nonzeros, None),
+        *([("support_f1_vs_nonzero_count", plot_support_f1_vs_nonzeros, None)] * off_grid),
+        ("support_precision_recall_vs_alpha", plot_support_recovery, on_alpha_grid),
     ):
         if fits is None:
             yield stem, None, missing["fits"]
+        elif rows is not None and rows(fits).empty:
+            yield stem, None, "no fit on the alpha grid (paths over k only)"
         else:
-            yield stem, (lambda plot=plot: plot(fits)), None
+            shown = fits if rows is None else rows(fits)
+            yield stem, (lambda plot=plot, shown=shown: plot(shown)), None
     if coefs is None or coefs.empty:
         reason = missing.get("coefs") or "coefs table is empty"
         yield "coef_paths_<dataset>", None, reason
@@ -111,8 +136,17 @@ def _figures(
     zero_tol = None
     if fits is not None and "zero_tol" in fits.columns and fits["zero_tol"].notna().any():
         zero_tol = float(fits["zero_tol"].dropna().iloc[0])
+    coefs = least_relaxed(coefs)
     for dataset, part in coefs.groupby("dataset", sort=True):
-        yield f"coef_paths_{slug(dataset)}", (lambda part=part: plot_coef_paths(part)), None
+        on_grid, sized = on_alpha_grid(part), on_k_path(part)
+        if len(on_grid):
+            yield f"coef_paths_{slug(dataset)}", (lambda p=on_grid: plot_coef_paths(p)), None
+        if len(sized):
+            yield (
+                f"coef_paths_over_k_{slug(dataset)}",
+                (lambda p=sized: plot_coef_paths(p, x="k")),
+                None,
+            )
         yield (
             f"coef_log10abs_histogram_{slug(dataset)}",
             (lambda part=part: plot_coef_histogram(part, zero_tol=zero_tol)),

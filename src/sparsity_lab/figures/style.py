@@ -7,11 +7,13 @@ figure never changes global matplotlib state.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import matplotlib as mpl
+import numpy as np
 import seaborn as sns
 
 #: Models the suite ships, each with its own colour for every figure and every run. L1-type
@@ -73,8 +75,28 @@ PANEL_WIDTH = 3.6
 PANEL_ASPECT = 0.8
 
 
+#: ``relaxed_lasso [gamma=0.5]``: a model's line at one value of its path's gamma.
+_GAMMA_LABEL = re.compile(r"(.+) \[gamma=([0-9.eE+-]+)\]")
+
+
+def _gamma_of(name: str) -> tuple[str, float] | None:
+    """(model, gamma) of a gamma label of a known model, else None."""
+    match = _GAMMA_LABEL.fullmatch(str(name))
+    if match is None or match.group(1) not in MODEL_COLORS:
+        return None
+    try:
+        return match.group(1), min(max(float(match.group(2)), 0.0), 1.0)
+    except ValueError:
+        return None
+
+
 def model_color(name: str) -> str:
-    """The colour of a model (or any other named series) in every figure."""
+    """The colour of a model (or any other named series) in every figure; a model's gamma
+    lines share its colour, lighter as gamma goes to 0."""
+    gamma = _gamma_of(name)
+    if gamma is not None:
+        base = np.array(mpl.colors.to_rgb(MODEL_COLORS[gamma[0]]))
+        return mpl.colors.to_hex(base + 0.5 * (1.0 - gamma[1]) * (1.0 - base))
     if name in MODEL_COLORS:
         return MODEL_COLORS[name]
     if name in RULE_COLORS:
@@ -84,7 +106,11 @@ def model_color(name: str) -> str:
 
 def model_style(name: str) -> dict:
     """Keyword arguments of ``Axes.plot`` for a model: colour, marker and line style."""
-    if name in MODEL_MARKERS:
+    gamma = _gamma_of(name)
+    if gamma is not None:  # the model's marker, a line style per gamma
+        marker = MODEL_MARKERS.get(gamma[0], ("o", "-"))[0]
+        ls = _FALLBACK_LINES[round(4 * gamma[1]) % len(_FALLBACK_LINES)]
+    elif name in MODEL_MARKERS:
         marker, ls = MODEL_MARKERS[name]
     else:
         h = zlib.crc32(str(name).encode())
@@ -103,9 +129,16 @@ def feature_style(index: int) -> dict:
 
 
 def ordered_models(names: Iterable[str]) -> list[str]:
-    """Known models in the order of ``MODEL_COLORS``, then the others alphabetically."""
+    """Known models in the order of ``MODEL_COLORS`` (a model's gamma lines after it, gamma
+    up), then the others alphabetically."""
     names = set(names)
-    known = [m for m in MODEL_COLORS if m in names]
+    rank = {m: i for i, m in enumerate(MODEL_COLORS)}
+
+    def key(name: str) -> tuple[float, float]:
+        gamma = _gamma_of(name)  # a model's gamma lines follow it, gamma up
+        return (rank[gamma[0]], gamma[1]) if gamma else (rank[name], -1.0)
+
+    known = sorted((m for m in names if m in rank or _gamma_of(m)), key=key)
     return known + sorted(names - set(known))
 
 

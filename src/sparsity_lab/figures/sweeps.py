@@ -8,9 +8,11 @@ from matplotlib.figure import Figure
 from sparsity_lab.figures._common import (
     NotSupported,
     bottom_xlabels_only,
+    gamma_labels,
     integer_axis,
     legend_outside,
     new_figure,
+    path_points,
     require_columns,
     seed_band,
     seed_note,
@@ -91,41 +93,69 @@ def plot_zero_fraction(fits: pd.DataFrame) -> Figure:
 def plot_error_vs_nonzeros(fits: pd.DataFrame) -> Figure:
     """Test error against the number of nonzero coefficients: the price of sparsity.
 
-    Each model's points follow its alpha grid (one seed, or the mean over seeds per
-    alpha / alpha_max). The error axis is linear in every panel.
+    Each model's points follow its path: the alpha grid, or the sizes k of best subset and
+    forward stepwise (one seed, or the mean over seeds per path point); a relaxed lasso draws
+    one line per gamma. The error axis is linear in every panel.
 
     Parameters
     ----------
     fits : DataFrame, shape (n_fits, n_columns)
         Fits table with ``dataset``, ``model``, ``alpha_ratio``, ``seed``, ``n_nonzero``,
-        ``test_mse``.
+        ``test_mse`` (and ``k``, ``gamma`` where present).
 
     Returns
     -------
     Figure
         One panel per dataset, one line per model.
     """
+    return _vs_nonzeros(fits, "test_mse", "test MSE (squared units of y)", "Test error")
+
+
+def plot_support_f1_vs_nonzeros(fits: pd.DataFrame) -> Figure:
+    """Support recovery (F1 of the nonzeros against the true support) against the number of
+    nonzero coefficients, on the datasets with a known support: every method at matched
+    sparsity, whatever its path walks (alpha, k, gamma).
+
+    Parameters
+    ----------
+    fits : DataFrame, shape (n_fits, n_columns)
+        Fits table with ``dataset``, ``model``, ``alpha_ratio``, ``seed``, ``n_nonzero``,
+        ``support_f1`` (NaN without a known support: such datasets are left out).
+
+    Raises
+    ------
+    NotSupported
+        No dataset has a known support.
+    """
+    if "support_f1" in fits.columns and fits["support_f1"].isna().all():
+        raise NotSupported("no dataset with a known true support (support_f1 all NaN)")
+    return _vs_nonzeros(fits, "support_f1", "support F1 (fraction)", "Support recovery")
+
+
+def _vs_nonzeros(fits: pd.DataFrame, column: str, ylabel: str, what: str) -> Figure:
     require_columns(
-        fits, ["dataset", "model", "alpha_ratio", "seed", "n_nonzero", "test_mse"], "fits table"
+        fits, ["dataset", "model", "alpha_ratio", "seed", "n_nonzero", column], "fits table"
     )
-    fits = fits.dropna(subset=["n_nonzero", "test_mse"])
+    fits = gamma_labels(fits.dropna(subset=["n_nonzero", column]))
     if fits.empty:
-        raise NotSupported("fits table has no fit with both a nonzero count and a test error")
+        raise NotSupported(f"fits table has no fit with both a nonzero count and {column}")
     datasets = sorted(fits["dataset"].unique())
+    points = path_points(fits)
     with theme():
         fig, axes = new_figure(len(datasets))
         for ax, dataset in zip(axes, datasets, strict=True):
             part = fits[fits["dataset"] == dataset]
             for rank, model in enumerate(ordered_models(part["model"].unique())):
                 mine = part[part["model"] == model]
-                means = mine.groupby("alpha_ratio", sort=True)[["n_nonzero", "test_mse"]].mean()
-                plot_model_line(ax, means["n_nonzero"], means["test_mse"], model, rank)
+                means = mine.groupby(points, sort=True, dropna=False)[["n_nonzero", column]]
+                means = means.mean()  # in the path's order: alpha / alpha_max, or k, up
+                plot_model_line(ax, means["n_nonzero"], means[column], model, rank)
             integer_axis(ax.xaxis)
             ax.set_title(f"{dataset} (p = {int(part['n_features'].max())})")
             ax.set_xlabel("nonzero coefficients (count)")
-            ax.set_ylabel("test MSE (squared units of y)")
+            ax.set_ylabel(ylabel)
         fig.suptitle(
-            f"Test error against the number of nonzeros (points: the alpha grid, "
+            f"{what} against the number of nonzeros (points: each model's path, "
             f"{seed_note(fits, band=False)})"
         )
         legend_outside(fig, axes, title="model")

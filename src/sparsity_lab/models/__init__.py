@@ -1,5 +1,6 @@
 """Estimators in the shared objective scale: adapters for scikit-learn, other libraries' Lasso
-solvers (LassoLars; celer and skglm through the extra ``peers``) and the SGD family.
+solvers (LassoLars; celer and skglm through the extra ``peers``), subset selection (best subset,
+forward stepwise), the relaxed and adaptive lasso, and the SGD family.
 
 The SGD family loads on first use: importing numba costs about 0.3 s, which a job that fits
 only Lasso or Ridge should not pay.
@@ -7,7 +8,9 @@ only Lasso or Ridge should not pay.
 
 from sparsity_lab.models.adapters import Ridge
 from sparsity_lab.models.exact import ElasticNet, Lasso
+from sparsity_lab.models.lasso_variants import AdaptiveLasso, RelaxedLasso
 from sparsity_lab.models.peers import CelerLasso, LassoLars, SkglmLasso
+from sparsity_lab.models.subset import BestSubset, ForwardStepwise
 
 _SGD = (
     "SGDL2",
@@ -19,7 +22,19 @@ _SGD = (
     "SGDRDA",
     "SGDFTRL",
 )
-__all__ = ["CelerLasso", "ElasticNet", "Lasso", "LassoLars", "Ridge", "SkglmLasso", *_SGD]
+__all__ = [
+    "AdaptiveLasso",
+    "BestSubset",
+    "CelerLasso",
+    "ElasticNet",
+    "ForwardStepwise",
+    "Lasso",
+    "LassoLars",
+    "RelaxedLasso",
+    "Ridge",
+    "SkglmLasso",
+    *_SGD,
+]
 
 
 def __getattr__(name: str):

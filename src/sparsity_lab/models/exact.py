@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet as _SkElasticNet
 from sklearn.linear_model import Lasso as _SkLasso
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from sparsity_lab.solvers import SOLVERS, choose_solver, exact_path
 
@@ -28,8 +28,12 @@ class ExactSolverMixin:
     """
 
     def _check_params(self) -> None:
+        """scikit-learn's parameter validation (``alpha=-1``, ``l1_ratio=2``, an unknown
+        ``solver``: one InvalidParameterError naming the parameter and what is allowed), then
+        the combinations the exact routes do not take."""
         if not isinstance(self.solver, str) or self.solver not in SOLVERS:
             raise ValueError(f"solver={self.solver!r}: allowed values are {', '.join(SOLVERS)}")
+        self._validate_params()
         if self.solver == "cd":
             return
         choose_solver(self.solver, 1, 1, float(self.l1_ratio))  # homotopy on an elastic net
@@ -38,15 +42,27 @@ class ExactSolverMixin:
                 f"positive=True: allowed only with solver='cd' (got solver={self.solver!r})"
             )
 
+    def __sklearn_tags__(self):
+        """The exact routes take dense X and one target; ``solver='cd'`` is scikit-learn's."""
+        tags = super().__sklearn_tags__()
+        if getattr(self, "solver", "cd") != "cd":
+            tags.input_tags.sparse = False
+            tags.target_tags.multi_output = False
+        return tags
+
     def fit(self, X, y, sample_weight=None, check_input: bool = True):
         """Fit at ``alpha``: the optimum (exact routes) or scikit-learn's iterate (``cd``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Dense on the exact routes.
         y : array-like of shape (n_samples,)
-        sample_weight : None
-            Only ``solver='cd'`` accepts weights.
+            One target on the exact routes.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            As scikit-learn: rescaled to sum to n_samples, so the data term is
+            ``1/(2 sum(sw)) sum_i sw_i (y_i - x_i w - b)^2`` (weights of 2 are rows counted
+            twice).
         check_input : bool, default=True
             Passed to scikit-learn with ``solver='cd'``.
         """
@@ -60,16 +76,21 @@ class ExactSolverMixin:
             self.status_ = "ok" if not warned else "not_converged"
             self.message_ = str(warned[-1].message).splitlines()[0] if warned else ""
             return self
-        if sample_weight is not None:
-            raise ValueError(f"sample_weight: allowed only with solver='cd' (got {self.solver!r})")
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim != 1:
-            raise ValueError("y: allowed one target (1-D); use scikit-learn's MultiTask models")
-        x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
-        y_mean = float(y.mean()) if self.fit_intercept else 0.0
+        n, p = X.shape
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            sw = sw * (n / sw.sum())
+        if self.fit_intercept:
+            x_mean = np.average(X, axis=0, weights=sw)
+            y_mean = float(np.average(y, weights=sw))
+        else:
+            x_mean, y_mean = np.zeros(p), 0.0
         Xc, yc = X - x_mean, y - y_mean
-        n, p = Xc.shape
+        if sw is not None:  # weighted least squares: rows scaled by sqrt(sw)
+            root = np.sqrt(sw)
+            Xc, yc = Xc * root[:, None], yc * root
         gram = Xc.T @ Xc if n > p else None
         path = exact_path(
             np.asfortranarray(Xc) if gram is None else Xc,
@@ -82,7 +103,9 @@ class ExactSolverMixin:
         )
         self.coef_ = path.coefs[0]
         self.intercept_ = y_mean - float(x_mean @ self.coef_)
-        self.n_iter_ = int(path.n_iter[0])
+        # the start (homotopy, coordinate descent, or the test alpha >= alpha_max that answers
+        # 0) and the active-set iterations of the exact finish
+        self.n_iter_ = 1 + int(path.n_iter[0])
         self.dual_gap_ = np.nan
         self.converged_ = bool(path.converged[0])
         self.status_, self.message_ = path.status[0], path.message[0]

@@ -154,8 +154,32 @@ def adaptive_lasso_path(
     return AdaptivePath(coefs, w_init, weights, exact)
 
 
+#: The relaxations a path job walks by default (Hastie, Tibshirani and Tibshirani 2020 use
+#: these five).
+DEFAULT_PATH_GAMMAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def check_path_gammas(values) -> np.ndarray:
+    """``path_gammas``: a non-empty list of distinct numbers in [0, 1] (one ValueError)."""
+    try:
+        gammas = np.asarray([float(v) for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        gammas = np.zeros(0)
+    ok = not isinstance(values, str) and gammas.size and len(set(gammas)) == gammas.size
+    if not (ok and np.all((gammas >= 0.0) & (gammas <= 1.0))):
+        raise ValueError(
+            f"path_gammas={values!r}: allowed values are a non-empty list of distinct numbers "
+            "in [0, 1]"
+        )
+    return gammas
+
+
 class _ExactLassoBased(LinearPredictor, BaseEstimator):
     """Centring, verdicts and predict shared by the two estimators."""
+
+    #: Their zeros are those of an L1 problem: the runner fills the certificate columns from it
+    #: (``regularization.objective_l1_ratio``) and walks the lasso's relative grid.
+    penalty_l1_ratio = 1.0
 
     def _centre(self, X, y):
         self._validate_params()
@@ -184,6 +208,9 @@ class RelaxedLasso(_ExactLassoBased):
     fit_intercept : bool, default=True
     solver : {"auto", "cd_exact", "homotopy"}, default="auto"
         Route of the exact lasso (:func:`sparsity_lab.solvers.choose_solver`).
+    path_gammas : tuple of float, default=(0.0, 0.25, 0.5, 0.75, 1.0)
+        The gammas a path job walks at each alpha of its grid (``regularization.fit_path``,
+        the suite's runner); ``fit`` uses ``gamma``.
 
     Attributes
     ----------
@@ -202,6 +229,7 @@ class RelaxedLasso(_ExactLassoBased):
         "gamma": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
         "solver": [_EXACT_SOLVER_OPTIONS],
+        "path_gammas": ["array-like"],
     }
 
     def __init__(
@@ -211,11 +239,18 @@ class RelaxedLasso(_ExactLassoBased):
         gamma: float = 0.5,
         fit_intercept: bool = True,
         solver: str = "auto",
+        path_gammas=DEFAULT_PATH_GAMMAS,
     ):
         self.alpha = alpha
         self.gamma = gamma
         self.fit_intercept = fit_intercept
         self.solver = solver
+        self.path_gammas = path_gammas
+
+    def _check_params(self) -> None:
+        """scikit-learn's parameter checks, then ``path_gammas`` (the pre-launch check calls it)."""
+        self._validate_params()
+        check_path_gammas(self.path_gammas)
 
     def fit(self, X, y):
         """Fit the lasso at ``alpha``, least squares on its support, and their blend.

@@ -360,8 +360,9 @@ def _best_subset(X, y, k_max, deadline, time_limit, max_exact_features) -> Subse
 _K_CONSTRAINT = [Interval(Integral, 0, None, closed="left"), None]
 
 
-class _SubsetRegressor(LinearPredictor, BaseEstimator):
-    """Shared fit/predict of the path-over-k estimators."""
+class SubsetRegressor(LinearPredictor, BaseEstimator):
+    """Shared fit/predict of the path-over-k estimators (``regularization.fit_path`` walks
+    their sizes)."""
 
     _parameter_constraints: ClassVar[dict] = {
         "k": _K_CONSTRAINT,
@@ -407,12 +408,13 @@ class _SubsetRegressor(LinearPredictor, BaseEstimator):
         self.coef_ = path.coefs[k]
         self.intercept_ = float(self.intercept_path_[k])
         self.proven_ = bool(path.proven[k])
+        self.nodes_ = path.nodes
         self.status_ = "ok"
         self.message_ = path.message
         return self
 
 
-class BestSubset(_SubsetRegressor):
+class BestSubset(SubsetRegressor):
     """Least squares on the best ``k`` features, with the best fit of every smaller size.
 
     Parameters
@@ -444,6 +446,8 @@ class BestSubset(_SubsetRegressor):
         ``proven`` or ``heuristic``, as ``proven_path_`` says.
     coef_, intercept_, proven_
         Row k.
+    nodes_ : int
+        Nodes the branch and bound opened (0 when no proof was attempted).
     status_ : str
         ``ok``.
     message_ : str
@@ -451,7 +455,7 @@ class BestSubset(_SubsetRegressor):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **_SubsetRegressor._parameter_constraints,
+        **SubsetRegressor._parameter_constraints,
         "time_limit": [Interval(Real, 0, None, closed="left"), None],
         "max_exact_features": [Interval(Integral, 0, None, closed="left")],
     }
@@ -477,10 +481,10 @@ class BestSubset(_SubsetRegressor):
         self.status_path_ = np.where(self.proven_path_, "proven", "heuristic")
         return self
 
-    fit.__doc__ = _SubsetRegressor.fit.__doc__
+    fit.__doc__ = SubsetRegressor.fit.__doc__
 
 
-class ForwardStepwise(_SubsetRegressor):
+class ForwardStepwise(SubsetRegressor):
     """Forward stepwise regression: ``k`` steps, each adding the feature that lowers the RSS most.
 
     Parameters
