@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -128,3 +129,64 @@ def test_distinct_rows_and_a_bad_filter(real_run):
     assert got.equals(whole.reset_index(drop=True))
     with pytest.raises(results.ResultsError, match="no column 'colour'"):
         results.read_coefs(real_run, where={"colour": "red"})
+
+
+# ------------------------------------------------------------------ figures from the table file
+def test_histogram_counts_read_batch_by_batch_are_numpys_on_the_whole_table(real_run):
+    from sparsity_lab.figures.coefficients import CoefRows, coef_histogram_counts
+
+    whole = results.read_coefs(real_run)
+    for dataset, part in whole.groupby("dataset"):
+        got = coef_histogram_counts(CoefRows(real_run), dataset, zero_tol=1e-8, bins=30)
+        values = part["coef"].to_numpy()
+        logs = np.log10(np.abs(values[np.isfinite(values) & (values != 0)]))
+        lo = np.floor(min(logs.min(), -8.0))
+        edges = np.linspace(lo, max(np.ceil(logs.max()), lo + 1), 31)
+        np.testing.assert_array_equal(got.edges, edges)
+        assert got.models == ["lasso", "ridge"] and got.seeds == [0, 1]
+        for model, rows in part.groupby("model"):
+            c = rows["coef"].to_numpy()
+            expected, _ = np.histogram(np.log10(np.abs(c[c != 0])), bins=edges)
+            np.testing.assert_array_equal(got.counts[model], expected)
+            assert got.n_zero[model] == (c == 0).sum() and got.n_finite[model] == len(c)
+
+
+def test_path_rows_are_the_largest_features_of_the_smallest_seed(real_run):
+    from sparsity_lab.figures.coefficients import CoefRows, coef_path_rows
+
+    whole = results.read_coefs(real_run)
+    part = whole[(whole["dataset"] == "synthetic") & (whole["seed"] == 0)]
+    size = part.assign(a=part["coef"].abs()).groupby("feature")["a"].max()
+    top = set(size.sort_values(ascending=False, kind="stable").index[:7])
+    drawn, n_features = coef_path_rows(CoefRows(real_run), "synthetic", max_features=7)
+    assert n_features == 100 and set(drawn["feature"]) == top
+    expected = part[part["feature"].isin(top)]
+    assert len(drawn) == len(expected) == 7 * 2 * 5
+    assert (drawn["coef"].to_numpy() == expected["coef"].to_numpy()).all()
+
+
+def test_coef_figures_from_the_file_equal_those_from_the_frame(real_run, tmp_path):
+    """The figures read from the run's file (in parts) and from the whole table in memory are
+    the same PNG, pixel for pixel."""
+    from sparsity_lab.figures import make
+
+    fits = results.read_fits(real_run)
+    coefs = results.read_coefs(real_run)
+    wanted = ("coef_paths_diabetes", "coef_log10abs_histogram_synthetic")
+    pngs = []
+    for source in (real_run, coefs):
+        plan = {stem: draw for stem, draw, _ in make._figures(fits, source, {}, {})}
+        for stem in wanted:
+            path = tmp_path / f"{stem}_{len(pngs)}.png"
+            make.save_figure(plan[stem](), path, "png", dpi=50)
+            pngs.append(path.read_bytes())
+    assert pngs[:2] == pngs[2:]
+
+
+def test_report_says_what_the_coefficient_figures_read():
+    from sparsity_lab import report
+
+    note = report._esc(report.COEF_FIGURES_NOTE)
+    assert note in report.figures_html([("coef_paths_diabetes", b"png", None)])
+    assert note not in report.figures_html([("exact_zero_fraction_vs_alpha", b"png", None)])
+    assert note not in report.figures_html([("coef_paths_<dataset>", None, "coefs table is empty")])

@@ -770,11 +770,8 @@ def read_table(
         raise ResultsError(
             f"{file}: not a readable results table ({exc.__class__.__name__})"
         ) from exc
-    df = with_variant(df, name)
-    if where:
-        df = _rows_where(df, where).reset_index(drop=True)
-    if columns is not None:
-        df = df[[c for c in columns if c in df.columns]]
+    if file.suffix == ".csv" or (columns is None and not where):
+        df = _finish(df, name, columns, where or {})
     return df
 
 
@@ -812,31 +809,54 @@ def _read_parquet_part(file: Path, name: str, columns, where: Where) -> pd.DataF
 
 
 def _parquet_batches(file: Path, name: str, columns, where: Where, batch_rows: int | None):
-    """Frames of a parquet table's rows matching ``where`` (on the columns the file has; the
-    caller filters on derived ones), one per row group (or per ``batch_rows`` rows). Yields
-    at least one frame (empty when nothing matches), with the columns read."""
+    """Frames of a parquet table's rows matching ``where``, ``columns`` only (every column
+    when None; the legacy ones derived by :func:`with_variant`), one per row group (or per
+    ``batch_rows`` rows), in order. Row groups whose statistics rule a match out are not read,
+    and a filter column whose statistics show it holds only a wanted value in a row group is
+    neither read nor tested there. Yields at least one frame (empty when nothing matches)."""
     handle = pq.ParquetFile(file)
     names = handle.schema_arrow.names
     read = _read_columns(names, columns, where)
     pushed = {c: _values(v) for c, v in where.items() if c in names}
+    derived = {c: v for c, v in where.items() if c not in names}
     groups = [i for i in range(handle.num_row_groups) if _group_may_match(handle, i, pushed)]
     yielded = False
     for i in groups:
+        settled = set()
+        for column, values in pushed.items():
+            known = _constant_columns(handle, i, [column])
+            if known is not None and known.column(0)[0].as_py() in values:
+                settled.add(column)
+        tested = {c: v for c, v in pushed.items() if c not in settled}
+        needed = read
+        if read is not None:
+            needed = [c for c in read if c not in settled or c in columns]
         if batch_rows is None:
-            parts = [handle.read_row_group(i, columns=read)]
+            parts = [handle.read_row_group(i, columns=needed)]
         else:
             parts = (
                 pa.Table.from_batches([batch])
-                for batch in handle.iter_batches(batch_rows, row_groups=[i], columns=read)
+                for batch in handle.iter_batches(batch_rows, row_groups=[i], columns=needed)
             )
         for part in parts:
-            for column, values in pushed.items():
+            for column, values in tested.items():
                 part = part.filter(pc.is_in(part.column(column), pa.array(values)))
-            if part.num_rows:
+            frame = _finish(part.to_pandas(), name, columns, derived) if part.num_rows else None
+            if frame is not None and len(frame):
                 yielded = True
-                yield part.to_pandas()
+                yield frame
     if not yielded:
-        yield handle.schema_arrow.empty_table().select(read or names).to_pandas()
+        empty = handle.schema_arrow.empty_table().select(read or names).to_pandas()
+        yield _finish(empty, name, columns, derived)
+
+
+def _finish(frame: pd.DataFrame, name: str, columns, where: Where) -> pd.DataFrame:
+    """A frame read from a table: the legacy columns added, filtered on ``where``, the
+    ``columns`` asked for (those there)."""
+    frame = with_variant(frame, name)
+    if where:
+        frame = _rows_where(frame, where).reset_index(drop=True)
+    return frame if columns is None else frame[[c for c in columns if c in frame.columns]]
 
 
 def _group_may_match(handle: pq.ParquetFile, index: int, pushed: dict[str, list]) -> bool:
@@ -872,24 +892,56 @@ def table_batches(
     if file.suffix == ".csv":
         yield read_table(file, table, columns, where)
         return
-    for frame in _parquet_batches(file, name, columns, where, batch_rows):
-        frame = with_variant(frame, name)
-        if where:
-            frame = _rows_where(frame, where).reset_index(drop=True)
-        yield frame if columns is None else frame[[c for c in columns if c in frame.columns]]
+    yield from _parquet_batches(file, name, columns, where, batch_rows)
 
 
 def distinct_rows(
     path: Path | str, table: str = COEFS_FILE, columns: Sequence[str] = ("dataset",)
 ) -> pd.DataFrame:
-    """The distinct combinations of ``columns`` in a table, in order of first appearance,
-    read batch by batch (what a large table's readers group on)."""
+    """The distinct combinations of ``columns`` in a table, in order of first appearance.
+
+    From parquet, a row group whose statistics say it holds one value in each of the columns
+    (a job's rows: one dataset, model, variant and seed) is not read; the others are read
+    batch by batch. A CSV file is read whole."""
+    file = resolve_table(path, table)
+    name = Path(table).name.removesuffix(".parquet")
+    columns = list(columns)
+    if file.suffix == ".csv":
+        return read_table(file, table, columns).drop_duplicates().reset_index(drop=True)
+    handle = pq.ParquetFile(file)
     seen: list[pd.DataFrame] = []
-    for frame in table_batches(path, table, columns=list(columns)):
-        seen.append(frame.drop_duplicates())
+    for i in range(handle.num_row_groups):
+        known = _constant_columns(handle, i, columns)
+        if known is not None:
+            seen.append(known.to_pandas())
+            continue
+        read = _read_columns(handle.schema_arrow.names, columns, {})
+        for batch in handle.iter_batches(BATCH_ROWS, row_groups=[i], columns=read):
+            frame = with_variant(batch.to_pandas(), name)
+            seen.append(frame[[c for c in columns if c in frame.columns]].drop_duplicates())
     if not seen:
-        return pd.DataFrame(columns=list(columns))
+        empty = handle.schema_arrow.empty_table().to_pandas()
+        empty = with_variant(empty, name)
+        return empty[[c for c in columns if c in empty.columns]]
     return pd.concat(seen, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+def _constant_columns(handle: pq.ParquetFile, index: int, columns: list[str]) -> pa.Table | None:
+    """Row group ``index``'s one value of each of ``columns`` as a one-row table, when its
+    statistics show one (min == max, no nulls, every column in the file); else None."""
+    names = handle.schema_arrow.names
+    group = handle.metadata.row_group(index)
+    values = {}
+    for column in columns:
+        if column not in names:
+            return None
+        stats = group.column(names.index(column)).statistics
+        if stats is None or not (stats.has_min_max and stats.has_null_count):
+            return None
+        if stats.null_count or stats.min != stats.max:
+            return None
+        values[column] = pa.array([stats.min], type=handle.schema_arrow.field(column).type)
+    return pa.table(values)
 
 
 def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:

@@ -12,7 +12,13 @@ from matplotlib.figure import Figure
 
 from sparsity_lab.errors import UserError
 from sparsity_lab.figures._common import NotSupported, slug
-from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
+from sparsity_lab.figures.coefficients import (
+    CoefRows,
+    coef_histogram_counts,
+    coef_path_rows,
+    draw_coef_histogram,
+    plot_coef_paths,
+)
 from sparsity_lab.figures.save import save_figure
 from sparsity_lab.figures.sweeps import (
     plot_error_vs_nonzeros,
@@ -48,6 +54,11 @@ def _read_optional(read: Callable[[Path], pd.DataFrame], run_dir: Path, file: st
         return None, str(exc)
 
 
+def _coefs_header(run_dir: Path) -> pd.DataFrame:
+    """The coefs table's columns, checked against the contract, without a row."""
+    return read_coefs(run_dir, where={"dataset": []})
+
+
 def variant_labels(df: pd.DataFrame | None) -> pd.DataFrame | None:
     """Fold a non-empty ``variant`` into the ``model`` label (``lasso [tol=1e-06]``), so that
     every figure draws one line per fit identity (dataset, model, variant) without knowing
@@ -72,11 +83,14 @@ def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
 
 def _figures(
     fits: pd.DataFrame | None,
-    coefs: pd.DataFrame | None,
+    coefs: pd.DataFrame | Path | None,
     study_tables: dict[str, pd.DataFrame],
     missing: dict[str, str],
 ) -> Iterator[tuple[str, Callable[[], Figure] | None, str | None]]:
-    """(file stem, a thunk drawing the figure or None, reason when None) for every figure."""
+    """(file stem, a thunk drawing the figure or None, reason when None) for every figure.
+
+    ``coefs`` is a frame, or a run dir whose coefs table the figures read in parts (each in
+    the process drawing it): never the whole table."""
     from sparsity_lab import studies
 
     tables = dict(study_tables)
@@ -96,7 +110,9 @@ def _figures(
             yield stem, None, missing["fits"]
         else:
             yield stem, (lambda plot=plot: plot(fits)), None
-    if coefs is None or coefs.empty:
+    rows = None if coefs is None else CoefRows(coefs)
+    datasets = [] if rows is None else rows.distinct(["dataset"])["dataset"].tolist()
+    if not datasets:
         reason = missing.get("coefs") or "coefs table is empty"
         yield "coef_paths_<dataset>", None, reason
         yield "coef_log10abs_histogram_<dataset>", None, reason
@@ -104,13 +120,18 @@ def _figures(
     zero_tol = None
     if fits is not None and "zero_tol" in fits.columns and fits["zero_tol"].notna().any():
         zero_tol = float(fits["zero_tol"].dropna().iloc[0])
-    for dataset, part in coefs.groupby("dataset", sort=True):
-        yield f"coef_paths_{slug(dataset)}", (lambda part=part: plot_coef_paths(part)), None
+    for dataset in sorted(datasets):
+        yield f"coef_paths_{slug(dataset)}", (lambda d=dataset: _paths(rows, d)), None
         yield (
             f"coef_log10abs_histogram_{slug(dataset)}",
-            (lambda part=part: plot_coef_histogram(part, zero_tol=zero_tol)),
+            (lambda d=dataset: draw_coef_histogram(coef_histogram_counts(rows, d, zero_tol))),
             None,
         )
+
+
+def _paths(rows: CoefRows, dataset: str) -> Figure:
+    drawn, n_features = coef_path_rows(rows, dataset)
+    return plot_coef_paths(drawn, n_features=n_features)
 
 
 def make_figures(
@@ -168,10 +189,12 @@ def make_figures(
             f"--formats: {', '.join(bad) or 'none given'}; allowed: {', '.join(sorted(supported))}"
         )
     fits, fits_why = _read_optional(read_fits, run_dir, FITS_FILE)
-    coefs, coefs_why = _read_optional(read_coefs, run_dir, COEFS_FILE)
-    fits, coefs = variant_labels(fits), variant_labels(coefs)
+    # the columns only (no rows): the coefs figures read what they draw, batch by batch
+    header, coefs_why = _read_optional(_coefs_header, run_dir, COEFS_FILE)
+    coefs = None if header is None else run_dir
+    fits = variant_labels(fits)
     study_tables = _study_tables(run_dir)
-    if fits is None and coefs is None and not study_tables:
+    if fits is None and header is None and not study_tables:
         raise ResultsError(
             f"{run_dir}: not a run dir (no {FITS_FILE}, {COEFS_FILE} or study table)"
         )
