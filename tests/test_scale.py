@@ -190,3 +190,32 @@ def test_report_says_what_the_coefficient_figures_read():
     assert note in report.figures_html([("coef_paths_diabetes", b"png", None)])
     assert note not in report.figures_html([("exact_zero_fraction_vs_alpha", b"png", None)])
     assert note not in report.figures_html([("coef_paths_<dataset>", None, "coefs table is empty")])
+
+
+# ------------------------------------------------------------------ compare --check in parts
+def test_check_in_parts_finds_what_the_whole_table_check_finds(real_run, tmp_path):
+    from sparsity_lab import compare
+
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    for run in (a, b):
+        run.mkdir()
+        shutil.copy(real_run / "coefs.parquet", run / "coefs.parquet")
+    coefs = results.read_coefs(b)
+    changed = coefs["feature"].isin(["x003", "x017", "bmi"]) & (coefs["seed"] == 1)
+    coefs.loc[changed, "coef"] = coefs.loc[changed, "coef"] * 1.001 + 1e-3
+    coefs.loc[coefs["feature"] == "s5", "true_coef"] = 7.0  # NaN in A: differs
+    dropped = (coefs["model"] == "ridge") & (coefs["alpha_ratio"] == 1.0)
+    coefs = coefs[~dropped].assign(extra=1)  # rows only in A, a column only in B
+    results.write_table(coefs, b / "coefs.parquet")
+    alignment = compare.Alignment(compare.DEFAULT_KEYS)
+    whole = compare.check_tables(
+        results.read_coefs(a), results.read_coefs(b), alignment, table="coefs"
+    )
+    parts, columns = compare.check_table_in_parts(a, b, "coefs", alignment)
+    assert set(whole["column"]) == {"coef", "true_coef", "row", "extra"}
+    assert columns == {*results.COEFS_COLUMNS, "extra"}
+    pd.testing.assert_frame_equal(parts, whole)
+    # a run dir pair goes through it under --check
+    checked = compare.check_paths(a, b, table="coefs")
+    pd.testing.assert_frame_equal(checked.reset_index(drop=True), whole[checked.columns])
