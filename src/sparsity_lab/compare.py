@@ -377,17 +377,23 @@ DIFFERENCE_COLUMNS: tuple[str, ...] = ("table", "key", "column", "A", "B", "pres
 
 
 def _check_keys(
-    a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str], leave_out: Sequence[str] = ()
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    on: Sequence[str],
+    leave_out: Sequence[str] = (),
+    constant: Sequence[str] = (),
 ) -> list[str]:
     """The key columns of one table pair: ``on`` and ``CHECK_KEY_CANDIDATES`` where both have
     them (``leave_out`` aside), and ``#`` (the occurrence within a key, or the row number without
-    keys) when they do not identify the rows uniquely."""
+    keys) when they do not identify the rows uniquely (``constant`` keys, one value in A and
+    B, need not be looked at for that)."""
     keys = [
         k
         for k in dict.fromkeys([*on, *CHECK_KEY_CANDIDATES])
         if k in a and k in b and k not in leave_out
     ]
-    if keys and not (a.duplicated(keys).any() or b.duplicated(keys).any()):
+    varying = [k for k in keys if k not in constant] or keys
+    if keys and not (a.duplicated(varying).any() or b.duplicated(varying).any()):
         return keys
     return [*keys, "#"]
 
@@ -489,7 +495,7 @@ def _check_records(
     columns that hold one and the same value in A and B (a part's), left out of the join."""
     alignment = on if isinstance(on, Alignment) else Alignment(tuple(on))
     skip = {*TIMING_COLUMNS, *ignore, *alignment.left_out}
-    keys = _check_keys(a, b, alignment.keys, alignment.left_out)
+    keys = _check_keys(a, b, alignment.keys, alignment.left_out, constant)
     a, b = _with_occurrence(a, keys), _with_occurrence(b, keys)
     a, b = _normalise_keys(a, b, keys)
     records = []
