@@ -178,7 +178,7 @@ def test_coef_figures_from_the_file_equal_those_from_the_frame(real_run, tmp_pat
         plan = {stem: draw for stem, draw, _ in make._figures(fits, source, {}, {})}
         for stem in wanted:
             path = tmp_path / f"{stem}_{len(pngs)}.png"
-            make.save_figure(plan[stem](), path, "png", dpi=50)
+            make.save_figure(plan[stem](), path, "png", dpi=30)
             pngs.append(path.read_bytes())
     assert pngs[:2] == pngs[2:]
 
