@@ -219,3 +219,20 @@ def test_check_in_parts_finds_what_the_whole_table_check_finds(real_run, tmp_pat
     # a run dir pair goes through it under --check
     checked = compare.check_paths(a, b, table="coefs")
     pd.testing.assert_frame_equal(checked.reset_index(drop=True), whole[checked.columns])
+
+
+def test_coef_figures_skipped_with_the_reason_when_coefs_lack_a_column(real_run, tmp_path):
+    from sparsity_lab.figures import make
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(real_run / "fits.parquet", run / "fits.parquet")
+    coefs = results.read_coefs(real_run).drop(columns=["coef", "variant"])
+    results.write_table(coefs, run / "coefs.parquet")
+    columns = results.table_columns(run, "coefs.parquet")  # the legacy variant included
+    assert columns[:4] == ["study", "dataset", "model", "variant"]
+    lines: list[str] = []
+    make.make_figures(run, out=tmp_path / "figures", formats=("png",), log=lines.append, n_jobs=1)
+    skipped = [line for line in lines if line.startswith("skipped coef_")]
+    assert len(skipped) == 2
+    assert all(line.endswith("is not a coefs table: missing columns coef") for line in skipped)

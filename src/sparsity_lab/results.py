@@ -775,6 +775,23 @@ def read_table(
     return df
 
 
+def table_columns(path: Path | str, table: str = FITS_FILE) -> list[str]:
+    """The columns of a table (those :func:`read_table` gives, the legacy ones included),
+    read from the file's schema without a row (a CSV file: its header)."""
+    file = resolve_table(path, table)
+    name = Path(table).name.removesuffix(".parquet")
+    try:
+        if file.suffix == ".csv":
+            empty = pd.read_csv(file, nrows=0)
+        else:
+            empty = pq.read_schema(file).empty_table().to_pandas()
+    except Exception as exc:  # pyarrow raises several unrelated types for non-parquet files
+        raise ResultsError(
+            f"{file}: not a readable results table ({exc.__class__.__name__})"
+        ) from exc
+    return list(with_variant(empty, name).columns)
+
+
 def _values(value) -> list:
     return list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
 

@@ -27,13 +27,14 @@ from sparsity_lab.figures.sweeps import (
 )
 from sparsity_lab.figures.zero_sets import plot_sgd_zero_sets, plot_zero_kinds
 from sparsity_lab.results import (
+    COEFS_COLUMNS,
     COEFS_FILE,
     FITS_FILE,
     ResultsError,
-    read_coefs,
     read_fits,
     read_table,
     resolve_run,
+    table_columns,
 )
 
 FIGURES_DIR = "figures"
@@ -54,9 +55,13 @@ def _read_optional(read: Callable[[Path], pd.DataFrame], run_dir: Path, file: st
         return None, str(exc)
 
 
-def _coefs_header(run_dir: Path) -> pd.DataFrame:
-    """The coefs table's columns, checked against the contract, without a row."""
-    return read_coefs(run_dir, where={"dataset": []})
+def _coefs_header(run_dir: Path) -> list[str]:
+    """The coefs table's columns, checked against the contract, without reading a row."""
+    columns = table_columns(run_dir, COEFS_FILE)
+    missing = [c for c in COEFS_COLUMNS if c not in columns]
+    if missing:
+        raise ResultsError(f"{run_dir} is not a coefs table: missing columns {', '.join(missing)}")
+    return columns
 
 
 def variant_labels(df: pd.DataFrame | None) -> pd.DataFrame | None:
