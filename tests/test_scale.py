@@ -84,6 +84,25 @@ def test_streamed_collect_of_old_and_new_jobs_equals_pandas_concatenation(tmp_pa
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
+def test_collect_of_jobs_whose_coefs_columns_differ_is_pandas_concatenation(tmp_path):
+    """Jobs of another version adding a column (a path parameter of one model's jobs): the
+    columns differ, so collect concatenates them in memory as pandas does (NaN where a job
+    lacks the column), as before."""
+    frames = []
+    for i in range(3):
+        coefs = pd.DataFrame({"study": "t", "dataset": "d", "model": "m", "variant": "",
+                              "seed": i, "feature": ["x0", "x1"], "coef": [0.0, 1.5]})  # fmt: skip
+        if i == 1:
+            coefs = coefs.assign(k=[1, 2])
+        fits = pd.DataFrame({"dataset": ["d"], "model": ["m"], "seed": [i]})
+        results.write_job(tmp_path / "jobs" / f"{i:04d}", {"fits": fits, "coefs": coefs}, {})
+        frames.append(coefs)
+    got = results.collect(tmp_path)["coefs"]
+    assert isinstance(got, results.TableFile)
+    expected = pd.concat(frames, ignore_index=True)
+    pd.testing.assert_frame_equal(got.to_pandas(), expected, check_exact=True)
+
+
 def test_collect_with_no_complete_job_keeps_the_coefs_it_cannot_rebuild(real_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(real_run, run)

@@ -499,15 +499,18 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame | TableFile]:
     """
     run_dir = Path(run_dir)
     parts: dict[str, list[pa.Table]] = {"fits": [], "coefs": []}  # coefs: streamed
-    streams = {name: _TableStream(run_dir / f"{name}.parquet", name) for name in STREAMED_TABLES}
-    incomplete, stale, n_complete = [], [], 0
+    info = read_json_or_empty(run_dir / RUN_FILE)
+    n_jobs, keys = info.get("n_jobs"), info.get("job_keys")
+    jobs = [j for j in job_dirs(run_dir) if n_jobs is None or int(j.name) < n_jobs]
+    stale = [j.name for j in job_dirs(run_dir) if j not in jobs]
+    streams = {
+        name: _TableStream(run_dir / f"{name}.parquet", name)
+        for name in STREAMED_TABLES
+        if _same_columns([job / f"{name}.parquet" for job in jobs], name)
+    }
+    incomplete, n_complete = [], 0
     try:
-        info = read_json_or_empty(run_dir / RUN_FILE)
-        n_jobs, keys = info.get("n_jobs"), info.get("job_keys")
-        for job in job_dirs(run_dir):
-            if n_jobs is not None and int(job.name) >= n_jobs:
-                stale.append(job.name)
-                continue
+        for job in jobs:
             frames = _read_complete_job_tables(job, expected_job_key(keys, job))
             if frames is None:
                 incomplete.append(job.name)
@@ -542,7 +545,8 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame | TableFile]:
             raise
         for name, stream in streams.items():
             stream.commit(columns.get(name, ()))
-            tables[name] = TableFile(stream.path)
+        for name in STREAMED_TABLES:  # in memory when its jobs' columns differ
+            tables[name] = TableFile(run_dir / f"{name}.parquet")
         tables = {name: tables[name] for name in parts}
     update_run_json(
         run_dir,
@@ -552,6 +556,24 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame | TableFile]:
         kept_tables=[p.stem for p in kept],
     )
     return tables
+
+
+def _same_columns(files: list[Path], name: str) -> bool:
+    """Whether the jobs' ``name`` tables have the same columns (those added since a job was
+    written counted in), read from their footers: then ``collect`` streams them; otherwise
+    (jobs of different versions adding a column) it concatenates them in memory as pandas
+    does, filling the columns a job lacks."""
+    seen = set()
+    for file in files:
+        try:
+            schema_ = pq.read_schema(file)
+        except (OSError, pa.ArrowException):  # missing or unreadable: not collected anyway
+            continue
+        names = list(schema_.names)
+        if "variant" not in names and "model" in names:
+            names.insert(names.index("model") + 1, "variant")
+        seen.add(tuple(names))
+    return len(seen) <= 1
 
 
 def _kept_table(path: Path) -> pd.DataFrame | TableFile:
