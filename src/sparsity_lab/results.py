@@ -569,10 +569,7 @@ def _same_columns(files: list[Path], name: str) -> bool:
             schema_ = pq.read_schema(file)
         except (OSError, pa.ArrowException):  # missing or unreadable: not collected anyway
             continue
-        names = list(schema_.names)
-        if "variant" not in names and "model" in names:
-            names.insert(names.index("model") + 1, "variant")
-        seen.add(tuple(names))
+        seen.add(tuple(with_variant(schema_.empty_table().to_pandas(), name).columns))
     return len(seen) <= 1
 
 
@@ -833,8 +830,9 @@ def _read_columns(names: Sequence[str], columns, where: Where) -> list[str] | No
     if columns is None:
         return None
     wanted = [*columns, *where]
-    if "variant" in wanted and "variant" not in names:
-        wanted.append("model")  # the legacy variant goes right after it
+    for column, _, after in reversed(schema.LEGACY_DEFAULTS):  # a later one may follow another
+        if column in wanted and column not in names:
+            wanted.append(after)  # a legacy column is inserted right after it
     if "zero_set_is_optimum" in wanted:
         wanted += ["n_false_zero", "n_missed_zero"]
     return [c for c in dict.fromkeys(wanted) if c in names]
