@@ -83,7 +83,9 @@ def test_collect_takes_complete_jobs_only_and_is_idempotent(tmp_path):
     # job 2: truncated coefs file -> incomplete, never collected
     (tmp_path / "jobs" / "0002" / results.COEFS_FILE).write_bytes(b"PAR1 truncated")
     first = results.collect(tmp_path)
+    first["coefs"] = first["coefs"].to_pandas()  # streamed to its file, read on demand
     second = results.collect(tmp_path)
+    second["coefs"] = second["coefs"].to_pandas()
     for name in first:
         pd.testing.assert_frame_equal(first[name], second[name])
     fits1, coefs1 = first["fits"], first["coefs"]
@@ -325,6 +327,8 @@ def test_collect_equals_pandas_reading_each_job(tmp_path):
     damaged.write_bytes(bytes(data))
     assert not results.job_is_complete(damaged.parent)
     got = results.collect(tmp_path)
+    assert isinstance(got["coefs"], results.TableFile) and len(got["coefs"]) == 3 * 4 * 12
+    got["coefs"] = got["coefs"].to_pandas()
     for name in ("fits", "coefs", "notes"):
         frames = [
             pd.read_parquet(tmp_path / "jobs" / f"{i:04d}" / f"{name}.parquet") for i in range(3)

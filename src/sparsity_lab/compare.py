@@ -41,6 +41,7 @@ from sparsity_lab.results import (
     check_writable_dir,
     read_table,
     resolve_run,
+    resolve_table,
     with_variant,
 )
 
@@ -392,17 +393,23 @@ DIFFERENCE_COLUMNS: tuple[str, ...] = ("table", "key", "column", "A", "B", "pres
 
 
 def _check_keys(
-    a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str], leave_out: Sequence[str] = ()
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    on: Sequence[str],
+    leave_out: Sequence[str] = (),
+    constant: Sequence[str] = (),
 ) -> list[str]:
     """The key columns of one table pair: ``on`` and ``CHECK_KEY_CANDIDATES`` where both have
     them (``leave_out`` aside), and ``#`` (the occurrence within a key, or the row number without
-    keys) when they do not identify the rows uniquely."""
+    keys) when they do not identify the rows uniquely (``constant`` keys, one value in A and
+    B, need not be looked at for that)."""
     keys = [
         k
         for k in dict.fromkeys([*on, *CHECK_KEY_CANDIDATES])
         if k in a and k in b and k not in leave_out
     ]
-    if keys and not (a.duplicated(keys).any() or b.duplicated(keys).any()):
+    varying = [k for k in keys if k not in constant] or keys
+    if keys and not (a.duplicated(varying).any() or b.duplicated(varying).any()):
         return keys
     return [*keys, "#"]
 
@@ -435,6 +442,9 @@ def _same_values(a: pd.Series, b: pd.Series, column: str, rtol: float, atol: flo
     x, y = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
     # an empty string is written to CSV as nothing and read back as NaN: the same value
     missing = (pd.isna(x) | (x == "")) & (pd.isna(y) | (y == ""))
+    if all(isinstance(s.dtype, pd.StringDtype) for s in (a, b)):  # str or missing: no 1 == 1.0
+        equal = pd.Series(a.to_numpy()).eq(pd.Series(b.to_numpy())).fillna(False)
+        return missing | equal.to_numpy(dtype=bool)
     equal = [type(u) is type(v) and u == v for u, v in zip(x, y, strict=True)]
     return missing | np.array(equal, dtype=bool)
 
@@ -474,39 +484,147 @@ def check_tables(
         one side only), ``column`` (``row`` for a row on one side only), ``A``, ``B``,
         ``present`` (``both``, ``only A``, ``only B``).
     """
+    records = _check_records(a, b, on, rtol, atol, ignore, all_columns)
+    return _difference_frame(records, table)
+
+
+def _difference_frame(records: list[dict], table: str) -> pd.DataFrame:
+    out = pd.DataFrame.from_records(records, columns=list(DIFFERENCE_COLUMNS))
+    out["table"] = table
+    return out
+
+
+def _check_records(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    on: Sequence[str] | Alignment,
+    rtol: float,
+    atol: float,
+    ignore: Sequence[str],
+    all_columns: bool,
+    constant: Sequence[str] = (),
+) -> list[dict]:
+    """The records of :func:`check_tables`, in its order, each with ``_order``: (section, key
+    values) where section is 0 for a column on one side only, 1 and 2 for rows only in A and
+    in B, 3 + i for differences in the i-th compared column (what sorts the records of a
+    table checked in parts as one check of the whole table orders them). ``constant``: key
+    columns that hold one and the same value in A and B (a part's), left out of the join."""
     alignment = on if isinstance(on, Alignment) else Alignment(with_path_keys(on, a, b))
     skip = {*TIMING_COLUMNS, *ignore, *alignment.left_out}
-    keys = _check_keys(a, b, alignment.keys, alignment.left_out)
+    keys = _check_keys(a, b, alignment.keys, alignment.left_out, constant)
     a, b = _with_occurrence(a, keys), _with_occurrence(b, keys)
     a, b = _normalise_keys(a, b, keys)
     records = []
-    one_sided = [(c, PRESENT_A) for c in a if c not in b] + [
-        (c, PRESENT_B) for c in b if c not in a
-    ]
-    for column, side in one_sided if all_columns else ():
-        if column not in skip:
-            records.append({"key": "", "column": column, "present": f"column {side}"})
+    for column, side in _one_sided_columns(a, b, skip) if all_columns else ():
+        records.append({"key": "", "column": column, "present": f"column {side}", "_order": (0,)})
     columns = [c for c in a if c in b and c not in keys and c not in skip]
-    rows = a[[*keys, *columns]].merge(
-        b[[*keys, *columns]], on=keys, how="outer", suffixes=("_A", "_B"), indicator="present"
+    fixed = [k for k in keys if k in constant and (len(a) or len(b))]
+    joined = [k for k in keys if k not in fixed]
+    if not joined:
+        joined, fixed = keys, []
+    rows = a[[*joined, *columns]].merge(
+        b[[*joined, *columns]], on=joined, how="outer", suffixes=("_A", "_B"), indicator="present"
     )
-    for present, side in (("left_only", PRESENT_A), ("right_only", PRESENT_B)):
+    source = a if len(a) else b
+    for key in fixed:  # the join's rows, ordered as by every key: these are one value
+        rows[key] = source[key].iloc[0]
+    for section, (present, side) in enumerate(
+        (("left_only", PRESENT_A), ("right_only", PRESENT_B)), start=1
+    ):
         one_side = rows[rows["present"] == present]
-        for text in _key_text(one_side, keys):
-            records.append({"key": text, "column": "row", "present": side})
+        for text, key in zip(_key_text(one_side, keys), _key_values(one_side, keys), strict=True):
+            records.append(
+                {"key": text, "column": "row", "present": side, "_order": (section, key)}
+            )
     both = rows[rows["present"] == "both"]
-    for column in columns:
+    for section, column in enumerate(columns, start=3):
         same = _same_values(both[f"{column}_A"], both[f"{column}_B"], column, rtol, atol)
         if same.all():
             continue
         bad = both[~same]
-        for text, x, y in zip(
-            _key_text(bad, keys), bad[f"{column}_A"], bad[f"{column}_B"], strict=True
-        ):
-            records.append({"key": text, "column": column, "A": x, "B": y, "present": PRESENT_BOTH})
-    out = pd.DataFrame.from_records(records, columns=list(DIFFERENCE_COLUMNS))
-    out["table"] = table
-    return out
+        for text, key, x, y in zip(
+            _key_text(bad, keys), _key_values(bad, keys), bad[f"{column}_A"], bad[f"{column}_B"],
+            strict=True,
+        ):  # fmt: skip
+            records.append(
+                {"key": text, "column": column, "A": x, "B": y, "present": PRESENT_BOTH,
+                 "_order": (section, key)}
+            )  # fmt: skip
+    return records
+
+
+def _one_sided_columns(a: pd.DataFrame, b: pd.DataFrame, skip) -> list[tuple[str, str]]:
+    sided = [(c, PRESENT_A) for c in a if c not in b] + [(c, PRESENT_B) for c in b if c not in a]
+    return [(c, side) for c, side in sided if c not in skip]
+
+
+def _key_values(frame: pd.DataFrame, keys: list[str]) -> list[tuple]:
+    return list(frame[keys].itertuples(index=False, name=None))
+
+
+#: Tables ``--check`` compares one group of fits at a time when both sides are parquet files
+#: (a run's coefs: hundreds of millions of rows), never holding the whole table.
+CHECKED_IN_PARTS: tuple[str, ...] = ("coefs",)
+#: The keys a table checked in parts is split on (those of the alignment): a job's fits.
+PART_KEYS: tuple[str, ...] = ("dataset", "model", "variant", "seed")
+
+
+def check_table_in_parts(
+    path_a,
+    path_b,
+    name: str,
+    on: Sequence[str] | Alignment = DEFAULT_KEYS,
+    rtol: float = 1e-6,
+    atol: float = 1e-12,
+    ignore: Sequence[str] = (),
+    all_columns: bool = True,
+) -> tuple[pd.DataFrame, set[str]]:
+    """:func:`check_tables` of two parquet tables, read one group of rows at a time (the
+    distinct values of the alignment's keys among ``PART_KEYS``: a job's rows, which its
+    row groups hold): memory follows the largest group, not the table. The differences are
+    those of the whole table at once, in the same order; only the occurrence key ``#``
+    (rows the keys do not tell apart) is decided per group. Returns (the differences, the
+    columns of A and B)."""
+    from sparsity_lab.results import distinct_rows
+
+    file = f"{name}.parquet"
+    if not isinstance(on, Alignment):
+        points = [_path_points(distinct_rows(p, file, ["path_param"])) for p in (path_a, path_b)]
+        on = with_path_keys(on, *points)
+    alignment = on if isinstance(on, Alignment) else Alignment(tuple(on))
+    heads = [read_table(p, file, where={"dataset": []}) for p in (path_a, path_b)]
+    group = [k for k in PART_KEYS if k in alignment.keys and all(k in h for h in heads)]
+    skip = {*TIMING_COLUMNS, *ignore, *alignment.left_out}
+    records = []
+    if all_columns:
+        for column, side in _one_sided_columns(*heads, skip):
+            records.append(
+                {"key": "", "column": column, "present": f"column {side}", "_order": (0,)}
+            )
+    found = [distinct_rows(p, file, group) for p in (path_a, path_b)] if group else []
+    parts = pd.concat(found, ignore_index=True).drop_duplicates() if group else [None]
+    for values in parts.itertuples(index=False, name=None) if group else parts:
+        where = dict(zip(group, values, strict=True)) if group else None
+        a, b = (read_table(p, file, where=where) for p in (path_a, path_b))
+        records += _check_records(
+            a, b, alignment, rtol, atol, ignore, all_columns=False, constant=group
+        )
+        del a, b
+    records.sort(key=lambda record: record["_order"])
+    return _difference_frame(records, name), {*heads[0].columns, *heads[1].columns}
+
+
+def _path_points(params: pd.DataFrame) -> pd.DataFrame:
+    """A stand-in row for :func:`with_path_keys` from a table's distinct ``path_param``: a
+    value in ``k`` (``gamma``) where some job walks a path over k (the relaxation), so a table
+    checked in parts gets the keys the whole table would, without reading its rows."""
+    walked = set(params["path_param"]) if "path_param" in params.columns else set()
+    return pd.DataFrame(
+        {
+            "k": [1.0 if "k" in walked else np.nan],
+            "gamma": [1.0 if "alpha,gamma" in walked else np.nan],
+        }
+    )
 
 
 def run_tables(path) -> list[str]:
@@ -560,6 +678,15 @@ def check_paths(
             continue
         if loaded and name in loaded:
             a, b = loaded[name]
+        elif name in CHECKED_IN_PARTS and all(
+            resolve_table(p, f"{name}.parquet").suffix == ".parquet" for p in (path_a, path_b)
+        ):
+            found, columns = check_table_in_parts(
+                path_a, path_b, name, on, rtol, atol, ignore, all_columns=both_runs
+            )
+            seen.update(columns)
+            parts.append(found)
+            continue
         else:
             a = read_table(path_a, f"{name}.parquet")
             b = read_table(path_b, f"{name}.parquet")

@@ -274,8 +274,19 @@ def summary_lines(fits: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) ->
     return f"<pre>{_esc(text.strip())}</pre>" if text.strip() else ""
 
 
+#: What the figures from the coefs table read (shown above the figures when one is drawn).
+COEF_FIGURES_NOTE = (
+    "The coefficient figures read the coefs table in parts, never whole: each coefficient "
+    "path figure only the rows it draws (the largest features, by |coef| anywhere along the "
+    "path, of the smallest seed: its title says how many of how many), each histogram counts "
+    "accumulated over every coefficient batch by batch."
+)
+
+
 def figures_html(figures: Sequence[tuple[str, bytes | None, str | None]]) -> str:
     parts, skipped = [], []
+    if any(stem.startswith("coef_") and png is not None for stem, png, _ in figures):
+        parts.append(f'<p class="note">{_esc(COEF_FIGURES_NOTE)}</p>')
     for stem, png, reason in figures:
         if png is None:
             skipped.append(f"<li><code>{_esc(stem)}</code>: {_esc(reason)}</li>")
@@ -307,16 +318,16 @@ def render_figures(run_dir: Path, out: Path | None = None, n_jobs: int | None = 
 
 
 def _read_run(run_dir: Path):
-    fits = coefs = None
+    """The fits and the study's tables; not the coefs (millions of rows in a large run): the
+    page shows them only through the figures, which read the rows they draw."""
+    fits = None
     if (run_dir / results.FITS_FILE).is_file():
         fits = results.read_fits(run_dir)
-    if (run_dir / results.COEFS_FILE).is_file():
-        coefs = results.read_coefs(run_dir)
     tables = {}
     for file in sorted(run_dir.glob("*.parquet")):
         if file.name not in (results.FITS_FILE, results.COEFS_FILE):
             tables[file.stem] = pd.read_parquet(file)
-    return fits, coefs, tables
+    return fits, tables
 
 
 def write_report(
@@ -354,7 +365,7 @@ def write_report(
     info = results.read_json_or_empty(run_dir / results.RUN_FILE)
     if not info and not results.job_dirs(run_dir) and not any(run_dir.glob("*.parquet")):
         raise results.ResultsError(f"{run_dir}: not a run dir (no run.json, jobs or tables)")
-    fits, _, tables = _read_run(run_dir)
+    fits, tables = _read_run(run_dir)
     if figures is None:
         figures = render_figures(run_dir, n_jobs=n_jobs)
     study = info.get("study", run_dir.parent.name)

@@ -18,12 +18,14 @@ import os
 import re
 import socket
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sparsity_lab import schema
@@ -96,6 +98,21 @@ def _atomic(path: Path, write) -> Path:
     ``open`` would give (0666 less the umask); an I/O failure raises :class:`WriteError` naming
     the path, and leaves the old file (if any) and no temp file."""
     path = Path(path)
+    tmp = _temp_beside(path)
+    try:
+        write(tmp)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(exc.errno, io_cause(exc), str(path)) from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _install(tmp, path)
+    return path
+
+
+def _temp_beside(path: Path) -> str:
+    """A new temp file in ``path``'s folder (created if needed), for :func:`_install`."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -105,17 +122,17 @@ def _atomic(path: Path, write) -> Path:
         os.close(fd)
     except OSError as exc:
         raise WriteError(exc.errno, io_cause(exc), str(path)) from exc
+    return tmp
+
+
+def _install(tmp: str, path: Path) -> None:
+    """Rename the written temp file to ``path`` with the mode a plain ``open`` gives."""
     try:
-        write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; colleagues may need to read
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise WriteError(exc.errno, io_cause(exc), str(path)) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def check_writable_dir(folder: Path) -> None:
@@ -370,10 +387,102 @@ def discard_job_tables(job_dir: Path) -> None:
         file.unlink(missing_ok=True)
 
 
-def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
+#: Tables that ``collect`` streams into the run's file one job at a time, never held whole:
+#: one row per coefficient of every fit (2 M rows for a job of 20000 features and 100 alphas).
+STREAMED_TABLES: tuple[str, ...] = (schema.COEFS.name,)
+
+
+class TableFile:
+    """A run-level table on disk, read on demand: what :func:`collect` returns for a streamed
+    table (``STREAMED_TABLES``) instead of a frame.
+
+    ``len()`` is its row count (from the file's footer), ``columns`` its column names;
+    :meth:`to_pandas` reads it whole, as :func:`read_table` does.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def __len__(self) -> int:
+        return pq.ParquetFile(self.path).metadata.num_rows
+
+    @property
+    def columns(self) -> list[str]:
+        return list(pq.read_schema(self.path).names)
+
+    def to_pandas(self) -> pd.DataFrame:
+        return read_table(self.path, self.path.name)
+
+    def __repr__(self) -> str:
+        return f"TableFile({str(self.path)!r})"
+
+
+class _TableStream:
+    """One run-level table written job by job (``pyarrow.parquet.ParquetWriter``): each job's
+    rows are one or more row groups of their own, in job order. The file is what the in-memory
+    concatenation writes (:func:`_concat_tables` then :func:`write_table`): the same columns,
+    Arrow types and pandas metadata, so pandas reads back the same frame. Written to a temp
+    file beside its place: ``commit`` renames it into place, ``discard`` keeps the old file."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+        self._tmp = _temp_beside(path)
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, part: pa.Table) -> None:
+        if not part.num_rows:  # as _concat_tables: a job without rows adds nothing
+            return
+        try:
+            self._write(part)
+        except OSError as exc:
+            self.discard()
+            raise WriteError(exc.errno, io_cause(exc), str(self.path)) from exc
+
+    def _write(self, part: pa.Table) -> None:
+        if self._writer is None:
+            # the schema (and pandas metadata) the in-memory route writes: that of the frame
+            # pandas makes of these rows, with the columns added since they were written
+            head = with_variant(part.slice(0, 1024).to_pandas(), self.name)
+            self._writer = pq.ParquetWriter(
+                self._tmp, pa.Schema.from_pandas(head, preserve_index=False)
+            )
+        target = self._writer.schema
+        variant = part.column("variant") if "variant" in part.column_names else None
+        if part.schema.equals(target, check_metadata=False) and not (
+            variant is not None and variant.null_count
+        ):
+            self._writer.write_table(part)
+            return
+        # an older job (no variant, ...): through pandas, as the in-memory route goes
+        frame = with_variant(part.to_pandas(), self.name)
+        self._writer.write_table(pa.Table.from_pandas(frame, schema=target, preserve_index=False))
+
+    def commit(self, columns: tuple[str, ...]) -> None:
+        try:
+            if self._writer is None:  # no rows: the empty table the in-memory route writes
+                _concat([], columns).to_parquet(self._tmp, index=False)
+            else:
+                self._writer.close()
+        except OSError as exc:
+            self.discard()
+            raise WriteError(exc.errno, io_cause(exc), str(self.path)) from exc
+        _install(self._tmp, self.path)
+
+    def discard(self) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        except OSError:
+            pass
+        Path(self._tmp).unlink(missing_ok=True)
+
+
+def collect(run_dir: Path) -> dict[str, pd.DataFrame | TableFile]:
     """Concatenate every complete job's tables into the run-level tables (idempotent).
 
-    Returns ``{name: frame}`` with at least ``fits`` and ``coefs``. Incomplete or unreadable jobs
+    Returns ``{name: frame}`` with at least ``fits`` and ``coefs``; the tables of
+    ``STREAMED_TABLES`` (coefs) are written one job at a time, never held whole, and returned
+    as a :class:`TableFile` (``len()``, ``to_pandas()``). Incomplete or unreadable jobs
     are skipped and listed in ``run.json`` under ``incomplete_jobs``. When ``run.json`` records
     the number of jobs of the last launch (``n_jobs``), job dirs beyond it, left by an earlier,
     larger sweep into the same run id, are not collected (``stale_jobs``): their fits would
@@ -389,32 +498,56 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
     ``kept_tables`` and returned as read.
     """
     run_dir = Path(run_dir)
-    parts: dict[str, list[pa.Table]] = {"fits": [], "coefs": []}
-    incomplete, stale, n_complete = [], [], 0
+    parts: dict[str, list[pa.Table]] = {"fits": [], "coefs": []}  # coefs: streamed
     info = read_json_or_empty(run_dir / RUN_FILE)
     n_jobs, keys = info.get("n_jobs"), info.get("job_keys")
-    for job in job_dirs(run_dir):
-        if n_jobs is not None and int(job.name) >= n_jobs:
-            stale.append(job.name)
-            continue
-        frames = _read_complete_job_tables(job, expected_job_key(keys, job))
-        if frames is None:
-            incomplete.append(job.name)
-            continue
-        n_complete += 1
-        for name, frame in frames.items():
-            parts.setdefault(name, []).append(frame)
+    jobs = [j for j in job_dirs(run_dir) if n_jobs is None or int(j.name) < n_jobs]
+    stale = [j.name for j in job_dirs(run_dir) if j not in jobs]
+    streams = {
+        name: _TableStream(run_dir / f"{name}.parquet", name)
+        for name in STREAMED_TABLES
+        if _same_columns([job / f"{name}.parquet" for job in jobs], name)
+    }
+    incomplete, n_complete = [], 0
+    try:
+        for job in jobs:
+            frames = _read_complete_job_tables(job, expected_job_key(keys, job))
+            if frames is None:
+                incomplete.append(job.name)
+                continue
+            n_complete += 1
+            for name, frame in frames.items():
+                if name in streams:
+                    streams[name].add(frame)
+                else:
+                    parts.setdefault(name, []).append(frame)
+            del frames  # one job's tables at a time
+    except BaseException:
+        for stream in streams.values():
+            stream.discard()
+        raise
     kept = [] if n_complete else _tables_with_rows(run_dir)
+    columns = {table.name: table.names for table in schema.CORE_TABLES}
     if kept:
-        tables = {p.stem: pd.read_parquet(p) for p in kept}
+        for stream in streams.values():
+            stream.discard()
+        tables = {p.stem: _kept_table(p) for p in kept}
     else:
-        columns = {table.name: table.names for table in schema.CORE_TABLES}
-        tables = {
-            name: _concat_tables(name, frames, columns.get(name, ()))
-            for name, frames in parts.items()
-        }
-        for name, frame in tables.items():
-            write_table(frame, run_dir / f"{name}.parquet")
+        tables = {}
+        try:
+            for name, frames in parts.items():
+                if name not in streams:
+                    tables[name] = _concat_tables(name, frames, columns.get(name, ()))
+                    write_table(tables[name], run_dir / f"{name}.parquet")
+        except BaseException:
+            for stream in streams.values():
+                stream.discard()
+            raise
+        for name, stream in streams.items():
+            stream.commit(columns.get(name, ()))
+        for name in STREAMED_TABLES:  # in memory when its jobs' columns differ
+            tables[name] = TableFile(run_dir / f"{name}.parquet")
+        tables = {name: tables[name] for name in parts}
     update_run_json(
         run_dir,
         incomplete_jobs=incomplete,
@@ -423,6 +556,25 @@ def collect(run_dir: Path) -> dict[str, pd.DataFrame]:
         kept_tables=[p.stem for p in kept],
     )
     return tables
+
+
+def _same_columns(files: list[Path], name: str) -> bool:
+    """Whether the jobs' ``name`` tables have the same columns (those added since a job was
+    written counted in), read from their footers: then ``collect`` streams them; otherwise
+    (jobs of different versions adding a column) it concatenates them in memory as pandas
+    does, filling the columns a job lacks."""
+    seen = set()
+    for file in files:
+        try:
+            schema_ = pq.read_schema(file)
+        except (OSError, pa.ArrowException):  # missing or unreadable: not collected anyway
+            continue
+        seen.add(tuple(with_variant(schema_.empty_table().to_pandas(), name).columns))
+    return len(seen) <= 1
+
+
+def _kept_table(path: Path) -> pd.DataFrame | TableFile:
+    return TableFile(path) if path.stem in STREAMED_TABLES else pd.read_parquet(path)
 
 
 def _tables_with_rows(run_dir: Path) -> list[Path]:
@@ -599,23 +751,234 @@ def resolve_table(path: Path, table: str = FITS_FILE) -> Path:
     return path
 
 
-def read_table(path: Path, table: str = FITS_FILE) -> pd.DataFrame:
+#: A filter of the readers: a column's value, or a list of the values kept.
+Where = dict[str, object]
+#: Rows per batch of :func:`table_batches` (a few tens of MB as a frame).
+BATCH_ROWS = 1 << 18
+
+
+def read_table(
+    path: Path,
+    table: str = FITS_FILE,
+    columns: Sequence[str] | None = None,
+    where: Where | None = None,
+) -> pd.DataFrame:
     """Read a fits/coefs table from a run dir or a .parquet/.csv file.
 
     Tables written before the ``variant`` column existed (or a CSV, where an empty variant
     reads back as NaN) get ``variant == ""`` beside ``model``: the model's config defaults.
+
+    ``columns`` reads only those columns (in that order; those the table lacks are left out),
+    ``where`` only the rows whose column holds the value (or one of the list of values) given
+    per column (``{"dataset": "diabetes", "seed": [0, 1]}``): from parquet, only the row groups
+    whose statistics allow a match are read, so a filtered read of a large table holds only
+    the rows it returns.
     """
     file = resolve_table(path, table)
+    name = Path(table).name.removesuffix(".parquet")
     try:
         if file.suffix == ".csv":
             df = pd.read_csv(file)
-        else:
+        elif columns is None and not where:
             df = pd.read_parquet(file)
+        else:
+            df = _read_parquet_part(file, name, columns, where or {})
+    except ResultsError:
+        raise
     except Exception as exc:  # pyarrow raises several unrelated types for non-parquet files
         raise ResultsError(
             f"{file}: not a readable results table ({exc.__class__.__name__})"
         ) from exc
-    return with_variant(df, Path(table).name.removesuffix(".parquet"))
+    if file.suffix == ".csv" or (columns is None and not where):
+        df = _finish(df, name, columns, where or {})
+    return df
+
+
+def table_columns(path: Path | str, table: str = FITS_FILE) -> list[str]:
+    """The columns of a table (those :func:`read_table` gives, the legacy ones included),
+    read from the file's schema without a row (a CSV file: its header)."""
+    file = resolve_table(path, table)
+    name = Path(table).name.removesuffix(".parquet")
+    try:
+        if file.suffix == ".csv":
+            empty = pd.read_csv(file, nrows=0)
+        else:
+            empty = pq.read_schema(file).empty_table().to_pandas()
+    except Exception as exc:  # pyarrow raises several unrelated types for non-parquet files
+        raise ResultsError(
+            f"{file}: not a readable results table ({exc.__class__.__name__})"
+        ) from exc
+    return list(with_variant(empty, name).columns)
+
+
+def _values(value) -> list:
+    return list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+
+
+def _rows_where(df: pd.DataFrame, where: Where) -> pd.DataFrame:
+    keep = np.ones(len(df), dtype=bool)
+    for column, value in where.items():
+        if column not in df.columns:
+            raise ResultsError(f"no column {column!r} to filter on (columns: {', '.join(df)})")
+        keep &= df[column].isin(_values(value)).to_numpy()
+    return df[keep]
+
+
+def _read_columns(names: Sequence[str], columns, where: Where) -> list[str] | None:
+    """The file's columns to read for ``columns`` and ``where``, with those :func:`with_variant`
+    derives the missing ones from."""
+    if columns is None:
+        return None
+    wanted = [*columns, *where]
+    for column, _, after in reversed(schema.LEGACY_DEFAULTS):  # a later one may follow another
+        if column in wanted and column not in names:
+            wanted.append(after)  # a legacy column is inserted right after it
+    if "zero_set_is_optimum" in wanted:
+        wanted += ["n_false_zero", "n_missed_zero"]
+    return [c for c in dict.fromkeys(wanted) if c in names]
+
+
+def _read_parquet_part(file: Path, name: str, columns, where: Where) -> pd.DataFrame:
+    """Rows of a parquet table matching ``where`` on the file's own columns, row group by row
+    group (those whose statistics rule a match out are not read)."""
+    frames = list(_parquet_batches(file, name, columns, where, batch_rows=None))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _parquet_batches(file: Path, name: str, columns, where: Where, batch_rows: int | None):
+    """Frames of a parquet table's rows matching ``where``, ``columns`` only (every column
+    when None; the legacy ones derived by :func:`with_variant`), one per row group (or per
+    ``batch_rows`` rows), in order. Row groups whose statistics rule a match out are not read,
+    and a filter column whose statistics show it holds only a wanted value in a row group is
+    neither read nor tested there. Yields at least one frame (empty when nothing matches)."""
+    handle = pq.ParquetFile(file)
+    names = handle.schema_arrow.names
+    read = _read_columns(names, columns, where)
+    pushed = {c: _values(v) for c, v in where.items() if c in names}
+    derived = {c: v for c, v in where.items() if c not in names}
+    groups = [i for i in range(handle.num_row_groups) if _group_may_match(handle, i, pushed)]
+    yielded = False
+    for i in groups:
+        settled = set()
+        for column, values in pushed.items():
+            known = _constant_columns(handle, i, [column])
+            if known is not None and known.column(0)[0].as_py() in values:
+                settled.add(column)
+        tested = {c: v for c, v in pushed.items() if c not in settled}
+        needed = read
+        if read is not None:
+            needed = [c for c in read if c not in settled or c in columns]
+        if batch_rows is None:
+            parts = [handle.read_row_group(i, columns=needed)]
+        else:
+            parts = (
+                pa.Table.from_batches([batch])
+                for batch in handle.iter_batches(batch_rows, row_groups=[i], columns=needed)
+            )
+        for part in parts:
+            for column, values in tested.items():
+                part = part.filter(pc.is_in(part.column(column), pa.array(values)))
+            frame = _finish(part.to_pandas(), name, columns, derived) if part.num_rows else None
+            if frame is not None and len(frame):
+                yielded = True
+                yield frame
+    if not yielded:
+        empty = handle.schema_arrow.empty_table().select(read or names).to_pandas()
+        yield _finish(empty, name, columns, derived)
+
+
+def _finish(frame: pd.DataFrame, name: str, columns, where: Where) -> pd.DataFrame:
+    """A frame read from a table: the legacy columns added, filtered on ``where``, the
+    ``columns`` asked for (those there)."""
+    frame = with_variant(frame, name)
+    if where:
+        frame = _rows_where(frame, where).reset_index(drop=True)
+    return frame if columns is None else frame[[c for c in columns if c in frame.columns]]
+
+
+def _group_may_match(handle: pq.ParquetFile, index: int, pushed: dict[str, list]) -> bool:
+    """Whether row group ``index`` may hold a row matching ``pushed`` (its min/max say)."""
+    group = handle.metadata.row_group(index)
+    names = handle.schema_arrow.names
+    for column, values in pushed.items():
+        stats = group.column(names.index(column)).statistics
+        if stats is None or not stats.has_min_max:
+            continue
+        try:
+            if not any(stats.min <= v <= stats.max for v in values):
+                return False
+        except TypeError:  # a value of another type than the column's: let the filter say
+            continue
+    return True
+
+
+def table_batches(
+    path: Path | str,
+    table: str = COEFS_FILE,
+    columns: Sequence[str] | None = None,
+    where: Where | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """A run's table (or a table file) as frames of at most ``batch_rows`` rows, in order:
+    what the readers of a large table (figures, ``compare --check``) iterate over to hold one
+    batch at a time. ``columns`` and ``where`` as :func:`read_table`; every frame has the
+    columns asked for (the legacy ``variant`` included). A CSV file is read whole."""
+    file = resolve_table(path, table)
+    name = Path(table).name.removesuffix(".parquet")
+    where = where or {}
+    if file.suffix == ".csv":
+        yield read_table(file, table, columns, where)
+        return
+    yield from _parquet_batches(file, name, columns, where, batch_rows)
+
+
+def distinct_rows(
+    path: Path | str, table: str = COEFS_FILE, columns: Sequence[str] = ("dataset",)
+) -> pd.DataFrame:
+    """The distinct combinations of ``columns`` in a table, in order of first appearance.
+
+    From parquet, a row group whose statistics say it holds one value in each of the columns
+    (a job's rows: one dataset, model, variant and seed) is not read; the others are read
+    batch by batch. A CSV file is read whole."""
+    file = resolve_table(path, table)
+    name = Path(table).name.removesuffix(".parquet")
+    columns = list(columns)
+    if file.suffix == ".csv":
+        return read_table(file, table, columns).drop_duplicates().reset_index(drop=True)
+    handle = pq.ParquetFile(file)
+    seen: list[pd.DataFrame] = []
+    for i in range(handle.num_row_groups):
+        known = _constant_columns(handle, i, columns)
+        if known is not None:
+            seen.append(known.to_pandas())
+            continue
+        read = _read_columns(handle.schema_arrow.names, columns, {})
+        for batch in handle.iter_batches(BATCH_ROWS, row_groups=[i], columns=read):
+            frame = with_variant(batch.to_pandas(), name)
+            seen.append(frame[[c for c in columns if c in frame.columns]].drop_duplicates())
+    if not seen:
+        empty = handle.schema_arrow.empty_table().to_pandas()
+        empty = with_variant(empty, name)
+        return empty[[c for c in columns if c in empty.columns]]
+    return pd.concat(seen, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+def _constant_columns(handle: pq.ParquetFile, index: int, columns: list[str]) -> pa.Table | None:
+    """Row group ``index``'s one value of each of ``columns`` as a one-row table, when its
+    statistics show one (min == max, no nulls, every column in the file); else None."""
+    names = handle.schema_arrow.names
+    group = handle.metadata.row_group(index)
+    values = {}
+    for column in columns:
+        if column not in names:
+            return None
+        stats = group.column(names.index(column)).statistics
+        if stats is None or not (stats.has_min_max and stats.has_null_count):
+            return None
+        if stats.null_count or stats.min != stats.max:
+            return None
+        values[column] = pa.array([stats.min], type=handle.schema_arrow.field(column).type)
+    return pa.table(values)
 
 
 def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
@@ -657,11 +1020,31 @@ def read_fits(path: Path | str) -> pd.DataFrame:
     return df
 
 
-def read_coefs(path: Path | str) -> pd.DataFrame:
+def read_coefs(
+    path: Path | str,
+    *,
+    dataset=None,
+    model=None,
+    variant=None,
+    seed=None,
+    columns: Sequence[str] | None = None,
+    where: Where | None = None,
+) -> pd.DataFrame:
     """The coefs table of a run dir (or ``results/<study>/latest``) or a table file: one row
-    per coefficient of every fit, checked against the contract."""
-    df = read_table(path, COEFS_FILE)
-    check_columns(df, "coefs", COEFS_COLUMNS, str(path))
+    per coefficient of every fit, checked against the contract.
+
+    A run of many jobs holds hundreds of millions of rows: ``dataset``, ``model``,
+    ``variant`` and ``seed`` (a value or a list of values) keep only those fits' rows, and
+    ``columns`` only those columns, read row group by row group from the parquet file (each
+    job's rows are row groups of their own), so memory follows what is returned. ``where``
+    filters on any other column the same way (``{"alpha_ratio": 1.0}``). Without them the
+    whole table is read.
+    """
+    picked = {"dataset": dataset, "model": model, "variant": variant, "seed": seed}
+    where = {**{c: v for c, v in picked.items() if v is not None}, **(where or {})}
+    df = read_table(path, COEFS_FILE, columns, where)
+    required = COEFS_COLUMNS if columns is None else [c for c in columns if c in COEFS_COLUMNS]
+    check_columns(df, "coefs", required, str(path))
     return df
 
 

@@ -1,6 +1,16 @@
-"""Figures from the coefs table: coefficient paths and the magnitude of what is left."""
+"""Figures from the coefs table: coefficient paths and the magnitude of what is left.
+
+A run's coefs table may hold hundreds of millions of rows: the figures read it through
+:class:`CoefRows`, which reads a run's table file batch by batch with projection and filters
+(or filters a frame in memory), so a figure holds only the rows it draws (paths: the largest
+features of one seed) or counts accumulated batch by batch (histograms).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +20,7 @@ from matplotlib.patches import Patch
 
 from sparsity_lab.figures._common import (
     NotSupported,
+    gamma_labels,
     integer_axis,
     legend_outside,
     require_columns,
@@ -32,6 +43,113 @@ PATH_PANEL_WIDTH = 4.6
 #: Width of one histogram panel (the exact-zero bar takes ZERO_PANEL_SHARE of it).
 HISTOGRAM_PANEL_WIDTH = 4.2
 ZERO_PANEL_SHARE = 0.16
+
+
+class CoefRows:
+    """The coefs rows a figure reads: a frame in memory, or a run dir's (or a file's) coefs
+    table read batch by batch (:func:`sparsity_lab.results.table_batches`), never whole.
+
+    ``model`` is the fit's label: a non-empty ``variant`` is folded into it (``lasso
+    [tol=1e-06]``), as every figure shows it; filters name the table's own ``model`` and
+    ``variant``. A relaxed lasso is drawn at its smallest gamma only (least squares on the
+    lasso's support at gamma = 0; gamma = 1 is the lasso's own panel), labelled
+    ``relaxed_lasso [gamma=0]`` (:func:`~sparsity_lab.figures._common.gamma_labels`).
+    """
+
+    def __init__(self, source: pd.DataFrame | Path | str) -> None:
+        from sparsity_lab import results
+
+        self.frame = None if not isinstance(source, pd.DataFrame) else source
+        self.path = None if self.frame is not None else Path(source)
+        if self.frame is not None and "variant" not in self.frame.columns:
+            self.frame = self.frame.assign(variant="")
+        self._results = results
+        self._least: dict[str, float] | None = None
+
+    def columns(self) -> list[str]:
+        """The table's columns (from the file's schema, without reading a row)."""
+        if self.frame is not None:
+            return list(self.frame.columns)
+        return self._results.table_columns(self.path, self._results.COEFS_FILE)
+
+    def least_gamma(self) -> dict[str, float]:
+        """The smallest gamma of each fit label (model and variant) that has one."""
+        if self._least is None:
+            self._least = {}
+            if "gamma" in self.columns():
+                for part in self._batches(["model", "gamma"], {}):
+                    part = part.dropna(subset=["gamma"])
+                    for label, low in part.groupby("model")["gamma"].min().items():
+                        self._least[label] = min(low, self._least.get(label, np.inf))
+        return self._least
+
+    def label(self, model: str, variant: str) -> str:
+        """The label a figure gives a fit: :func:`fit_labels`, and the gamma drawn."""
+        label = fit_labels([model], [variant])[0]
+        least = self.least_gamma().get(label)
+        return label if least is None else f"{label} [gamma={least:g}]"
+
+    def distinct(self, columns: Sequence[str]) -> pd.DataFrame:
+        """The distinct combinations of ``columns`` (those the table has)."""
+        if self.frame is not None:
+            present = [c for c in columns if c in self.frame.columns]
+            return self.frame[present].drop_duplicates().reset_index(drop=True)
+        return self._results.distinct_rows(self.path, self._results.COEFS_FILE, columns)
+
+    def batches(
+        self, columns: Sequence[str], where: dict, kind: str | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Frames of ``columns`` of the rows matching ``where`` (a value or a list of values
+        per column) that a figure draws, ``model`` labelled with its variant and gamma.
+        ``kind``: ``alpha`` keeps the rows on the alpha grid (``alpha_ratio`` not NaN), ``k``
+        those of paths over k (``k`` not NaN), None both."""
+        have = self.columns()
+        point = [c for c in ("alpha_ratio", "k", "gamma") if c in have]
+        least = self.least_gamma()
+        if not least and kind is None:
+            yield from self._batches(columns, where)
+            return
+        read = list(dict.fromkeys([*columns, "model", *point]))
+        for part in self._batches(read, where):
+            keep = np.ones(len(part), dtype=bool)
+            if least:
+                low = part["model"].map(least).to_numpy(dtype=np.float64)
+                gamma = part["gamma"].to_numpy(dtype=np.float64)
+                keep &= np.isnan(gamma) | (gamma == low)
+            if kind == "alpha" and "alpha_ratio" in part.columns:
+                keep &= part["alpha_ratio"].notna().to_numpy()
+            elif kind == "k":
+                keep &= part["k"].notna().to_numpy() if "k" in part.columns else False
+            part = gamma_labels(part[keep]) if least else part[keep]
+            yield part[[c for c in columns if c in part.columns]]
+
+    def _batches(self, columns: Sequence[str], where: dict) -> Iterator[pd.DataFrame]:
+        read = list(dict.fromkeys([*columns, *(["variant"] if "model" in columns else [])]))
+        if self.frame is not None:
+            keep = np.ones(len(self.frame), dtype=bool)
+            for column, value in where.items():
+                values = value if isinstance(value, list) else [value]
+                keep &= self.frame[column].isin(values).to_numpy()
+            parts = iter([self.frame.loc[keep, [c for c in read if c in self.frame]]])
+        else:
+            parts = self._results.table_batches(self.path, columns=read, where=where)
+        for part in parts:
+            if "model" in columns:
+                part = part.assign(model=fit_labels(part["model"], part["variant"]))
+            yield part[[c for c in columns if c in part.columns]]
+
+    def path_kinds(self, dataset: str) -> list[str]:
+        """The kinds of path a dataset's rows walk: ``alpha`` (the alpha grid) and ``k``."""
+        if "path_param" not in self.columns():
+            return ["alpha"]
+        seen = self.distinct(["dataset", "path_param"])
+        params = set(seen.loc[seen["dataset"] == dataset, "path_param"])
+        return [kind for kind, has in (("alpha", params - {"k"}), ("k", "k" in params)) if has]
+
+
+def fit_labels(models: pd.Series, variants: pd.Series) -> list[str]:
+    """``model [variant]`` where the variant is not empty, else the model."""
+    return [f"{m} [{v}]" if v else m for m, v in zip(models, variants, strict=True)]
 
 
 def _single_dataset(coefs: pd.DataFrame) -> str:
@@ -69,8 +187,34 @@ def entry_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.flatnonzero(zero[1:] & ~zero[:-1]) + 1
 
 
+def coef_path_rows(
+    rows: CoefRows, dataset: str, max_features: int = MAX_PATH_FEATURES, kind: str = "alpha"
+) -> tuple[pd.DataFrame, int]:
+    """The rows :func:`plot_coef_paths` draws for one dataset, read without the others: its
+    smallest seed, and of it the ``max_features`` features with the largest |coef| anywhere
+    (ties: by name), every model and path point of ``kind`` (``alpha``: the alpha grid, ``k``:
+    paths over k; :meth:`CoefRows.batches`). Returns (those rows, the number of features)."""
+    seeds = rows.distinct(["dataset", "seed"])
+    seed = seeds.loc[seeds["dataset"] == dataset, "seed"].min()
+    where = {"dataset": dataset, "seed": seed}
+    size = None
+    for part in rows.batches(["feature", "coef"], where, kind):
+        top = part.assign(abs_coef=part["coef"].abs()).groupby("feature")["abs_coef"].max()
+        size = top if size is None else pd.concat([size, top]).groupby(level=0).max()
+    if size is None or size.empty:
+        raise NotSupported(f"coefs table has no rows of {dataset}")
+    features = list(size.sort_values(ascending=False, kind="stable").index[:max_features])
+    x = "k" if kind == "k" else "alpha_ratio"
+    columns = ["dataset", "model", x, "seed", "feature", "coef"]
+    drawn = pd.concat(list(rows.batches(columns, {**where, "feature": features}, kind)))
+    return drawn.reset_index(drop=True), len(size)
+
+
 def plot_coef_paths(
-    coefs: pd.DataFrame, max_features: int = MAX_PATH_FEATURES, x: str = "alpha_ratio"
+    coefs: pd.DataFrame,
+    max_features: int = MAX_PATH_FEATURES,
+    x: str = "alpha_ratio",
+    n_features: int | None = None,
 ) -> Figure:
     """Coefficient against alpha / alpha_max, one panel per model, for one dataset and seed.
 
@@ -91,6 +235,9 @@ def plot_coef_paths(
         ``feature``, ``coef``.
     max_features : int
         Most features drawn per panel.
+    n_features : int, optional
+        How many features the dataset has, when ``coefs`` holds only those drawn (the rows of
+        :func:`coef_path_rows`); default: the features of ``coefs``.
 
     Returns
     -------
@@ -160,9 +307,10 @@ def plot_coef_paths(
             )
         legend_outside(fig, axes, title="feature, by entry", handles=handles,
                        ncols=1 if len(handles) <= 12 else 2)  # fmt: skip
-        shown = f"{len(features)} largest of {len(size)} features"
-        if len(size) <= max_features:
-            shown = f"all {len(size)} features"
+        total = len(size) if n_features is None else n_features
+        shown = f"{len(features)} largest of {total} features"
+        if total <= max_features:
+            shown = f"all {total} features"
         over = " over the size k" if over_k else ""
         fig.suptitle(f"Coefficient paths{over} on {dataset} ({shown}, seed {seed})")
     return fig
@@ -204,17 +352,74 @@ def plot_coef_histogram(
     """
     require_columns(coefs, ["dataset", "model", "coef"], "coefs table")
     dataset = _single_dataset(coefs)
-    values = coefs["coef"].to_numpy(dtype=np.float64)
-    nonzero = values[np.isfinite(values) & (values != 0)]
-    logs = np.log10(np.abs(nonzero)) if nonzero.size else np.array([-1.0, 0.0])
+    return draw_coef_histogram(coef_histogram_counts(CoefRows(coefs), dataset, zero_tol, bins))
+
+
+@dataclass
+class HistogramCounts:
+    """What :func:`plot_coef_histogram` draws of one dataset, counted batch by batch."""
+
+    dataset: str
+    zero_tol: float | None
+    #: bin edges of log10|coef|, shared by every model
+    edges: np.ndarray
+    models: list[str]
+    #: per model: counts per bin of the nonzero finite coefficients, exact zeros, finite ones
+    counts: dict[str, np.ndarray]
+    n_zero: dict[str, int]
+    n_finite: dict[str, int]
+    seeds: list
+
+
+def coef_histogram_counts(
+    rows: CoefRows, dataset: str, zero_tol: float | None = None, bins: int = HISTOGRAM_BINS
+) -> HistogramCounts:
+    """The histogram of log10|coef| per model of one dataset (every alpha and seed pooled),
+    accumulated over the rows batch by batch: one pass for the bins' range, one per model for
+    its counts. The counts are those of the whole table at once (the same bins, each value
+    binned alone)."""
+    where = {"dataset": dataset}
+    low, high = np.inf, -np.inf
+    for part in rows.batches(["coef"], where):
+        values = part["coef"].to_numpy(dtype=np.float64)
+        nonzero = values[np.isfinite(values) & (values != 0)]
+        if nonzero.size:
+            logs = np.log10(np.abs(nonzero))
+            low, high = min(low, logs.min()), max(high, logs.max())
+    logs = np.array([low, high]) if np.isfinite(low) else np.array([-1.0, 0.0])
     if zero_tol is not None and zero_tol > 0:
         logs = np.append(logs, np.log10(zero_tol))  # keep the threshold line among the bins
     lo, hi = np.floor(logs.min()), np.ceil(logs.max())
     hi = max(hi, lo + 1)
     edges = np.linspace(lo, hi, bins + 1)
+    keys = rows.distinct(["dataset", "model", "variant", "seed"])
+    keys = keys[keys["dataset"] == dataset]
+    seeds = sorted(keys["seed"].unique()) if "seed" in keys.columns else []
+    fits = keys[["model", "variant"]].drop_duplicates()
+    labels = [rows.label(m, v) for m, v in zip(fits["model"], fits["variant"], strict=True)]
+    counts, n_zero, n_finite = {}, {}, {}
+    for label, (model, variant) in zip(labels, fits.itertuples(index=False), strict=True):
+        counts.setdefault(label, np.zeros(bins, dtype=np.int64))
+        n_zero.setdefault(label, 0)
+        n_finite.setdefault(label, 0)
+        for part in rows.batches(["coef"], {**where, "model": model, "variant": variant}):
+            c = part["coef"].to_numpy(dtype=np.float64)
+            c = c[np.isfinite(c)]
+            counts[label] += np.histogram(np.log10(np.abs(c[c != 0])), bins=edges)[0]
+            n_zero[label] += int((c == 0).sum())
+            n_finite[label] += c.size
+    return HistogramCounts(
+        dataset, zero_tol, edges, ordered_models(labels), counts, n_zero, n_finite, seeds
+    )
+
+
+def draw_coef_histogram(data: HistogramCounts) -> Figure:
+    """The figure of :func:`plot_coef_histogram` from its counts."""
+    dataset, zero_tol, edges, models, seeds = (
+        data.dataset, data.zero_tol, data.edges, data.models, data.seeds
+    )  # fmt: skip
+    lo, hi = edges[0], edges[-1]
     width = edges[1] - edges[0]
-    models = ordered_models(coefs["model"].unique())
-    seeds = sorted(coefs["seed"].unique()) if "seed" in coefs.columns else []
     with theme():
         fig, nrows, ncols = _grid(len(models), HISTOGRAM_PANEL_WIDTH)
         outer = fig.add_gridspec(nrows, ncols, wspace=0.18)
@@ -228,10 +433,7 @@ def plot_coef_histogram(
             ax = fig.add_subplot(inner[1], sharey=zero_ax, sharex=axes[0] if axes else None)
             zero_axes.append(zero_ax)
             axes.append(ax)
-            c = coefs.loc[coefs["model"] == model, "coef"].to_numpy(dtype=np.float64)
-            c = c[np.isfinite(c)]
-            counts, _ = np.histogram(np.log10(np.abs(c[c != 0])), bins=edges)
-            n_zero = int((c == 0).sum())
+            counts, n_zero = data.counts[model], data.n_zero[model]
             ax.bar(edges[:-1], counts, width=width, align="edge", color=model_color(model),
                    label="0 < |coef| (per bin)")  # fmt: skip
             zero_ax.bar([0], [n_zero], width=0.8, color=EXACT_ZERO_COLOR, hatch="//",
@@ -248,7 +450,7 @@ def plot_coef_histogram(
                            label=f"zero_tol = {zero_tol:g} (tiny at or left of it)")  # fmt: skip
             ax.set_yscale("log")
             ax.set_xlim(lo - width, hi + width)
-            ax.set_title(f"{model}: {n_zero} of {c.size} exactly 0.0", loc="right")
+            ax.set_title(f"{model}: {n_zero} of {data.n_finite[model]} exactly 0.0", loc="right")
             ax.set_xlabel("log10 |coef|")
             if i % ncols == 0:
                 zero_ax.set_ylabel("coefficients (count, log scale)")

@@ -11,14 +11,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sparsity_lab.errors import UserError
-from sparsity_lab.figures._common import (
-    NotSupported,
-    gamma_labels,
-    on_alpha_grid,
-    on_k_path,
-    slug,
+from sparsity_lab.figures._common import NotSupported, on_alpha_grid, slug
+from sparsity_lab.figures.coefficients import (
+    CoefRows,
+    coef_histogram_counts,
+    coef_path_rows,
+    draw_coef_histogram,
+    plot_coef_paths,
 )
-from sparsity_lab.figures.coefficients import plot_coef_histogram, plot_coef_paths
 from sparsity_lab.figures.save import save_figure
 from sparsity_lab.figures.selection import plot_selected_zeros
 from sparsity_lab.figures.sweeps import (
@@ -29,13 +29,14 @@ from sparsity_lab.figures.sweeps import (
 )
 from sparsity_lab.figures.zero_sets import plot_sgd_zero_sets, plot_zero_kinds
 from sparsity_lab.results import (
+    COEFS_COLUMNS,
     COEFS_FILE,
     FITS_FILE,
     ResultsError,
-    read_coefs,
     read_fits,
     read_table,
     resolve_run,
+    table_columns,
 )
 
 FIGURES_DIR = "figures"
@@ -56,6 +57,15 @@ def _read_optional(read: Callable[[Path], pd.DataFrame], run_dir: Path, file: st
         return None, str(exc)
 
 
+def _coefs_header(run_dir: Path) -> list[str]:
+    """The coefs table's columns, checked against the contract, without reading a row."""
+    columns = table_columns(run_dir, COEFS_FILE)
+    missing = [c for c in COEFS_COLUMNS if c not in columns]
+    if missing:
+        raise ResultsError(f"{run_dir} is not a coefs table: missing columns {', '.join(missing)}")
+    return columns
+
+
 def variant_labels(df: pd.DataFrame | None) -> pd.DataFrame | None:
     """Fold a non-empty ``variant`` into the ``model`` label (``lasso [tol=1e-06]``), so that
     every figure draws one line per fit identity (dataset, model, variant) without knowing
@@ -64,17 +74,6 @@ def variant_labels(df: pd.DataFrame | None) -> pd.DataFrame | None:
         return df
     labels = [f"{m} [{v}]" if v else m for m, v in zip(df["model"], df["variant"], strict=True)]
     return df.assign(model=labels)
-
-
-def least_relaxed(coefs: pd.DataFrame) -> pd.DataFrame:
-    """Coefficient figures draw a relaxed lasso at its smallest gamma only (least squares on
-    the lasso's support at gamma = 0; gamma = 1 is the lasso's own panel), labelled
-    ``relaxed_lasso [gamma=0]``."""
-    if "gamma" not in coefs.columns or not coefs["gamma"].notna().any():
-        return coefs
-    least = coefs.groupby(["model", "variant"], dropna=False)["gamma"].transform("min")
-    keep = coefs["gamma"].isna() | (coefs["gamma"] == least)
-    return gamma_labels(coefs[keep])
 
 
 def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
@@ -94,11 +93,14 @@ def _study_tables(run_dir: Path) -> dict[str, pd.DataFrame]:
 
 def _figures(
     fits: pd.DataFrame | None,
-    coefs: pd.DataFrame | None,
+    coefs: pd.DataFrame | Path | None,
     study_tables: dict[str, pd.DataFrame],
     missing: dict[str, str],
 ) -> Iterator[tuple[str, Callable[[], Figure] | None, str | None]]:
-    """(file stem, a thunk drawing the figure or None, reason when None) for every figure."""
+    """(file stem, a thunk drawing the figure or None, reason when None) for every figure.
+
+    ``coefs`` is a frame, or a run dir whose coefs table the figures read in parts (each in
+    the process drawing it): never the whole table."""
     from sparsity_lab import studies
 
     tables = dict(study_tables)
@@ -128,7 +130,9 @@ def _figures(
         else:
             shown = fits if rows is None else rows(fits)
             yield stem, (lambda plot=plot, shown=shown: plot(shown)), None
-    if coefs is None or coefs.empty:
+    rows = None if coefs is None else CoefRows(coefs)
+    datasets = [] if rows is None else rows.distinct(["dataset"])["dataset"].tolist()
+    if not datasets:
         reason = missing.get("coefs") or "coefs table is empty"
         yield "coef_paths_<dataset>", None, reason
         yield "coef_log10abs_histogram_<dataset>", None, reason
@@ -136,22 +140,27 @@ def _figures(
     zero_tol = None
     if fits is not None and "zero_tol" in fits.columns and fits["zero_tol"].notna().any():
         zero_tol = float(fits["zero_tol"].dropna().iloc[0])
-    coefs = least_relaxed(coefs)
-    for dataset, part in coefs.groupby("dataset", sort=True):
-        on_grid, sized = on_alpha_grid(part), on_k_path(part)
-        if len(on_grid):
-            yield f"coef_paths_{slug(dataset)}", (lambda p=on_grid: plot_coef_paths(p)), None
-        if len(sized):
+    for dataset in sorted(datasets):
+        kinds = rows.path_kinds(dataset)
+        if "alpha" in kinds:
+            yield f"coef_paths_{slug(dataset)}", (lambda d=dataset: _paths(rows, d)), None
+        if "k" in kinds:
             yield (
                 f"coef_paths_over_k_{slug(dataset)}",
-                (lambda p=sized: plot_coef_paths(p, x="k")),
+                (lambda d=dataset: _paths(rows, d, "k")),
                 None,
             )
         yield (
             f"coef_log10abs_histogram_{slug(dataset)}",
-            (lambda part=part: plot_coef_histogram(part, zero_tol=zero_tol)),
+            (lambda d=dataset: draw_coef_histogram(coef_histogram_counts(rows, d, zero_tol))),
             None,
         )
+
+
+def _paths(rows: CoefRows, dataset: str, kind: str = "alpha") -> Figure:
+    drawn, n_features = coef_path_rows(rows, dataset, kind=kind)
+    x = "k" if kind == "k" else "alpha_ratio"
+    return plot_coef_paths(drawn, x=x, n_features=n_features)
 
 
 def make_figures(
@@ -209,10 +218,12 @@ def make_figures(
             f"--formats: {', '.join(bad) or 'none given'}; allowed: {', '.join(sorted(supported))}"
         )
     fits, fits_why = _read_optional(read_fits, run_dir, FITS_FILE)
-    coefs, coefs_why = _read_optional(read_coefs, run_dir, COEFS_FILE)
-    fits, coefs = variant_labels(fits), variant_labels(coefs)
+    # the columns only (no rows): the coefs figures read what they draw, batch by batch
+    header, coefs_why = _read_optional(_coefs_header, run_dir, COEFS_FILE)
+    coefs = None if header is None else run_dir
+    fits = variant_labels(fits)
     study_tables = _study_tables(run_dir)
-    if fits is None and coefs is None and not study_tables:
+    if fits is None and header is None and not study_tables:
         raise ResultsError(
             f"{run_dir}: not a run dir (no {FITS_FILE}, {COEFS_FILE} or study table)"
         )
