@@ -72,7 +72,7 @@ def vectorized(fn: Callable):
     """``fn`` as a numpy ufunc (numba's ``vectorize``): the array form of a scalar formula."""
     import numba
 
-    return numba.vectorize(nopython=True)(jitted(fn).py_func)
+    return numba.vectorize(nopython=True, cache=True)(jitted(fn).py_func)
 
 
 # ----------------------------------------------------------------------------------------------

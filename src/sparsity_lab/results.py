@@ -637,6 +637,12 @@ def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
             continue
         df = df.copy()
         df.insert(df.columns.get_loc(after) + 1, column, value)
+    if table == "fits" and "stationarity" not in df.columns and "kkt_violation" in df.columns:
+        # fits before issue 22: no stationarity or convexity certificate
+        df = df.copy()
+        at = df.columns.get_loc("kkt_violation") + 1
+        df.insert(at, "stationarity", float("nan"))
+        df.insert(at + 1, "objective_convex", pd.array([pd.NA] * len(df), dtype="boolean"))
     derived = "zero_set_is_optimum"  # fits before issue 26: from the counts it summarises
     if table == "fits" and derived not in df.columns and "n_missed_zero" in df.columns:
         false, missed = df["n_false_zero"].astype(float), df["n_missed_zero"].astype(float)

@@ -29,6 +29,8 @@ MODEL_COLORS: dict[str, str] = {
     "sgd_clip": "#8c6d31",
     "sgd_rda": "#f0e442",
     "sgd_ftrl": "#d55e00",
+    "mcp": "#882255",
+    "scad": "#999933",
 }
 #: Marker and line style per model: the model is readable without colour (print, greyscale).
 MODEL_MARKERS: dict[str, tuple[str, str]] = {
@@ -43,6 +45,8 @@ MODEL_MARKERS: dict[str, tuple[str, str]] = {
     "sgd_clip": ("X", (0, (3, 1, 1, 1))),
     "sgd_rda": ("h", (0, (8, 2, 2, 2))),
     "sgd_ftrl": ("<", (0, (2, 2))),
+    "mcp": ("d", (0, (4, 1, 1, 1))),
+    "scad": ("p", (0, (3, 1))),
 }
 _FALLBACK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 _FALLBACK_LINES = ("-", "--", "-.", ":")

@@ -1,5 +1,6 @@
 """Estimators in the shared objective scale: adapters for scikit-learn, other libraries' Lasso
-solvers (LassoLars; celer and skglm through the extra ``peers``) and the SGD family.
+solvers (LassoLars; celer and skglm through the extra ``peers``), MCP and SCAD regression and
+the SGD family.
 
 The SGD family loads on first use: importing numba costs about 0.3 s, which a job that fits
 only Lasso or Ridge should not pay.
@@ -7,6 +8,7 @@ only Lasso or Ridge should not pay.
 
 from sparsity_lab.models.adapters import Ridge
 from sparsity_lab.models.exact import ElasticNet, Lasso
+from sparsity_lab.models.nonconvex import MCPRegression, SCADRegression
 from sparsity_lab.models.peers import CelerLasso, LassoLars, SkglmLasso
 
 _SGD = (
@@ -19,7 +21,17 @@ _SGD = (
     "SGDRDA",
     "SGDFTRL",
 )
-__all__ = ["CelerLasso", "ElasticNet", "Lasso", "LassoLars", "Ridge", "SkglmLasso", *_SGD]
+__all__ = [
+    "CelerLasso",
+    "ElasticNet",
+    "Lasso",
+    "LassoLars",
+    "MCPRegression",
+    "Ridge",
+    "SCADRegression",
+    "SkglmLasso",
+    *_SGD,
+]
 
 
 def __getattr__(name: str):
