@@ -150,7 +150,7 @@ def _clip_update(w, direction, scale, eta_alpha, l1_ratio):
     for j in range(w.shape[0]):
         old = w[j]
         z = old - scale * direction[j]
-        v = z - eta_alpha * _enet_subgradient(old, 1.0, l1_ratio)
+        v = z - _enet_subgradient(old, eta_alpha, l1_ratio)
         w[j] = 0.0 if z * v < 0.0 else v
 
 
