@@ -26,6 +26,8 @@ CASES = [
     ("alpha < 0", ["grid=values", "grid.values=[0.1,-1]"], ["grid.values", ">= 0"]),
     ("non-numeric alphas", ["grid=values", "grid.values=[abc,1]"], ["grid.values", "numbers"]),
     ("grid.num < 1", ["grid.num=0"], ["grid.num=0", "integers >= 1"]),
+    ("MCP gamma <= 1", ["model=mcp", "model.gamma=0.5"], ["model.gamma=0.5", "(1.0, inf)"]),
+    ("SCAD gamma <= 2", ["model=scad", "model.gamma=2"], ["model.gamma=2", "(2.0, inf)"]),
     ("grid.num not a number", ["grid.num=ten"], ["grid.num", "integers >= 1"]),
     ("min_ratio = 0", ["grid.min_ratio=0"], ["grid.min_ratio", "0 < min_ratio < 1"]),
     ("min_ratio >= 1", ["grid.min_ratio=1.5"], ["grid.min_ratio", "0 < min_ratio < 1"]),

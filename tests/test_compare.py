@@ -43,7 +43,8 @@ def make_fits(seeds=(0, 1), datasets=("synthetic", "diabetes"), n_features=10) -
                             "support_f1": 0.6 if known else np.nan,
                             "train_mse": 1.0 + ratio, "test_mse": 1.2 + ratio + 0.01 * seed,
                             "test_r2": 0.5, "objective": 0.7, "duality_gap": 1e-9,
-                            "kkt_violation": 1e-9, "n_iter": 10, "converged": True,
+                            "kkt_violation": 1e-9, "stationarity": 1e-9, "objective_convex": True,
+                            "n_iter": 10, "converged": True,
                             "fit_seconds": rng.uniform(0.01, 0.02), "status": "ok", "message": "",
                         }
                     )  # fmt: skip

@@ -59,6 +59,7 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                             "train_mse": 1.0,
                             "test_mse": 1.0 + 5 * ratio + 0.1 * seed, "test_r2": 0.5,
                             "objective": 1.0, "duality_gap": 0.0, "kkt_violation": 0.0,
+                            "stationarity": 0.0, "objective_convex": True,
                             "n_iter": 5, "converged": True, "fit_seconds": 0.01,
                             "status": "ok", "message": "",
                         }

@@ -276,6 +276,19 @@ def test_old_fits_derive_zero_set_is_optimum_from_the_counts(tmp_path):
     assert back["zero_set_is_optimum"].isna().tolist() == [False, False, False, True]
 
 
+def test_old_fits_read_back_without_the_nonconvex_certificate(tmp_path):
+    fits, _ = _tables()
+    old = fits.drop(columns=["stationarity", "objective_convex"])  # a run before issue 22
+    old.loc[old.index[-1], "kkt_violation"] = np.nan  # a penalty the suite did not know
+    results.write_table(old, tmp_path / "fits.parquet")
+    back = results.read_fits(tmp_path)
+    assert tuple(back.columns) == results.FITS_COLUMNS
+    # the elastic-net family's stationarity is its KKT violation: as a new run writes it
+    expected = [*fits["stationarity"].iloc[:-1].tolist(), np.nan]
+    np.testing.assert_array_equal(back["stationarity"], expected)
+    assert back["objective_convex"].iloc[:-1].all() and back["objective_convex"].isna().iloc[-1]
+
+
 def test_a_study_tables_empty_variant_reads_back_from_csv(tmp_path):
     table = pd.DataFrame({"dataset": ["d", "d"], "model": ["m", "m"], "variant": ["", "tol=0.1"]})
     table.to_csv(tmp_path / "expected.csv", index=False)

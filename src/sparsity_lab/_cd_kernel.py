@@ -10,6 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sparsity_lab.penalties import jitted, soft_threshold
+
+_soft_threshold = jitted(soft_threshold)
+
 
 @njit(cache=True)
 def _sweep(w, G, q, H, l1, l2, coords):
@@ -23,12 +27,7 @@ def _sweep(w, G, q, H, l1, l2, coords):
             continue
         wj = w[j]
         z = q[j] - H[j] + gjj * wj
-        if z > l1:
-            new = (z - l1) / (gjj + l2)
-        elif z < -l1:
-            new = (z + l1) / (gjj + l2)
-        else:
-            new = 0.0
+        new = _soft_threshold(z, l1) / (gjj + l2)
         if new != wj:
             d = new - wj
             for i in range(p):  # G is symmetric: row j is column j, contiguous

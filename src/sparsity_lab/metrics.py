@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparsity_lab.penalties import penalty_value
+from sparsity_lab.penalties import ElasticNet, Penalty
 
 
 def count_exact_zeros(W: np.ndarray) -> np.ndarray:
@@ -69,11 +69,39 @@ def support_scores(
 
 
 def objective(
-    rss: np.ndarray, W: np.ndarray, alphas: np.ndarray, l1_ratio: float, n_samples: int
+    rss: np.ndarray,
+    W: np.ndarray,
+    alphas: np.ndarray,
+    l1_ratio: float | Penalty,
+    n_samples: int,
 ) -> np.ndarray:
     """The shared objective from the residual sum of squares ``rss = ||y - Xw||^2``, per row
-    of ``W`` (the penalty's formula is :func:`sparsity_lab.penalties.penalty_value`)."""
-    return rss / (2.0 * n_samples) + np.asarray(alphas) * penalty_value(W, l1_ratio)
+    of ``W``: the penalty's own value (:mod:`sparsity_lab.penalties`), an elastic net of
+    ``l1_ratio`` or any :class:`~sparsity_lab.penalties.Penalty`."""
+    penalty = l1_ratio if isinstance(l1_ratio, Penalty) else ElasticNet(l1_ratio)
+    return rss / (2.0 * n_samples) + penalty.row_values(W, alphas)
+
+
+def stationarity(
+    W: np.ndarray, XtR: np.ndarray, alphas: np.ndarray, penalty: Penalty, n_samples: int
+) -> np.ndarray:
+    """Largest distance of 0 to a coordinate's subdifferential of the objective, per row: the
+    first-order stationarity of each fit (0 at every stationary point; the KKT violation of a
+    convex penalty), from the penalty's own formula (``Penalty.subdiff_distance``).
+
+    Parameters
+    ----------
+    W : ndarray of shape (K, p)
+    XtR : ndarray of shape (K, p)
+        X^T (y - X w) for every row w of W (the data term's gradient is -X^T r / n).
+    alphas : ndarray of shape (K,)
+    penalty : Penalty
+    n_samples : int
+    """
+    W = np.atleast_2d(W)
+    alphas = np.asarray(alphas, dtype=np.float64)[:, None]
+    distance = penalty.subdiff_distance(W, -XtR / n_samples, alphas)
+    return np.max(distance, axis=1, initial=0.0)
 
 
 def duality_gap(
@@ -103,7 +131,7 @@ def duality_gap(
         if l1_ratio > 0:
             XtA = XtR - l2[:, None] * W
             dual_norm = np.max(np.abs(XtA), axis=1)
-            const = np.where(dual_norm > l1, l1 / dual_norm, 1.0)
+            const = ElasticNet(l1_ratio).dual_scaling(dual_norm, alphas * n)
             # scikit-learn's gap 1/2 rss (1 + c^2) - c r^T y + l1 |w|_1 + l2/2 (1 + c^2) |w|^2
             # with r^T y = rss + w^T X^T r: the terms of size ||y||^2 cancel exactly, so the
             # sum is taken per coordinate (each term vanishes at the optimum) and the gap is
@@ -128,12 +156,7 @@ def kkt_violation(
     With g = X^T r / n - alpha (1 - l1_ratio) w: |g_j - alpha l1_ratio sign(w_j)| where
     w_j != 0, and max(0, |g_j| - alpha l1_ratio) where w_j == 0.
     """
-    W = np.atleast_2d(W)
-    alphas = np.asarray(alphas, dtype=np.float64)[:, None]
-    g = XtR / n_samples - alphas * (1.0 - l1_ratio) * W
-    lam = alphas * l1_ratio
-    viol = np.where(W != 0.0, np.abs(g - lam * np.sign(W)), np.maximum(0.0, np.abs(g) - lam))
-    return np.max(viol, axis=1)
+    return stationarity(W, XtR, alphas, ElasticNet(l1_ratio), n_samples)
 
 
 #: |X_j^T r| / n within this relative distance of the L1 weight alpha l1_ratio: on the KKT
@@ -192,8 +215,8 @@ def gap_safe_zeros(
     mu = alphas * (1.0 - l1_ratio)
     g = XtR / n_samples - mu * W
     dual_norm = np.max(np.abs(g), axis=1, keepdims=True)
+    scale = ElasticNet(l1_ratio).dual_scaling(dual_norm, alphas)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(dual_norm > lam, lam / dual_norm, 1.0)
         margin = np.sqrt(
             2.0 * np.asarray(gap, dtype=np.float64)[:, None] * (col_sq_norms / n_samples + mu)
         )
@@ -225,6 +248,54 @@ def boundary_zeros(
     lam = np.asarray(alphas, dtype=np.float64)[:, None] * l1_ratio
     near = np.abs(np.abs(XtR) / n_samples - lam) <= BOUNDARY_RTOL * lam
     return (W == 0.0) & near & (lam > 0)
+
+
+def convex_safe_zeros(
+    W: np.ndarray,
+    XtR: np.ndarray,
+    distance_norm: np.ndarray,
+    modulus: float,
+    gram_col_norms: np.ndarray,
+    alphas: np.ndarray,
+    concavity: float,
+    n_samples: int,
+) -> np.ndarray:
+    """Coordinates proven zero at the optimum of a strongly convex objective with a penalty of
+    slope alpha at 0 (MCP and SCAD where the design makes them convex), per row.
+
+    With ``modulus`` mu = lambda_min(X^T X / n) - concavity > 0 and ``distance_norm`` the
+    2-norm of the vector of subdifferential distances at w (the distance of 0 to the
+    subdifferential of the convex objective), ``||w - w*|| <= delta = distance_norm / mu``.
+    Then ``|c_j(w*) - c_j(w)| <= ||X^T X_j|| / n * delta`` (c = X^T r / n), and a nonzero w*_j
+    would need ``|c_j(w*)| = |p'(w*_j)| >= alpha - concavity |w*_j| >= alpha - concavity
+    delta``. So w_j = 0 is proven where
+
+        |c_j(w)| + (||X^T X_j|| / n + concavity) delta < alpha (1 - BOUNDARY_RTOL).
+
+    Parameters
+    ----------
+    W, XtR : ndarray of shape (K, p)
+    distance_norm : ndarray of shape (K,)
+    modulus : float
+        Strong convexity modulus; nothing is certified unless it is > 0.
+    gram_col_norms : ndarray of shape (p,)
+        ||X^T X_j||_2 (column norms of the Gram matrix).
+    alphas : ndarray of shape (K,)
+    concavity : float
+    n_samples : int
+
+    Returns
+    -------
+    ndarray of shape (K, p), bool
+    """
+    W = np.atleast_2d(W)
+    if not modulus > 0:
+        return np.zeros(W.shape, dtype=bool)
+    alphas = np.asarray(alphas, dtype=np.float64)[:, None]
+    delta = np.asarray(distance_norm, dtype=np.float64)[:, None] / modulus
+    with np.errstate(invalid="ignore"):
+        bound = np.abs(XtR) / n_samples + (gram_col_norms / n_samples + concavity) * delta
+        return (W == 0.0) & (bound < alphas * (1.0 - BOUNDARY_RTOL)) & (alphas > 0)
 
 
 def count_certified_zeros(W: np.ndarray, certified: np.ndarray) -> np.ndarray:

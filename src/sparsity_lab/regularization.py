@@ -24,9 +24,11 @@ from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.models.adapters import Ridge
 from sparsity_lab.models.exact import ExactSolverMixin
 from sparsity_lab.models.lasso_variants import AdaptiveLasso, RelaxedLasso, check_path_gammas
+from sparsity_lab.models.nonconvex import _NonconvexRegression
 from sparsity_lab.models.peers import LassoLars
 from sparsity_lab.models.subset import BestSubset, SubsetRegressor, largest_size
-from sparsity_lab.penalties import alpha_max_from_xty
+from sparsity_lab.penalties import ElasticNet as ElasticNetPenalty
+from sparsity_lab.penalties import Penalty, alpha_max_from_xty
 
 
 class GridError(UserError):
@@ -134,6 +136,16 @@ def objective_l1_ratio(estimator) -> float:
     if ratio is None and isinstance(estimator, ElasticNet):
         ratio = estimator.l1_ratio  # Lasso sets l1_ratio = 1.0
     return float("nan") if ratio is None else float(ratio)
+
+
+def objective_penalty(estimator) -> Penalty | None:
+    """The penalty object of the estimator's objective: its own (``estimator.penalty()``, MCP
+    and SCAD), else the elastic net of :func:`objective_l1_ratio`; None when unknown."""
+    own = getattr(estimator, "penalty", None)
+    if callable(own):
+        return own()
+    l1_ratio = objective_l1_ratio(estimator)
+    return ElasticNetPenalty(l1_ratio) if np.isfinite(l1_ratio) else None
 
 
 @dataclass
@@ -310,6 +322,28 @@ def _(
     return PathResult(
         alphas=alphas, coefs=exact.coefs, n_iter=exact.n_iter, converged=exact.converged,
         fit_seconds=exact.fit_seconds, status=exact.status, message=exact.message, exact=True,
+    )  # fmt: skip
+
+
+@fit_path.register
+def _(
+    estimator: _NonconvexRegression,
+    data: TrainingData,
+    alphas: np.ndarray,
+    on_fit: FitCallback | None = None,
+) -> PathResult:
+    """MCP and SCAD: warm-started coordinate descent from the largest alpha down, each fit made
+    stationary to rounding (:mod:`sparsity_lab.nonconvex`)."""
+    from sparsity_lab.nonconvex import nonconvex_path
+
+    penalty = estimator.penalty()  # gamma checked before launch (scikit-learn's constraints)
+    path = nonconvex_path(
+        data.X, data.y, data.Xty, data.gram, np.asarray(alphas, dtype=np.float64), penalty,
+        on_fit,
+    )  # fmt: skip
+    return PathResult(
+        alphas=alphas, coefs=path.coefs, n_iter=path.n_iter, converged=path.converged,
+        fit_seconds=path.fit_seconds, status=path.status, message=path.message,
     )  # fmt: skip
 
 

@@ -985,7 +985,8 @@ def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     """``df`` with the columns added since its table was written (``schema.LEGACY_DEFAULTS``:
     ``variant == ""`` right after ``model``; the path point of issue 22, ``path_param ==
     "alpha"``, ``k`` and ``gamma`` NaN after ``alpha_ratio``, ``optimality == ""``; in fits,
-    ``zero_set_is_optimum`` from ``n_false_zero`` and ``n_missed_zero``), and a string
+    ``zero_set_is_optimum`` from ``n_false_zero`` and ``n_missed_zero``, ``stationarity`` =
+    ``kkt_violation`` and ``objective_convex`` true where that is known), and a string
     ``variant`` (CSV reads "" as NaN).
 
     ``table`` names the table when known: only the core tables that declare the column get it
@@ -1003,6 +1004,16 @@ def with_variant(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
             continue
         df = df.copy()
         df.insert(df.columns.get_loc(after) + 1, column, value)
+    if table == "fits" and "stationarity" not in df.columns and "kkt_violation" in df.columns:
+        # fits before issue 22 hold the elastic-net family only: its stationarity is the KKT
+        # violation (the same formula), its objective convex wherever the penalty was known
+        df = df.copy()
+        at = df.columns.get_loc("kkt_violation") + 1
+        kkt = df["kkt_violation"].astype(float)
+        df.insert(at, "stationarity", kkt)
+        convex = pd.array([True] * len(df), dtype="boolean")
+        convex[kkt.isna().to_numpy()] = pd.NA
+        df.insert(at + 1, "objective_convex", convex)
     derived = "zero_set_is_optimum"  # fits before issue 26: from the counts it summarises
     if table == "fits" and derived not in df.columns and "n_missed_zero" in df.columns:
         false, missed = df["n_false_zero"].astype(float), df["n_missed_zero"].astype(float)

@@ -17,6 +17,7 @@ from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.gridpoints import nearest_index
 from sparsity_lab.instantiate import instantiate
 from sparsity_lab.paths import config_dir
+from sparsity_lab.penalties import Penalty
 from sparsity_lab.regularization import (
     FitCallback,
     GridError,
@@ -27,6 +28,7 @@ from sparsity_lab.regularization import (
     fit_path,
     log_grid_ratios,
     objective_l1_ratio,
+    objective_penalty,
 )
 
 log = logging.getLogger(__name__)
@@ -220,7 +222,8 @@ def run_path_job(
     variant = model_variant(cfg.model, model_name)
     ident = {"study": cfg.study, "dataset": name, "model": model_name, "variant": variant,
              "seed": int(cfg.seed)}  # fmt: skip
-    fits = path_fits_table(path, ratios, data, prep, l1_ratio, float(cfg.zero_tol), ident)
+    fits = path_fits_table(path, ratios, data, prep, l1_ratio, float(cfg.zero_tol), ident,
+                           penalty=objective_penalty(estimator))  # fmt: skip
     coefs = path_coefs_table(path, ratios, prep, ident)
     tables = {"fits": fits, "coefs": coefs, "notes": notes_table(cfg.study, name, prep.notes)}
     if cfg.get("summary_ratios") is not None:  # studies freeze a few grid points of the path
@@ -303,18 +306,27 @@ def path_fits_table(
     zero_tol: float,
     ident: dict,
     optimum: np.ndarray | None = None,
+    penalty: Penalty | None = None,
 ) -> pd.DataFrame:
     """One row per alpha with every column of the fits contract.
 
     ``optimum``: the optimum's coefficients at ``path.alphas`` (shape (K, p), NaN rows where
     not reached) when the caller has them already; otherwise they are solved for when needed.
+    ``penalty``: the objective's penalty when it is not of the elastic-net family (MCP, SCAD):
+    its objective, stationarity and convexity certificate (:func:`nonconvex_certificates`).
     """
     W, alphas, n = path.coefs, path.alphas, data.n_samples
     XtR, rss = data.residual_products(np.nan_to_num(W, nan=0.0))
     finite = np.isfinite(W).all(axis=1)
     precision, recall, f1 = metrics.support_scores(W, prep.true_coef)
     Y_test = prep.X_test @ W.T + prep.y_offset
-    if np.isfinite(l1_ratio):
+    convex = pd.array([pd.NA] * len(alphas), dtype="boolean")
+    if penalty is not None and penalty.concavity > 0:  # MCP, SCAD: no duality gap
+        obj, kkt, certified, boundary, convex = nonconvex_certificates(
+            W, XtR, rss, alphas, data, penalty
+        )
+        gap = np.full(len(alphas), np.nan)
+    elif np.isfinite(l1_ratio):
         # the lasso problem that proves the zeros: the rows' own, or the one they derive from
         # (relaxed lasso: the lasso at the row's alpha; adaptive lasso: rescaled columns)
         cdata, CW = path.certificate or (data, W)
@@ -330,6 +342,7 @@ def path_fits_table(
         safe = metrics.gap_safe_zeros(CW, cXtR, gap, col_sq_norms, alphas, l1_ratio, n)
         certified = metrics.count_certified_zeros(CW, safe).astype(np.float64)
         boundary = metrics.boundary_zeros(CW, cXtR, alphas, l1_ratio, n).sum(axis=1)
+        convex[:] = True
     else:  # a penalty the suite does not know: no certificate
         obj = gap = kkt = certified = boundary = np.full(len(alphas), np.nan)
     vs_optimum = {k: np.where(finite, v, np.nan)
@@ -360,6 +373,8 @@ def path_fits_table(
             "objective": nan_where_broken(obj),
             "duality_gap": nan_where_broken(gap),
             "kkt_violation": nan_where_broken(kkt),
+            "stationarity": nan_where_broken(kkt),
+            "objective_convex": convex,
             "n_iter": path.n_iter,
             "converged": path.converged,
             "fit_seconds": path.fit_seconds,
@@ -369,6 +384,56 @@ def path_fits_table(
         }
     )
     return fits[list(schema.FITS.names)]
+
+
+def smallest_eigenvalue(data: TrainingData) -> float:
+    """The smallest eigenvalue of X^T X / n (0 when p >= n: centred data have rank < n)."""
+    if data.gram is None:
+        return 0.0
+    import scipy.linalg
+
+    value = scipy.linalg.eigh(data.gram / data.n_samples, eigvals_only=True,
+                              subset_by_index=[0, 0])  # fmt: skip
+    return max(float(value[0]), 0.0)
+
+
+def nonconvex_certificates(
+    W: np.ndarray,
+    XtR: np.ndarray,
+    rss: np.ndarray,
+    alphas: np.ndarray,
+    data: TrainingData,
+    penalty: Penalty,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(objective, stationarity, certified zeros, boundary zeros, convex) per row of a path of
+    a non-convex penalty (MCP, SCAD).
+
+    Stationarity is the largest distance of 0 to a coordinate's subdifferential (the penalty's
+    own formula). The objective is convex on this design when the smallest eigenvalue of
+    X^T X / n exceeds the penalty's concavity (MCP 1/gamma, SCAD 1/(gamma - 1)); there the
+    zeros are proven by :func:`sparsity_lab.metrics.convex_safe_zeros`. Elsewhere they are the
+    zeros of a stationary point: none is certified (``objective_convex`` False says why).
+    Boundary zeros: |X_j^T r| / n within the tie tolerance of alpha.
+    """
+    n = data.n_samples
+    obj = metrics.objective(rss, W, alphas, penalty, n)
+    distance = penalty.subdiff_distance(W, -XtR / n, np.asarray(alphas)[:, None])
+    stationarity = np.max(distance, axis=1, initial=0.0)
+    lowest = smallest_eigenvalue(data)
+    convex = penalty.is_convex_on(lowest)
+    boundary = metrics.boundary_zeros(W, XtR, alphas, 1.0, n).sum(axis=1)
+    if convex:
+        modulus = lowest - penalty.concavity
+        col_norms = np.linalg.norm(data.gram, axis=0)
+        safe = metrics.convex_safe_zeros(
+            W, XtR, np.linalg.norm(distance, axis=1), modulus, col_norms, alphas,
+            penalty.concavity, n,
+        )  # fmt: skip
+        certified = metrics.count_certified_zeros(W, safe).astype(np.float64)
+    else:
+        certified = np.zeros(len(alphas))
+    flags = pd.array(np.full(len(alphas), convex), dtype="boolean")
+    return obj, stationarity, certified, boundary, flags
 
 
 def optimum_columns(

@@ -110,7 +110,8 @@ FITS = Table(
         "zero_set_is_optimum:bool n_nonzero:count n_tiny:count zero_tol:float "
         "support_precision:float "
         "support_recall:float support_f1:float train_mse:float test_mse:float test_r2:float "
-        "objective:float duality_gap:float kkt_violation:float n_iter:count converged:bool "
+        "objective:float duality_gap:float kkt_violation:float stationarity:float "
+        "objective_convex:bool n_iter:count converged:bool "
         "fit_seconds:float status:str optimality:str message:str"
     ),
 )

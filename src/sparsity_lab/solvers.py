@@ -52,7 +52,7 @@ from sklearn.linear_model import enet_path
 from sparsity_lab import metrics
 from sparsity_lab.errors import UserError
 from sparsity_lab.metrics import BOUNDARY_RTOL
-from sparsity_lab.penalties import alpha_max_from_xty
+from sparsity_lab.penalties import ElasticNet, alpha_max_from_xty
 from sparsity_lab.threads import thread_pools
 
 #: Routes of the exact solver; ``auto`` picks one by shape and penalty.
@@ -415,7 +415,7 @@ def relative_gap(
         r = prob.y - prob.X[:, S] @ w[S]
         rss = float(r @ r)
     alpha = lam + mu
-    primal = rss / (2 * n) + lam * float(np.abs(w).sum()) + 0.5 * mu * float(w @ w)
+    primal = rss / (2 * n) + ElasticNet(lam / alpha).value(w, alpha)
     gap = metrics.duality_gap(
         w[None, :], n * xtr[None, :], np.array([rss]), prob.Xty, prob.yty, np.array([alpha]),
         lam / alpha, n,

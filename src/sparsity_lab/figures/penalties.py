@@ -25,7 +25,7 @@ def penalty_table(w_max: float = 2.0, num: int = 401) -> pd.DataFrame:
     DataFrame, shape (2 * num, 4)
         Columns ``penalty`` ("l1", "l2"), ``w``, ``value``, ``gradient``.
     """
-    from sparsity_lab.penalties import L1, L2, penalty_value
+    from sparsity_lab.penalties import L1, L2
 
     w = np.linspace(-w_max, w_max, num)
     frames = []
@@ -33,7 +33,7 @@ def penalty_table(w_max: float = 2.0, num: int = 401) -> pd.DataFrame:
         gradient = penalty.subgradient(w)
         if name == "l1":  # not a number at 0 but the set [-1, 1]
             gradient = np.where(w == 0, np.nan, gradient)
-        value = penalty_value(w[:, None], penalty.l1_ratio)  # one coordinate per row
+        value = penalty.elementwise(w, 1.0)  # the penalty's own formula, per coordinate
         frames.append(pd.DataFrame({"penalty": name, "w": w, "value": value, "gradient": gradient}))
     return pd.concat(frames, ignore_index=True)
 

@@ -36,6 +36,8 @@ MODEL_COLORS: dict[str, str] = {
     "forward_stepwise": "#7fbf7b",
     "relaxed_lasso": "#67001f",
     "adaptive_lasso": "#f4a582",
+    "mcp": "#882255",
+    "scad": "#999933",
 }
 #: Marker and line style per model: the model is readable without colour (print, greyscale).
 MODEL_MARKERS: dict[str, tuple[str, str]] = {
@@ -54,6 +56,8 @@ MODEL_MARKERS: dict[str, tuple[str, str]] = {
     "forward_stepwise": (">", "--"),
     "relaxed_lasso": ("p", "-."),
     "adaptive_lasso": ("H", (0, (4, 1, 1, 1))),
+    "mcp": ("d", (0, (4, 1, 1, 1))),
+    "scad": ("p", (0, (3, 1))),
 }
 _FALLBACK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 _FALLBACK_LINES = ("-", "--", "-.", ":")

@@ -40,7 +40,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sparsity_lab.penalties import PENALTY_L1, PENALTY_L2
+from sparsity_lab import penalties
+from sparsity_lab.penalties import PENALTY_L1, PENALTY_L2, jitted
 
 RULE_SUBGRADIENT = 0
 RULE_PROX = 1
@@ -74,28 +75,26 @@ MEMORY_TOTAL = 3  # rda: the sum of the iterates (for the averaged iterate)
 MEMORY_SIZE = 4
 
 
+# The penalties' formulas, compiled from their one home (:mod:`sparsity_lab.penalties`).
+_soft_threshold = jitted(penalties.soft_threshold)
+_enet_subgradient = jitted(penalties.enet_subgradient)
+_enet_prox = jitted(penalties.enet_prox)
+
+
 @njit(inline="always")
 def subgradient_1d(penalty, w):
     """A subgradient of Omega at the scalar ``w``: sign(w) with sign(0) = 0 (L1), or w (L2)."""
     if penalty == PENALTY_L1:
-        if w > 0.0:
-            return 1.0
-        if w < 0.0:
-            return -1.0
-        return 0.0
-    return w
+        return _enet_subgradient(w, 1.0, 1.0)
+    return _enet_subgradient(w, 1.0, 0.0)
 
 
 @njit(inline="always")
 def prox_1d(penalty, z, step):
     """prox of ``step * Omega`` at the scalar ``z``: soft-threshold (L1) or shrinkage (L2)."""
     if penalty == PENALTY_L1:
-        if z > step:
-            return z - step
-        if z < -step:
-            return z + step
-        return 0.0
-    return z / (1.0 + step)
+        return _enet_prox(z, step, 1.0, 1.0)
+    return _enet_prox(z, step, 1.0, 0.0)
 
 
 @njit(inline="always")
@@ -148,12 +147,10 @@ def _cumulative_update(w, direction, scale, u, q):
 def _clip_update(w, direction, scale, eta_alpha, l1_ratio):
     # The L1 part is l1_ratio * sign(w), as the subgradient rule takes it; for l1_ratio = 1
     # the step is bitwise the subgradient rule's until the clip fires.
-    l2_ratio = 1.0 - l1_ratio
     for j in range(w.shape[0]):
         old = w[j]
-        sign = 1.0 if old > 0.0 else (-1.0 if old < 0.0 else 0.0)
         z = old - scale * direction[j]
-        v = z - eta_alpha * (l1_ratio * sign + l2_ratio * old)
+        v = z - _enet_subgradient(old, eta_alpha, l1_ratio)
         w[j] = 0.0 if z * v < 0.0 else v
 
 
@@ -165,13 +162,7 @@ def _rda_update(w, direction, gscale, memory, inv_t, c, threshold, inv_denominat
     for j in range(w.shape[0]):
         g = gradient_sum[j] + gscale * direction[j]
         gradient_sum[j] = g
-        a = c * center[j] - g * inv_t
-        if a > threshold:
-            new = (a - threshold) * inv_denominator
-        elif a < -threshold:
-            new = (a + threshold) * inv_denominator
-        else:
-            new = 0.0
+        new = _soft_threshold(c * center[j] - g * inv_t, threshold) * inv_denominator
         w[j] = new
         total[j] += new
 
@@ -188,9 +179,9 @@ def _ftrl_update(w, direction, gscale, memory, rate, beta, l1, l2):
         zj = z[j] + g - (new_root - old_root) * inv_rate * w[j]
         z[j] = zj
         root[j] = new_root
-        # zj - clip(zj, -l1, l1) is the soft-threshold z - sign(z) l1, or 0 where |z| <= l1; one
-        # division and no branch keep the loop vectorised. + 0.0 turns -0.0 into 0.0.
-        shrunk = zj - min(max(zj, -l1), l1)
+        # the soft-threshold has no branch: one division and no branch keep the loop
+        # vectorised. + 0.0 turns -0.0 into 0.0.
+        shrunk = _soft_threshold(zj, l1)
         w[j] = -shrunk / ((beta + new_root) * inv_rate + l2) + 0.0
 
 
