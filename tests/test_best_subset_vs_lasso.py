@@ -98,7 +98,7 @@ def test_the_selected_best_subset_is_the_enumeration_s_best_on_the_validation_ro
         ("snr_index", 10, "bsl.snr_index=10: allowed values are 0..9"),
         ("beta_type", 4, "bsl.beta_type=4: allowed values are 1, 2, 3, 5"),
         ("n_reps", 0, "bsl.n_reps=0"),
-        ("methods", ["lasso", "mcp"], "bsl.methods: 'mcp'"),
+        ("methods", ["lasso", "no_such_model"], "bsl.methods: 'no_such_model'"),
         ("rules", ["2se"], "select.rules"),
     ],
 )

@@ -56,8 +56,8 @@ MODEL_MARKERS: dict[str, tuple[str, str]] = {
     "forward_stepwise": (">", "--"),
     "relaxed_lasso": ("p", "-."),
     "adaptive_lasso": ("H", (0, (4, 1, 1, 1))),
-    "mcp": ("d", (0, (4, 1, 1, 1))),
-    "scad": ("p", (0, (3, 1))),
+    "mcp": ("8", (0, (4, 1, 2, 1))),
+    "scad": ("+", (0, (3, 1))),
 }
 _FALLBACK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 _FALLBACK_LINES = ("-", "--", "-.", ":")
