@@ -18,6 +18,7 @@ from sparsity_lab.figures.save import (
     fix_layout,
     outer_box,
     save_figure,
+    titles_clear_of_offset_text,
 )
 from sparsity_lab.figures.style import theme
 from test_figures import make_tables
@@ -119,3 +120,71 @@ def test_a_layout_fixed_once_draws_the_pixels_of_savefigs_own_layout():
         buffer.seek(0)
         images.append(imread(buffer))
     np.testing.assert_array_equal(*images)
+
+
+@pytest.mark.parametrize("stem", ["coef_paths_synthetic", "coef_log10abs_histogram_diabetes"])
+def test_fixed_titles_sit_where_matplotlib_places_them(stem, monkeypatch):
+    """The theme's fixed title position draws the pixels of matplotlib's own placement (which
+    measures the tick labels): the figure drawn with ``axes.titley`` unset is the reference."""
+    from sparsity_lab.figures import style
+
+    draw = dict(generic_figures())[stem]
+    fixed = draw()
+    theme_rc = style.theme_rc
+    monkeypatch.setattr(style, "theme_rc", lambda: {**theme_rc(), "axes.titley": None})
+    placed = draw()
+    assert placed.axes[0]._autotitlepos and not fixed.axes[0]._autotitlepos  # the two cases
+    monkeypatch.undo()
+    pngs = []
+    for fig in (fixed, placed):
+        buffer = io.BytesIO()
+        save_figure(fig, buffer, "png", dpi=60)
+        buffer.seek(0)
+        pngs.append(imread(buffer, format="png"))
+    assert pngs[0].shape == pngs[1].shape and np.array_equal(pngs[0], pngs[1]), stem
+
+
+def test_a_title_stays_clear_of_the_y_offset_text():
+    with theme():
+        fig = Figure(figsize=(3, 2.5), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        ax.plot([0, 1], [1.0e7, 2.5e7])
+        ax.set_title("a title as wide as the panel itself, or wider")
+    assert titles_clear_of_offset_text(fig) == 1
+    save_figure(fig, io.BytesIO(), "png", dpi=80)
+    renderer = fig.canvas.get_renderer()
+    offset = ax.yaxis.offsetText
+    assert offset.get_text()  # the case this test is about: "1e7" above the y axis
+    title, mark = ax.title.get_window_extent(renderer), offset.get_window_extent(renderer)
+    assert title.y0 >= mark.y1 - 0.5  # above it, not across it
+
+
+@pytest.mark.parametrize("limits", [(1e-3, 1.0), (1e-30, 1e6), (0.2, 0.9)])
+def test_log_axis_labels_are_the_powers_of_ten_in_plain_text(limits):
+    """Each label reads back as its tick's value (mantissa x 10^k), without mathtext."""
+    from sparsity_lab.figures._common import log_axis
+
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.set_xscale("log")
+    log_axis(ax.xaxis)
+    ax.set_xlim(*limits)
+    superscripts = "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+    digits = str.maketrans(superscripts + "\u00d7", "-0123456789*")
+    shown = 0
+    for locator, formatter in (
+        (ax.xaxis.get_major_locator(), ax.xaxis.get_major_formatter()),
+        (ax.xaxis.get_minor_locator(), ax.xaxis.get_minor_formatter()),
+    ):
+        ticks = [t for t in locator() if limits[0] <= t <= limits[1]]
+        for tick, label in zip(ticks, formatter.format_ticks(ticks), strict=True):
+            assert "$" not in label  # no mathtext to parse
+            if not label:
+                continue  # a minor tick matplotlib leaves unlabelled
+            mantissa, _, power = label.translate(digits).rpartition("*")
+            assert power.startswith("10")
+            assert float(mantissa or 1) * 10.0 ** int(power[2:]) == pytest.approx(tick)
+            shown += 1
+    assert shown >= 2

@@ -23,6 +23,7 @@ from sparsity_lab.figures._common import (
     gamma_labels,
     integer_axis,
     legend_outside,
+    log_axis,
     require_columns,
     set_alpha_axis,
 )
@@ -449,6 +450,7 @@ def draw_coef_histogram(data: HistogramCounts) -> Figure:
                 ax.axvline(np.log10(zero_tol), color="0.2", ls="--", lw=1.2,
                            label=f"zero_tol = {zero_tol:g} (tiny at or left of it)")  # fmt: skip
             ax.set_yscale("log")
+            log_axis(ax.yaxis)
             ax.set_xlim(lo - width, hi + width)
             ax.set_title(f"{model}: {n_zero} of {data.n_finite[model]} exactly 0.0", loc="right")
             ax.set_xlabel("log10 |coef|")

@@ -158,6 +158,10 @@ def theme_rc() -> dict:
             "savefig.bbox": "tight",
             "pdf.fonttype": 42,  # embed TrueType so text stays editable in a paper's PDF
             "axes.titleweight": "bold",
+            # titles at the top of the axes, where matplotlib's placement (which measures
+            # every tick label) puts them when no top x axis or offset text is in the way
+            # (figures.save.titles_clear_of_offset_text handles an offset text)
+            "axes.titley": 1.0,
             "legend.frameon": False,
         }
     )
