@@ -27,7 +27,7 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.text import Text
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import NullLocator, ScalarFormatter
 from matplotlib.transforms import Bbox
 
 from sparsity_lab.figures.style import theme
@@ -77,8 +77,12 @@ def titles_clear_of_offset_text(fig: Figure) -> int:
     """
     lifted = 0
     for ax in fig.axes:
-        ax.yaxis.get_majorticklabels()  # formats the ticks, which sets the offset text
-        if not (ax.yaxis.get_major_formatter().get_offset() and ax.yaxis.offsetText.get_visible()):
+        formatter = ax.yaxis.get_major_formatter()
+        if not (isinstance(formatter, ScalarFormatter) and ax.yaxis.offsetText.get_visible()):
+            continue  # only a ScalarFormatter writes an offset text
+        # the offset of the axis's ticks, as drawing would find it (without making the ticks)
+        formatter.set_locs(ax.yaxis.get_major_locator()())
+        if not formatter.get_offset():
             continue
         # the offset text's top, in points above the axes: its pad and one line of its font
         size = ax.yaxis.offsetText.get_fontsize()
