@@ -16,7 +16,7 @@ from sparsity_lab.figures._common import (
     new_figure,
     require_columns,
 )
-from sparsity_lab.figures.style import model_style, theme
+from sparsity_lab.figures.style import model_style, ordered_models, theme
 
 #: y-axis label and title of each metric.
 METRICS: dict[str, tuple[str, str]] = {
@@ -27,8 +27,6 @@ METRICS: dict[str, tuple[str, str]] = {
     "pve": ("proportion of variance explained", "Proportion of variance explained"),
     "n_nonzero": ("nonzero coefficients (count)", "Number of nonzeros"),
 }
-#: Methods in the paper's order.
-ORDER = ("best_subset", "forward_stepwise", "lasso", "relaxed_lasso")
 #: Setting panels in the paper's order.
 SETTINGS = ("low", "medium", "high5", "high10")
 
@@ -65,7 +63,7 @@ def plot_metric_vs_snr(table: pd.DataFrame, metric: str, rule: str = "min") -> F
                     ax.set_title(f"{setting}, rho={rho:g}: not run", fontsize=9)
                     ax.set_xscale("log")
                     continue
-                for method in [m for m in ORDER if m in set(cell["method"])]:
+                for method in ordered_models(cell["method"].unique()):
                     mine = cell[cell["method"] == method].groupby("snr")[metric]
                     mean, se = mine.mean(), mine.std() / np.sqrt(mine.count())
                     style = model_style(method)
