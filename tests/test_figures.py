@@ -491,3 +491,28 @@ def test_cli_jobs_must_be_a_positive_integer(run_dir, capsys, bad):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].endswith(f"argument --jobs: {bad!r}; allowed: an integer >= 1")
+
+
+def test_coef_figures_draw_a_relaxed_lasso_at_its_smallest_gamma_from_the_file(tmp_path):
+    """The coefficient figures read a run's coefs in parts; a relaxed lasso is drawn at its
+    smallest gamma only, labelled with it, and a table without relaxed-lasso jobs needs no
+    pass for gammas."""
+    from sparsity_lab.figures.coefficients import CoefRows, coef_path_rows
+
+    def rows(model, path_param, gamma):
+        return pd.DataFrame({"study": "t", "dataset": "d", "model": model, "variant": "",
+                             "alpha": 1.0, "alpha_ratio": [1.0, 0.5], "path_param": path_param,
+                             "k": np.nan, "gamma": gamma, "seed": 0, "feature": ["x0", "x1"],
+                             "coef": [0.0, 2.0], "true_coef": np.nan})  # fmt: skip
+
+    lasso = rows("lasso", "alpha", np.nan)
+    relaxed = [rows("relaxed_lasso", "alpha,gamma", g) for g in (0.5, 0.0, 1.0)]
+    file = tmp_path / "coefs.parquet"
+    pd.concat([lasso, *relaxed], ignore_index=True).to_parquet(file)
+    coefs = CoefRows(file)
+    assert coefs.least_gamma() == {"relaxed_lasso": 0.0}
+    drawn, n_features = coef_path_rows(coefs, "d")
+    assert set(drawn["model"]) == {"lasso", "relaxed_lasso [gamma=0]"}
+    assert len(drawn) == 4 and n_features == 2
+    lasso.to_parquet(file)
+    assert CoefRows(file).least_gamma() == {}

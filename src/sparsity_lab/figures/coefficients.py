@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sparsity_lab import schema
 from sparsity_lab.figures._common import (
     NotSupported,
     gamma_labels,
@@ -36,6 +37,8 @@ from sparsity_lab.figures.style import (
     theme,
 )
 
+#: The ``path_param`` of a relaxed lasso's rows (the only ones with a ``gamma``).
+RELAXED = schema.PATH_PARAMS[2]
 #: Paths of more features than this are unreadable; the largest ones are drawn.
 MAX_PATH_FEATURES = 20
 HISTOGRAM_BINS = 30
@@ -77,8 +80,14 @@ class CoefRows:
         """The smallest gamma of each fit label (model and variant) that has one."""
         if self._least is None:
             self._least = {}
-            if "gamma" in self.columns():
-                for part in self._batches(["model", "gamma"], {}):
+            columns = self.columns()
+            where: dict = {}
+            if "path_param" in columns:  # only relaxed-lasso jobs have a gamma: read theirs
+                if RELAXED not in set(self.distinct(["path_param"])["path_param"]):
+                    return self._least
+                where = {"path_param": RELAXED}
+            if "gamma" in columns:
+                for part in self._batches(["model", "gamma"], where):
                     part = part.dropna(subset=["gamma"])
                     for label, low in part.groupby("model")["gamma"].min().items():
                         self._least[label] = min(low, self._least.get(label, np.inf))
