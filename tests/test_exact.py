@@ -177,8 +177,12 @@ def test_the_coordinate_descent_start_is_near_the_optimum(n, p, l1_ratio):
     prob = solvers._Problem(data.X, data.y, data.Xty, data.gram)
     w = np.zeros(p)
     for k, alpha in enumerate(alphas[1:], start=1):
-        w = solvers._cd_start(prob, exact_w[k - 1], float(alpha), l1_ratio)
+        w, xtr = solvers._cd_start(prob, exact_w[k - 1], float(alpha), l1_ratio)
         assert np.abs(w - exact_w[k]).max() <= 1e-3 * np.abs(exact_w[k]).max()
+        if data.gram is not None:  # the kernel's running G w: X^T r / n at w, to rounding
+            assert_allclose(xtr, data.X.T @ (data.y - data.X @ w) / n, rtol=0, atol=1e-12)
+        else:
+            assert xtr is None
 
 
 @pytest.mark.parametrize(("n", "p"), [(120, 30), (30, 60)])
@@ -424,13 +428,14 @@ def test_conjugate_gradients_solve_a_well_conditioned_system_and_give_up_on_a_ba
 def test_stalled_conjugate_gradients_are_bounded_and_not_retried_along_a_path(monkeypatch):
     """Correlated features at small alpha: supports above CG_MIN_SUPPORT are ill-conditioned.
     CG stops within m / 12 steps, falls back to Cholesky, and is not tried again on that path;
-    the optimum still satisfies its KKT conditions to the solver's tolerance."""
-    n, p = 1200, solvers.CG_MIN_SUPPORT + 60
+    the optimum still satisfies its KKT conditions to the solver's tolerance. An elastic net:
+    the Lasso's large supports on the Gram matrix use the factor kept along the path."""
+    n, p, l1_ratio = 1200, solvers.CG_MIN_SUPPORT + 60, 0.99
     prep = prepare(make_synthetic(n, p, 10, rho=0.95, random_state=0), test_size=0.0, seed=0)
     X, y = prep.X_train, prep.y_train
     Xty, gram = X.T @ y, X.T @ X
     lam_max = float(np.abs(Xty).max()) / n
-    alphas = lam_max * np.geomspace(1.0, 1e-5, 12)
+    alphas = lam_max / l1_ratio * np.geomspace(1.0, 1e-5, 12)
     calls = []
     original = solvers._cg
 
@@ -440,18 +445,19 @@ def test_stalled_conjugate_gradients_are_bounded_and_not_retried_along_a_path(mo
         return x
 
     monkeypatch.setattr(solvers, "_cg", recording)
-    path = solvers.exact_path(X, y, Xty, gram, alphas, 1.0, solver="cd_exact")
+    path = solvers.exact_path(X, y, Xty, gram, alphas, l1_ratio, solver="cd_exact")
     assert path.converged.all()
     assert calls, "no support reached CG_MIN_SUPPORT: the test does not exercise CG"
     assert all(steps == min(500, max(25, m // 12)) for m, steps, _ in calls)
     stalled = [i for i, (_, _, ok) in enumerate(calls) if not ok]
     assert stalled and stalled[-1] == len(calls) - 1  # after the first stall, no CG at all
-    # the optimum: |X^T r / n| <= alpha everywhere, = alpha with the sign of w on the support
+    # the optimum: |c| <= lam everywhere, = lam with the sign of w on the support
     w = path.coefs[-1]
-    c = X.T @ (y - X @ w) / n
+    lam, mu = alphas[-1] * l1_ratio, alphas[-1] * (1 - l1_ratio)
+    c = X.T @ (y - X @ w) / n - mu * w
     support = w != 0
-    assert np.abs(c).max() <= alphas[-1] * (1 + 1e-7)
-    assert_allclose(c[support], alphas[-1] * np.sign(w[support]), rtol=1e-7)
+    assert np.abs(c).max() <= lam * (1 + 1e-7)
+    assert_allclose(c[support], lam * np.sign(w[support]), rtol=1e-7)
 
 
 # ------------------------------------------------------------------ the estimator contract
@@ -498,3 +504,81 @@ def test_sample_weights_match_scikit_learn_at_a_tight_tolerance(cls):
     counts[0] = 1
     rep = cls(alpha=alpha).fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
     assert_allclose(cls(alpha=alpha).fit(X, y, sample_weight=counts).coef_, rep.coef_, atol=1e-10)
+
+
+# ------------------------------------------------------- the support's factor along the path
+def test_the_support_factor_updated_is_the_fresh_cholesky_of_its_block():
+    """Rows added (one and several at once) and deleted (first, middle, last) give the factor
+    numpy computes from scratch of the same block in the same order, to rounding; its solve is
+    numpy's solve."""
+    from sparsity_lab._gram_cholesky import SupportCholesky
+
+    data = toeplitz(300, 120, 0.7, seed=4)
+    n, gram = data.n_samples, data.gram
+    factor = SupportCholesky(gram, n)
+    rng = np.random.default_rng(0)
+    S = rng.choice(120, 60, replace=False)
+    assert factor.update(S, 0.0)
+    for step in range(12):
+        inside = factor.order
+        leave = [inside[0], inside[len(inside) // 2], inside[-1]][: step % 4]
+        outside = np.setdiff1d(np.arange(120), inside)
+        join = rng.choice(outside, 1 + step % 3, replace=False)
+        S = np.union1d(np.setdiff1d(inside, leave), join)
+        if leave:  # one deletion by hand, the others by update()
+            factor.remove(leave[0])
+        assert factor.update(S, 0.0)
+        order = factor.order
+        assert_array_equal(np.sort(order), S)
+        fresh = np.linalg.cholesky(gram[np.ix_(order, order)] / n)
+        assert np.abs(factor.L - fresh).max() <= 1e-14 * np.abs(fresh).max()
+        A = gram[np.ix_(S, S)] / n
+        b = rng.standard_normal(len(S))
+        solve = factor.solver(S, 0.0, A)
+        assert_allclose(solve(b), np.linalg.solve(A, b), rtol=1e-12)
+    # a ridge shift (the elastic net's mu) is a fresh factor of the shifted block
+    assert factor.update(S, 0.3)
+    fresh = np.linalg.cholesky(gram[np.ix_(S, S)] / n + 0.3 * np.eye(len(S)))
+    assert np.abs(factor.L - fresh).max() <= 1e-14 * np.abs(fresh).max()
+
+
+def test_the_support_factor_refuses_a_singular_block():
+    """A duplicate column joining the support: the factor says so (None), and drops itself."""
+    from sparsity_lab._gram_cholesky import SupportCholesky
+
+    data = toeplitz(200, 40, 0.5, seed=2)
+    X = np.column_stack([data.X, data.X[:, 3]])
+    gram, n = X.T @ X, len(X)
+    factor = SupportCholesky(gram, n)
+    assert factor.update(np.arange(20), 0.0)
+    assert not factor.update(np.append(np.arange(20), 40), 0.0)
+    assert factor.order.size == 0 and factor.solver(np.array([3, 40]), 0.0, None) is None
+
+
+@pytest.mark.parametrize(("n", "p", "min_ratio"), [(1500, 700, 1e-4), (2000, 800, 1e-3)])
+def test_the_path_with_the_support_factor_is_the_path_without(monkeypatch, n, p, min_ratio):
+    """Supports cross CG_MIN_SUPPORT and features leave while the factor is kept: the same
+    zero sets, proven alike, and the same optima to rounding as the solves from scratch."""
+    from sparsity_lab._gram_cholesky import SupportCholesky
+
+    data = toeplitz(n, p, 0.5, k=20)
+    alphas = grid(data, num=40, min_ratio=min_ratio)
+    removed = []
+    remove = SupportCholesky.remove
+
+    def spy(self, feature):
+        removed.append(len(self.order))
+        return remove(self, feature)
+
+    monkeypatch.setattr(SupportCholesky, "remove", spy)
+    kept = exact(data, alphas, solver="cd_exact")
+    assert max(removed, default=0) >= solvers.CG_MIN_SUPPORT, "no feature left a kept factor"
+    monkeypatch.setattr(solvers, "SupportCholesky", lambda gram, n: None)
+    fresh = exact(data, alphas, solver="cd_exact")
+    assert kept.converged.all() and fresh.converged.all()
+    assert np.count_nonzero(kept.coefs, axis=1).max() > solvers.CG_MIN_SUPPORT
+    assert_array_equal(kept.coefs == 0, fresh.coefs == 0)
+    assert_allclose(kept.coefs, fresh.coefs, rtol=0, atol=1e-12 * np.abs(fresh.coefs).max())
+    counts = zero_columns(data, kept.coefs, alphas, 1.0)
+    for a, b in zip(counts, zero_columns(data, fresh.coefs, alphas, 1.0), strict=True):
+        assert_array_equal(a, b)

@@ -44,7 +44,8 @@ def cd_gram(w, G, q, l1, l2, tol, max_sweeps):
 
     Full sweeps alternate with sweeps over the nonzero coordinates only; stops when a full
     sweep moves no coordinate by more than ``tol`` times the largest (both in the scale of
-    sqrt(G_jj) w_j). Returns the number of sweeps.
+    sqrt(G_jj) w_j). Returns (w, G w): the product the sweeps kept up to date, which the
+    caller would otherwise recompute (a pass over G).
     """
     p = w.shape[0]
     H = np.zeros(p)
@@ -65,4 +66,4 @@ def cd_gram(w, G, q, l1, l2, tol, max_sweeps):
             sweeps += 1
             if max_dw <= tol * max_w:
                 break
-    return sweeps
+    return w, H

@@ -19,9 +19,11 @@ The exact finish is a primal active-set method on the KKT conditions with
 ``c = X^T (y - Xw)/n - mu w``: ``c_j = lam sign(w_j)`` where ``w_j != 0`` and ``|c_j| <= lam``
 where ``w_j = 0``. With the support S and its signs s fixed, the optimum on S solves
 ``(X_S^T X_S / n + mu I) w_S = X_S^T y / n - lam s`` (Cholesky, or conjugate gradients on large
-supports). A coefficient that changes sign stops the step at its zero crossing and leaves S;
-a zero coordinate with ``|c_j| > lam`` (beyond rounding) joins S with the sign of c_j. Every step
-lowers the objective; the loop ends when the KKT conditions hold to rounding.
+supports; on the Gram matrix a Lasso support's Cholesky factor is kept along the path,
+:mod:`sparsity_lab._gram_cholesky`). A coefficient that changes sign stops the step at its
+zero crossing and leaves S; a zero coordinate with ``|c_j| > lam`` (beyond rounding) joins S
+with the sign of c_j. Every step lowers the objective; the loop ends when the KKT conditions
+hold to rounding.
 
 Coordinates with ``|c_j|`` equal to lam within rounding (ties, e.g. duplicate columns) sit on the
 KKT boundary: the optimum there is not unique or not decidable in floating point. The finish
@@ -50,6 +52,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import enet_path
 
 from sparsity_lab import metrics
+from sparsity_lab._gram_cholesky import SupportCholesky
 from sparsity_lab.errors import UserError
 from sparsity_lab.metrics import BOUNDARY_RTOL
 from sparsity_lab.penalties import ElasticNet, alpha_max_from_xty
@@ -131,6 +134,8 @@ class _Problem:
         self.diag = np.diag(gram).copy() if gram is not None else np.einsum("ij,ij->j", X, X)
         self._pos = np.full(self.p, -1, dtype=np.int64)  # feature -> row of self._block
         self._block = np.zeros((0, 0))
+        # the Lasso's support factor kept along the path (n > p; supports >= CG_MIN_SUPPORT)
+        self.factor = SupportCholesky(gram, self.n) if gram is not None else None
         # set once conjugate gradients stall on a support: the next ones along the path (larger
         # or similar supports of the same design) go straight to Cholesky
         self.cg_stalled = False
@@ -333,7 +338,11 @@ def kkt_finish(
         S = np.flatnonzero(active)
         A = prob.system(S, mu)
         b = prob.Xty[S] / prob.n - lam * sign[S]
-        solve = _factorize(A, prob)
+        solve = None
+        if prob.factor is not None and mu == 0.0 and len(S) >= CG_MIN_SUPPORT:
+            solve = prob.factor.solver(S, mu, A)  # None: singular, handled below
+        if solve is None:
+            solve = _factorize(A, prob)
         w_new = solve(b, w[S]) if solve is not None else None
         if w_new is None:  # singular: move along the null space until a coefficient is 0
             _, V = np.linalg.eigh(A)
@@ -423,17 +432,20 @@ def relative_gap(
     return float(gap) / primal if primal > 0 else 0.0
 
 
-def _cd_start(prob: _Problem, w: np.ndarray, alpha: float, l1_ratio: float) -> np.ndarray:
+def _cd_start(
+    prob: _Problem, w: np.ndarray, alpha: float, l1_ratio: float
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Coordinate descent from w to a moderate tolerance at one alpha: the numba kernel on the
-    Gram matrix, scikit-learn's ``enet_path`` without one."""
+    Gram matrix, scikit-learn's ``enet_path`` without one. Returns (w, X^T (y - Xw) / n), the
+    second from the kernel's running G w (None from ``enet_path``)."""
     if prob.gram is not None:
         from sparsity_lab._cd_kernel import cd_gram
 
-        w = np.array(w, dtype=np.float64)
         n = prob.n
-        cd_gram(w, prob.gram, prob.Xty, n * alpha * l1_ratio, n * alpha * (1 - l1_ratio),
-                CD_START_TOL, 1000)  # fmt: skip
-        return w
+        l1, l2 = n * alpha * l1_ratio, n * alpha * (1 - l1_ratio)
+        w, Gw = cd_gram(np.array(w, dtype=np.float64), prob.gram, prob.Xty, l1, l2,
+                        CD_START_TOL, 1000)  # fmt: skip
+        return w, (prob.Xty - Gw) / n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # the exact finish takes over
         _, coefs, _ = enet_path(
@@ -448,7 +460,7 @@ def _cd_start(prob: _Problem, w: np.ndarray, alpha: float, l1_ratio: float) -> n
             max_iter=1000,
             check_input=False,
         )
-    return np.ascontiguousarray(coefs[:, 0])
+    return np.ascontiguousarray(coefs[:, 0]), None
 
 
 def _potrs(L: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -690,8 +702,10 @@ def exact_path(
                 w = np.zeros(prob.p)
                 it, msg, xtr = 0, "", None
             else:
-                w0 = starts[k] if starts is not None else _cd_start(prob, w, float(alpha), l1_ratio)
-                xtr0 = xtrs[k] if xtrs is not None else None  # the homotopy's check computed it
+                if starts is not None:  # the homotopy's check computed X^T r / n
+                    w0, xtr0 = starts[k], xtrs[k]
+                else:  # the kernel's running G w gives it
+                    w0, xtr0 = _cd_start(prob, w, float(alpha), l1_ratio)
                 w, it, msg, xtr = kkt_finish(prob, w0, lam, mu, xtr0=xtr0)
             rgap = relative_gap(prob, w, lam, mu, xtr) if not msg else np.nan
             if not msg and not at_top and rgap > GAP_RTOL:
