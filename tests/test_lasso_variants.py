@@ -89,6 +89,40 @@ def test_relaxed_lasso_path_matches_the_estimator():
         assert_allclose(path.coefs[k, 1], est.coef_, atol=1e-12)
 
 
+def test_relaxed_lasso_path_refits_on_one_blas_thread_are_least_squares(monkeypatch):
+    """The refits (one small least-squares fit per alpha) run with BLAS capped to one thread
+    (threads only contend on them) and are the least-squares fits on each lasso support."""
+    from contextlib import contextmanager
+
+    from threadpoolctl import threadpool_info
+
+    from sparsity_lab.models import lasso_variants
+
+    pools = lasso_variants.thread_pools
+    threads = []  # BLAS threads inside each limit the path takes
+
+    class Recording:
+        @contextmanager
+        def limit(self, **kwargs):
+            with pools().limit(**kwargs):
+                info = threadpool_info()
+                threads.append(max(p["num_threads"] for p in info if p["user_api"] == "blas"))
+                yield
+
+    monkeypatch.setattr(lasso_variants, "thread_pools", Recording)
+    X, y = correlated(n=200, p=40, seed=4)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    alphas = np.max(np.abs(Xc.T @ yc)) / len(y) * np.logspace(0, -3, 12)
+    path = relaxed_lasso_path(Xc, yc, alphas, [0.0])
+    assert threads == [1]
+    for w, ls in zip(path.lasso_coefs, path.ls_coefs, strict=True):
+        S = np.flatnonzero(w)
+        expected = np.zeros_like(w)
+        if S.size:
+            expected[S] = np.linalg.lstsq(Xc[:, S], yc, rcond=None)[0]
+        assert_allclose(ls, expected, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("nu", [0.5, 1.0, 2.0])
 def test_adaptive_lasso_orthonormal_closed_form(nu):
     # OLS init = z; the weighted lasso separates: w_j = soft(z_j, alpha / |z_j|^nu)

@@ -28,6 +28,7 @@ from sklearn.utils.validation import validate_data
 
 from sparsity_lab.models._linear import LinearPredictor
 from sparsity_lab.solvers import EXACT_SOLVERS, ExactPath, exact_path
+from sparsity_lab.threads import thread_pools
 
 _EXACT_SOLVER_OPTIONS = StrOptions({"auto", *EXACT_SOLVERS})
 
@@ -85,10 +86,13 @@ def relaxed_lasso_path(
     gammas = np.asarray(gammas, dtype=np.float64)
     exact = exact_lasso_path(X, y, alphas, solver)
     ls = np.zeros_like(exact.coefs)
-    for k, w in enumerate(exact.coefs):
-        S = np.flatnonzero(w)
-        if S.size:
-            ls[k, S] = np.linalg.lstsq(X[:, S], y, rcond=None)[0]
+    # one small least-squares fit per alpha: BLAS threads only contend (500 x 100, 100 alphas:
+    # 0.12 -> 0.06 s for the fits at load 2 on 2 cores), as in solvers.exact_path
+    with thread_pools().limit(limits=1, user_api="blas"):
+        for k, w in enumerate(exact.coefs):
+            S = np.flatnonzero(w)
+            if S.size:
+                ls[k, S] = np.linalg.lstsq(X[:, S], y, rcond=None)[0]
     coefs = (
         gammas[None, :, None] * exact.coefs[:, None, :]
         + (1.0 - gammas)[None, :, None] * ls[:, None, :]
