@@ -8,8 +8,9 @@ matrix (lasso_path computes its own). Issue 26's p > n 400 x 20000: the exact pa
 adelie, 2.1 s in the issue's run; adelie pins numpy < 2 and does not install beside the suite's
 numpy, so that target is absolute (with the load average printed), beside scikit-learn's
 lars_path (the same homotopy, to the grid's smallest alpha) timed in the same run.
-Each line also prints the zeros each route leaves uncertified: exact zeros that neither the
-gap-safe test certifies nor sit on the KKT boundary (ties).
+Every line times each route REPEAT (3) times, interleaved, and compares the medians, with the
+load average printed. Each line also prints the zeros each route leaves uncertified: exact zeros
+that neither the gap-safe test certifies nor sit on the KKT boundary (ties).
 celer (issue's peer) is not a dependency; it is timed only when it happens to be installed.
 """
 
@@ -29,6 +30,8 @@ from sparsity_lab.models import ElasticNet, Lasso
 from sparsity_lab.regularization import TrainingData, fit_path
 
 NUM, TOL = 100, 1e-6
+#: Runs of each route per line, interleaved (the suite, then its reference): medians compared.
+REPEAT = 3
 CASES = [  # (name, n, p, rho, l1_ratio, target)
     ("n > p", 20_000, 2_000, 0.5, 1.0, 1.0),
     ("p > n", 200, 5_000, 0.5, 1.0, 0.1),
@@ -94,8 +97,7 @@ def bench_case(name, n, p, rho, l1_ratio, target) -> bool:
     amax = np.max(np.abs(X.T @ y)) / n / l1_ratio
     alphas = amax * np.logspace(0, -3, NUM)
     times: dict[str, list[float]] = {"suite": [], "sklearn": []}
-    repeat = 1 if n * p > 2e6 else 3
-    for _ in range(repeat):  # interleaved: load drifts hit both alike
+    for _ in range(REPEAT):  # interleaved: load drifts hit both alike
         (data, path), t = timed(lambda: suite(X, y, alphas, l1_ratio))
         times["suite"].append(t)
         ref, t = timed(lambda: reference(X, y, alphas, l1_ratio))
@@ -111,7 +113,8 @@ def bench_case(name, n, p, rho, l1_ratio, target) -> bool:
     print(
         f"{name} ({n} x {p}, rho {rho}, l1_ratio {l1_ratio}): exact {ts:.2f} s, "
         f"{'lasso_path' if l1_ratio == 1 else 'enet_path'}(tol={TOL:g}) {tr:.2f} s; "
-        f"ratio {ratio:.2f} {verdict(ratio, target)}\n"
+        f"ratio {ratio:.2f} {verdict(ratio, target)} (medians of {REPEAT} interleaved runs, "
+        f"load average {os.getloadavg()[0]:.1f})\n"
         f"    uncertified zeros along the path: exact {unc} ({not_ok} fits not ok), "
         f"scikit-learn {unc_ref}; "
         f"zeros at the last alpha {int(np.sum(path.coefs[-1] == 0))} vs {int(np.sum(ref[-1] == 0))}"
@@ -126,19 +129,22 @@ ADELIE_SECONDS = 2.1
 
 
 def bench_wide() -> bool:
-    """p > n 400 x 20000: the exact path (median of 3) against adelie's 2.1 s (absolute)."""
+    """p > n 400 x 20000: the exact path (median of 3) against adelie's 2.1 s (absolute), with
+    scikit-learn's lars_path (the same homotopy) interleaved."""
     n, p = 400, 20_000
     X, y = toeplitz(n, p, 0.5)
     alphas = np.max(np.abs(X.T @ y)) / n * np.logspace(0, -3, NUM)
-    times = []
-    for _ in range(3):
+    times, t_lars = [], []
+    for _ in range(REPEAT):  # interleaved with lars_path, as the other lines
         (data, path), t = timed(lambda: suite(X, y, alphas, 1.0))
         times.append(t)
-    _, t_lars = timed(lambda: lars_path(X, y, method="lasso", alpha_min=float(alphas[-1])))
-    ts = float(np.median(times))
+        _, t = timed(lambda: lars_path(X, y, method="lasso", alpha_min=float(alphas[-1])))
+        t_lars.append(t)
+    ts, t_lars = float(np.median(times)), float(np.median(t_lars))
     ok = ts <= ADELIE_SECONDS
     print(
-        f"p > n ({n} x {p}, rho 0.5): exact {ts:.2f} s (median of 3), lars_path {t_lars:.2f} s, "
+        f"p > n ({n} x {p}, rho 0.5): exact {ts:.2f} s, lars_path {t_lars:.2f} s (medians of "
+        f"{REPEAT} interleaved runs), "
         f"ratio {ts / t_lars:.2f}; adelie {ADELIE_SECONDS} s in issue 26's run (not installable "
         f"beside numpy 2): target exact <= {ADELIE_SECONDS} s {'OK' if ok else 'MISSED'} "
         f"(load average {os.getloadavg()[0]:.1f})\n"
