@@ -534,8 +534,7 @@ def test_the_support_factor_updated_is_the_fresh_cholesky_of_its_block():
         assert np.abs(factor.L - fresh).max() <= 1e-14 * np.abs(fresh).max()
         A = gram[np.ix_(S, S)] / n
         b = rng.standard_normal(len(S))
-        solve = factor.solver(S, 0.0, A)
-        assert_allclose(solve(b), np.linalg.solve(A, b), rtol=1e-12)
+        assert_allclose(factor.solver(S, 0.0)(b), np.linalg.solve(A, b), rtol=1e-12)
     # a ridge shift (the elastic net's mu) is a fresh factor of the shifted block
     assert factor.update(S, 0.3)
     fresh = np.linalg.cholesky(gram[np.ix_(S, S)] / n + 0.3 * np.eye(len(S)))
@@ -552,7 +551,40 @@ def test_the_support_factor_refuses_a_singular_block():
     factor = SupportCholesky(gram, n)
     assert factor.update(np.arange(20), 0.0)
     assert not factor.update(np.append(np.arange(20), 40), 0.0)
-    assert factor.order.size == 0 and factor.solver(np.array([3, 40]), 0.0, None) is None
+    assert factor.order.size == 0 and factor.solver(np.array([3, 40]), 0.0) is None
+
+
+def test_the_support_factor_on_ill_conditioned_supports_reaches_the_kkt_conditions(monkeypatch):
+    """rho 0.95 at small alpha: supports above CG_MIN_SUPPORT whose block is ill-conditioned
+    (where conjugate gradients stall) are solved with the kept factor; every fit converges and
+    the optimum satisfies its KKT conditions, with the zero sets of the solves from scratch."""
+    from sparsity_lab._gram_cholesky import SupportCholesky
+
+    n, p = 1200, solvers.CG_MIN_SUPPORT + 60
+    prep = prepare(make_synthetic(n, p, 10, rho=0.95, random_state=0), test_size=0.0, seed=0)
+    X, y = prep.X_train, prep.y_train
+    Xty, gram = X.T @ y, X.T @ X
+    alphas = float(np.abs(Xty).max()) / n * np.geomspace(1.0, 1e-5, 12)
+    sizes = []
+    update = SupportCholesky.update
+
+    def spy(self, S, mu):
+        ok = update(self, S, mu)
+        sizes.append(len(S) if ok else 0)
+        return ok
+
+    monkeypatch.setattr(SupportCholesky, "update", spy)
+    path = solvers.exact_path(X, y, Xty, gram, alphas, 1.0, solver="cd_exact")
+    assert path.converged.all()
+    assert sizes and min(sizes) >= solvers.CG_MIN_SUPPORT  # used, never refused
+    w = path.coefs[-1]
+    c = X.T @ (y - X @ w) / n
+    support = w != 0
+    assert np.abs(c).max() <= alphas[-1] * (1 + 1e-7)
+    assert_allclose(c[support], alphas[-1] * np.sign(w[support]), rtol=1e-7)
+    monkeypatch.setattr(solvers, "SupportCholesky", lambda gram, n: None)
+    fresh = solvers.exact_path(X, y, Xty, gram, alphas, 1.0, solver="cd_exact")
+    assert_array_equal(path.coefs == 0, fresh.coefs == 0)
 
 
 @pytest.mark.parametrize(("n", "p", "min_ratio"), [(1500, 700, 1e-4), (2000, 800, 1e-3)])

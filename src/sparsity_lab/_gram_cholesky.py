@@ -151,10 +151,11 @@ class SupportCholesky:
             self.reset()
         return ok
 
-    def solver(self, S: np.ndarray, mu: float, A: np.ndarray) -> Callable[..., np.ndarray] | None:
-        """``solve(b, x0, rtol)`` for ``A = gram[S, S] / n + mu I`` (b in S's order; x0 and rtol
-        are ignored: the solve is direct, with one step of iterative refinement), or None when
-        the block is singular to rounding."""
+    def solver(self, S: np.ndarray, mu: float) -> Callable[..., np.ndarray] | None:
+        """``solve(b, x0, rtol)`` for ``gram[S, S] / n + mu I`` (b in S's order; x0 and rtol are
+        ignored: the solve is direct), or None when the block is singular to rounding. The solve
+        is not refined against the block: the caller refines against the KKT residual it
+        computes from the data anyway (the block's product would cost a copy of the block)."""
         if not self.update(S, mu):
             return None
         rows = self._pos[S]
@@ -163,8 +164,6 @@ class SupportCholesky:
         def solve(b: np.ndarray, x0: np.ndarray | None = None, rtol: float = 0.0) -> np.ndarray:
             bf = np.empty(len(rows))
             bf[rows] = b
-            x = scipy.linalg.lapack.dpotrs(L, bf, lower=1)[0][rows]
-            bf[rows] = b - A @ x
-            return x + scipy.linalg.lapack.dpotrs(L, bf, lower=1)[0][rows]
+            return scipy.linalg.lapack.dpotrs(L, bf, lower=1)[0][rows]
 
         return solve

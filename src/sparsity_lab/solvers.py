@@ -336,12 +336,12 @@ def kkt_finish(
     barred = np.zeros(prob.p, dtype=bool)
     for it in range(1, max_iter + 1):
         S = np.flatnonzero(active)
-        A = prob.system(S, mu)
         b = prob.Xty[S] / prob.n - lam * sign[S]
         solve = None
         if prob.factor is not None and mu == 0.0 and len(S) >= CG_MIN_SUPPORT:
-            solve = prob.factor.solver(S, mu, A)  # None: singular, handled below
+            solve = prob.factor.solver(S, mu)  # None: singular, handled below
         if solve is None:
+            A = prob.system(S, mu)
             solve = _factorize(A, prob)
         w_new = solve(b, w[S]) if solve is not None else None
         if w_new is None:  # singular: move along the null space until a coefficient is 0
