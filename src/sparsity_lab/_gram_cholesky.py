@@ -21,13 +21,23 @@ from collections.abc import Callable
 import numpy as np
 import scipy.linalg
 import scipy.linalg.lapack
-from numba import njit
 
 _EPS = np.finfo(np.float64).eps
+#: The numba-compiled kernels, compiled on first use: importing this module imports no numba
+#: (a homotopy path on the Gram matrix never deletes a row).
+_COMPILED: dict[str, Callable] = {}
 
 
-@njit(cache=True)
-def _delete(Lt, j):
+def _delete(Lt: np.ndarray, j: int) -> np.ndarray:
+    """:func:`_delete_rows` compiled by numba."""
+    if "delete" not in _COMPILED:
+        from numba import njit
+
+        _COMPILED["delete"] = njit(cache=True)(_delete_rows)
+    return _COMPILED["delete"](Lt, j)
+
+
+def _delete_rows(Lt, j):
     """The factor without row and column j: ``Lt`` is L^T (C order) of the lower factor L of
     A; returns the transpose of the lower factor of A without row and column j (C order).
 
