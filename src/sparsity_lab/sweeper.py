@@ -21,6 +21,7 @@ A failed job does not stop the sweep: `sparsity-lab run` collects the run and re
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -120,6 +121,10 @@ def plan_sweep(
     return plan, configs
 
 
+#: ``SPARSITY_LAB_PARALLEL_COMPOSE=0``: every job composed in the caller (bench_startup measures
+#: what the forked composers save).
+PARALLEL_COMPOSE = "SPARSITY_LAB_PARALLEL_COMPOSE"
+
 #: What a forked composer needs: (Hydra's config loader, the primary config), set before the fork.
 _COMPOSING: list = []
 
@@ -181,7 +186,8 @@ def compose_jobs(primary: DictConfig, loader, jobs: list[list[str]]):
     jobs from the start, until they meet, so neither waits for a fixed half of the other (the
     check that must precede the launch does not run on one core alone). The caller checks
     every job, in job order; a job whose composer failed or died is composed by the caller.
-    Elsewhere, with fewer than 4 jobs or without ``fork``, every job is composed in the caller.
+    Elsewhere, with fewer than 4 jobs, without ``fork`` or under
+    ``SPARSITY_LAB_PARALLEL_COMPOSE=0``, every job is composed in the caller.
     """
     import multiprocessing as mp
     import pickle
@@ -195,6 +201,8 @@ def compose_jobs(primary: DictConfig, loader, jobs: list[list[str]]):
             processes = n_processes(primary.hydra.launcher.n_jobs, len(jobs))
         except (TypeError, ValueError):  # check_launcher reports a bad n_jobs
             processes = 1
+    if os.environ.get(PARALLEL_COMPOSE, "1") == "0":  # the bench's comparison
+        processes = 1
     if processes < 2 or len(jobs) < 4 or "fork" not in mp.get_all_start_methods():
         yield from (None for _ in jobs)
         return
