@@ -27,6 +27,8 @@ CLI = str(Path(PYTHON).parent / "sparsity-lab")
 FLOOR = "import numpy, pandas, pyarrow.parquet, hydra; from sklearn.linear_model import enet_path"
 TINY = ["dataset=diabetes", "model=lasso", "grid.num=5"]
 SEEDS = "seed=" + ",".join(map(str, range(20)))
+#: every job's config composed in the parent process (no forked composers: sweeper.py)
+ONE = {"SPARSITY_LAB_PARALLEL_COMPOSE": "0"}
 # user's environment: bytecode caches are written (this sandbox sets PYTHONDONTWRITEBYTECODE)
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV |= {"SPARSITY_LAB_PROGRESS": "0", "PYTHONWARNINGS": "ignore"}
@@ -51,21 +53,27 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def wall(argv: list[str]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one command in a fresh process and an empty working directory;
-    CPU counts its worker processes too and moves less with the machine's load."""
+def wall(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of one command in a fresh process and an empty working directory
+    (``env``: variables set on top of ENV); CPU counts its worker processes too and moves less
+    with the machine's load."""
     with tempfile.TemporaryDirectory() as tmp:
         cpu, start = _cpu(), time.perf_counter()
-        subprocess.run(argv, cwd=tmp, env=ENV, check=True, capture_output=True)
+        subprocess.run(argv, cwd=tmp, env={**ENV, **(env or {})}, check=True, capture_output=True)
         return time.perf_counter() - start, _cpu() - cpu
 
 
-def measure(commands: dict[str, list[str]], repeat: int) -> dict[str, list[tuple[float, float]]]:
+#: a command: its argv, or (argv, environment variables it runs with)
+Command = list[str] | tuple[list[str], dict[str, str]]
+
+
+def measure(commands: dict[str, Command], repeat: int) -> dict[str, list[tuple[float, float]]]:
     """Each command ``repeat`` times, interleaved so that load drifts hit all alike."""
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}
     for _ in range(repeat):
-        for name, argv in commands.items():
-            times[name].append(wall(argv))
+        for name, command in commands.items():
+            argv, env = command if isinstance(command, tuple) else (command, None)
+            times[name].append(wall(argv, env))
     return times
 
 
@@ -132,6 +140,11 @@ def main() -> bool:
                 else {}
             ),
             **{f"20 tiny jobs, {k}": [*tiny, *v] for k, v in par.items()},
+            **(
+                {"20 tiny jobs, local 2, composed in the parent": ([*tiny, *par["local 2"]], ONE)}
+                if "local 2" in par
+                else {}
+            ),
         },
         repeat=3,
     )
@@ -142,6 +155,16 @@ def main() -> bool:
         {
             "l1_vs_l2 (33 jobs), sequential": study,
             **{f"l1_vs_l2 (33 jobs), {k}": [*study, *v] for k, v in par.items()},
+            **(
+                {
+                    "l1_vs_l2 (33 jobs), local 2, composed in the parent": (
+                        [*study, *par["local 2"]],
+                        ONE,
+                    )
+                }
+                if "local 2" in par
+                else {}
+            ),
             **(
                 {
                     "l1_vs_l2 (33 jobs), local 2, with report": [
@@ -179,12 +202,13 @@ def main() -> bool:
     print(
         f"\none tiny job: {above:.2f} s above the import floor {verdict(above, 0.5)} "
         f"(+{one - bare:.2f} s for its figures and report); "
+        f"--help {med['--help']:.2f} s {verdict(med['--help'], 0.3)}; "
         f"--help/models/datasets: slowest {verbs:.2f} s {verdict(verbs, 1.0)}; sequential "
         f"per-job overhead {per_job:.3f} s {verdict(per_job, 0.1)}\nin CPU seconds: one job "
         f"{cpu_above:.2f} above the floor, per job {cpu_per_job:.3f}, verbs "
         f"{max(cpu['--help'], cpu['models'], cpu['datasets']):.2f}"
     )
-    ok = met(above, 0.5) and met(verbs, 1.0) and met(per_job, 0.1)
+    ok = met(above, 0.5) and met(med["--help"], 0.3) and met(verbs, 1.0) and met(per_job, 0.1)
     for name in par:
         tiny = med[f"20 tiny jobs, {name}"] / med["20 tiny jobs, sequential"]
         study = med["l1_vs_l2 (33 jobs), sequential"] / med[f"l1_vs_l2 (33 jobs), {name}"]
@@ -196,4 +220,16 @@ def main() -> bool:
             "local"
         ):  # the suite's recipe; Hydra's launchers are shown for reference
             ok = ok and met(tiny, 1.0) and met(study, 1.5, lower_is_better=False)
+    # issue 21's rule: the forked composers stay only if they save >= 20% of a sweep's wall
+    saved = {
+        sweep: 1 - med[f"{sweep}, local 2"] / med[f"{sweep}, local 2, composed in the parent"]
+        for sweep in ("20 tiny jobs", "l1_vs_l2 (33 jobs)")
+        if f"{sweep}, local 2, composed in the parent" in med
+    }
+    if saved:
+        print(
+            "local 2, forked composers against every job composed in the parent: they save "
+            + ", ".join(f"{100 * v:.0f}% of the {k} wall" for k, v in saved.items())
+            + f" (they stay while one is >= 20%: {max(saved.values()) >= 0.2})"
+        )
     return ok

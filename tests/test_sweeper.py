@@ -76,34 +76,73 @@ def test_nothing_of_hydra_or_omegaconf_is_patched():
     assert users == []
 
 
-def test_forked_composers_give_hydras_configs_in_job_order(tmp_path):
-    """Under local n_jobs=2 the later half of the sweep is composed in forked composers: each
-    config is what Hydra's own load_sweep_config gives in this process, in job order, and lands
-    in the same run (the run id drawn once)."""
+def _compose_sweep(tmp_path, overrides, slow_caller: float = 0.0):
+    """(what compose_jobs yields, each job's config as the sweeper ends up with it, Hydra's own
+    load_sweep_config of each job, the run id): the caller composes a job when None comes, and
+    takes ``slow_caller`` seconds more for each (its check)."""
+    import time
+
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
-    from omegaconf import OmegaConf
 
     from sparsity_lab.paths import config_dir, register_resolvers
 
     register_resolvers()
-    overrides = ["hydra.launcher.n_jobs=2", f"results_dir={tmp_path}", "dataset=diabetes",
-                 "model=lasso,ridge,elasticnet", "seed=0,1"]  # fmt: skip
+    overrides = [f"results_dir={tmp_path}", *overrides]
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         loader = GlobalHydra.instance().config_loader()
         primary = loader.load_configuration("config", overrides, run_mode=RunMode.MULTIRUN)
         run_id = str(primary.run_id)
         jobs = sweeper.expand({}, overrides, loader)
-        composed = list(sweeper.compose_jobs(primary, loader, jobs))
+        yielded, configs = [], []
+        for job, cfg in zip(jobs, sweeper.compose_jobs(primary, loader, jobs), strict=True):
+            yielded.append(cfg)
+            configs.append(cfg if cfg is not None else loader.load_sweep_config(primary, job))
+            time.sleep(slow_caller)
         direct = [loader.load_sweep_config(primary, job) for job in jobs]
-    assert len(jobs) == 6 and composed[:3] == [None] * 3  # the caller composes the first half
-    for cfg, same in zip(composed[3:], direct[3:], strict=True):
-        assert cfg is not None
+    return yielded, configs, direct, run_id
+
+
+SWEEP = ["dataset=diabetes", "model=lasso,ridge,elasticnet", "seed=0,1"]
+
+
+def test_forked_composers_give_hydras_configs_in_job_order(tmp_path):
+    """Under local n_jobs=2 a forked composer takes jobs from the end of the sweep while the
+    caller composes from the start: each config is what Hydra's own load_sweep_config gives in
+    this process, in job order, and lands in the same run (the run id drawn once)."""
+    from omegaconf import OmegaConf
+
+    yielded, configs, direct, run_id = _compose_sweep(
+        tmp_path, ["hydra.launcher.n_jobs=2", *SWEEP], slow_caller=0.3
+    )
+    assert len(configs) == 6 and yielded[0] is None  # the caller starts at once
+    assert yielded[-1] is not None  # the composer's first job: the last one
+    for cfg, same in zip(configs, direct, strict=True):
         assert OmegaConf.to_yaml(cfg) == OmegaConf.to_yaml(same)
         assert str(cfg.run_id) == run_id
     # the default launcher with n_jobs: 1 composes nothing in other processes
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        loader = GlobalHydra.instance().config_loader()
-        primary = loader.load_configuration("config", overrides[1:], run_mode=RunMode.MULTIRUN)
-        assert list(sweeper.compose_jobs(primary, loader, jobs)) == [None] * 6
+    yielded, *_ = _compose_sweep(tmp_path, SWEEP)
+    assert yielded == [None] * 6
+
+
+@pytest.mark.parametrize("how", ["dies", "fails"])
+def test_a_composers_lost_jobs_are_composed_by_the_caller(tmp_path, monkeypatch, how):
+    """A composer that dies (killed, out of memory) or cannot compose its job: the caller
+    composes the jobs it did not send, and the sweep's configs are Hydra's, in job order."""
+    import os
+
+    from omegaconf import OmegaConf
+
+    def compose_or_die(job):
+        if how == "dies":
+            os._exit(1)
+        return None
+
+    monkeypatch.setattr(sweeper, "_compose_in_child", compose_or_die)  # inherited by the fork
+    yielded, configs, direct, _ = _compose_sweep(
+        tmp_path, ["hydra.launcher.n_jobs=2", *SWEEP], slow_caller=0.3
+    )
+    assert yielded == [None] * 6
+    for cfg, same in zip(configs, direct, strict=True):
+        assert OmegaConf.to_yaml(cfg) == OmegaConf.to_yaml(same)

@@ -21,6 +21,7 @@ A failed job does not stop the sweep: `sparsity-lab run` collects the run and re
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -120,6 +121,10 @@ def plan_sweep(
     return plan, configs
 
 
+#: ``SPARSITY_LAB_PARALLEL_COMPOSE=0``: every job composed in the caller (bench_startup measures
+#: what the forked composers save).
+PARALLEL_COMPOSE = "SPARSITY_LAB_PARALLEL_COMPOSE"
+
 #: What a forked composer needs: (Hydra's config loader, the primary config), set before the fork.
 _COMPOSING: list = []
 
@@ -142,18 +147,53 @@ def _quiet_child() -> None:
     sys.stderr = getattr(sys.stderr, "_stream", sys.stderr)
 
 
-def compose_jobs(primary: DictConfig, loader, jobs: list[list[str]]):
-    """Yield each job's config (None: compose it in the caller), in job order.
+def _claim(ends, from_end: bool) -> int | None:
+    """The next job not claimed yet: the parent takes from the start (``ends[0]``), the
+    composers from the end (``ends[1]``, one past the last unclaimed job); None when they met."""
+    with ends.get_lock():
+        if ends[0] >= ends[1]:
+            return None
+        if from_end:
+            ends[1] -= 1
+            return ends[1]
+        ends[0] += 1
+        return ends[0] - 1
 
-    Under ``hydra/launcher=local`` with ``n_jobs`` > 1 the jobs' compositions (about 50 ms each
-    with Hydra's public ``load_sweep_config``) are shared: forked composers take the later half
-    of the sweep while this process composes (and its caller checks) the first half, so the
-    check that must precede the launch does not run on one core alone (l1_vs_l2: 2 s of its
-    5 s on 2 cores). Elsewhere, or without ``fork``, every job is composed here.
+
+def _composer(jobs: list[list[str]], ends, holding, slot: int, results) -> None:
+    """A forked composer: jobs from the end of the sweep until it meets the parent; each
+    config goes back pickled (None: the parent composes that job itself)."""
+    import pickle
+
+    _quiet_child()
+    while (i := _claim(ends, from_end=True)) is not None:
+        holding[slot] = i
+        cfg = _compose_in_child(jobs[i])
+        try:
+            payload = pickle.dumps(cfg)
+        except Exception:  # the parent composes it
+            payload = pickle.dumps(None)
+        results.put((i, payload))
+        holding[slot] = -1
+
+
+def compose_jobs(primary: DictConfig, loader, jobs: list[list[str]]):
+    """Yield each job's config in job order (None: compose it in the caller).
+
+    Under ``hydra/launcher=local`` with ``n_jobs`` > 1 the jobs' compositions (about 40 ms each
+    with Hydra's public ``load_sweep_config`` and the config cache) are shared: ``n_jobs - 1``
+    forked composers take jobs from the end of the sweep while the caller composes and checks
+    jobs from the start, until they meet, so neither waits for a fixed half of the other (the
+    check that must precede the launch does not run on one core alone). The caller checks
+    every job, in job order; a job whose composer failed or died is composed by the caller.
+    Elsewhere, with fewer than 4 jobs, without ``fork`` or under
+    ``SPARSITY_LAB_PARALLEL_COMPOSE=0``, every job is composed in the caller.
     """
     import multiprocessing as mp
+    import pickle
+    import queue
 
-    from sparsity_lab.launcher import n_processes
+    from sparsity_lab.launcher import POLL_SECONDS, n_processes
 
     processes = 1
     if primary.hydra.runtime.choices.get("hydra/launcher") == "local":
@@ -161,18 +201,54 @@ def compose_jobs(primary: DictConfig, loader, jobs: list[list[str]]):
             processes = n_processes(primary.hydra.launcher.n_jobs, len(jobs))
         except (TypeError, ValueError):  # check_launcher reports a bad n_jobs
             processes = 1
+    if os.environ.get(PARALLEL_COMPOSE, "1") == "0":  # the bench's comparison
+        processes = 1
     if processes < 2 or len(jobs) < 4 or "fork" not in mp.get_all_start_methods():
         yield from (None for _ in jobs)
         return
-    half = len(jobs) // 2
+    ctx = mp.get_context("fork")
+    ends = ctx.Array("l", [0, len(jobs)])
+    holding = ctx.Array("l", [-1] * (processes - 1))
+    results = ctx.Queue()
     _COMPOSING[:] = [(loader, primary)]
-    pool = mp.get_context("fork").Pool(processes - 1, initializer=_quiet_child)
+    args = ([list(job) for job in jobs], ends, holding)
+    composers = [
+        ctx.Process(target=_composer, args=(*args, w, results), daemon=True)
+        for w in range(processes - 1)
+    ]
     try:
-        later = pool.map_async(_compose_in_child, [list(job) for job in jobs[half:]])
-        yield from (None for _ in jobs[:half])
-        yield from later.get()
+        for proc in composers:
+            proc.start()
+        composed: dict[int, DictConfig | None] = {}
+
+        def receive() -> bool:
+            try:
+                i, payload = results.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                return False
+            composed[i] = pickle.loads(payload)
+            return True
+
+        for k in range(len(jobs)):
+            if _claim(ends, from_end=False) == k:  # not taken by a composer: compose it here
+                yield None
+                continue
+            while k not in composed:
+                if receive():
+                    continue
+                alive = [proc.is_alive() for proc in composers]
+                if any(not a and holding[w] == k for w, a in enumerate(alive)):
+                    composed[k] = None  # its composer died while composing it
+                elif not any(alive):
+                    while receive():  # what the composers sent before they ended
+                        pass
+                    composed.setdefault(k, None)  # never sent: compose it here
+            yield composed.pop(k)
     finally:
-        pool.terminate()
+        for proc in composers:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(timeout=POLL_SECONDS)
         _COMPOSING.clear()
 
 
