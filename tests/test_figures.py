@@ -516,3 +516,18 @@ def test_coef_figures_draw_a_relaxed_lasso_at_its_smallest_gamma_from_the_file(t
     assert len(drawn) == 4 and n_features == 2
     lasso.to_parquet(file)
     assert CoefRows(file).least_gamma() == {}
+
+
+def test_fit_labels_fold_only_nonempty_variants():
+    from sparsity_lab.figures.coefficients import fit_labels
+
+    models = pd.Series(["lasso", "ridge", "lasso", "mcp"], dtype="string[pyarrow]")
+    variants = pd.Series(["", "tol=1e-06", "", "gamma=3"], dtype="string[pyarrow]")
+    expected = [f"{m} [{v}]" if v else m for m, v in zip(models, variants, strict=True)]
+    assert fit_labels(models, variants) == expected == [
+        "lasso", "ridge [tol=1e-06]", "lasso", "mcp [gamma=3]"
+    ]  # fmt: skip
+    assert fit_labels(models, pd.Series([""] * 4)) == list(models)  # no variant: as it is
+    assert fit_labels([], []) == []
+    with pytest.raises(ValueError):
+        fit_labels(models, variants[:2])

@@ -158,8 +158,20 @@ class CoefRows:
 
 
 def fit_labels(models: pd.Series, variants: pd.Series) -> list[str]:
-    """``model [variant]`` where the variant is not empty, else the model."""
-    return [f"{m} [{v}]" if v else m for m, v in zip(models, variants, strict=True)]
+    """``model [variant]`` where the variant is not empty, else the model.
+
+    Formats only the rows with a variant (a batch of a run without variants, the usual case,
+    is its model column as it is: no Python loop over its rows)."""
+    models = np.asarray(models, dtype=object)
+    variants = np.asarray(variants, dtype=object)
+    if models.shape != variants.shape:
+        raise ValueError(f"{models.size} models and {variants.size} variants")
+    has = variants.astype(bool)
+    if not has.any():
+        return models.tolist()
+    labels = models.copy()
+    labels[has] = [f"{m} [{v}]" for m, v in zip(models[has], variants[has], strict=True)]
+    return labels.tolist()
 
 
 def _single_dataset(coefs: pd.DataFrame) -> str:
