@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba
 from matplotlib.image import imread
 
 from sparsity_lab import figures
@@ -208,6 +209,24 @@ def test_support_recovery_only_known_support(tables):
         figures.plot_support_recovery(fits[fits["dataset"] == "diabetes"])
 
 
+def _path_lines(ax):
+    """(segments, colours, line styles) of the coefficient paths of a panel (one collection)."""
+    from matplotlib.collections import LineCollection
+
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    colours = [tuple(c) for c in lines.get_colors()]
+    return [p.vertices for p in lines.get_paths()], colours, lines.get_linestyles()
+
+
+def _knot_dots(ax):
+    """(x, y) of the entry dots of a panel: the one scatter above the paths, or none."""
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(dots) <= 1
+    return dots[0].get_offsets() if dots else np.empty((0, 2))
+
+
 def test_coef_paths_one_style_per_feature_entries_marked(tables):
     _, coefs = tables
     synthetic = coefs[coefs["dataset"] == "synthetic"]
@@ -215,26 +234,26 @@ def test_coef_paths_one_style_per_feature_entries_marked(tables):
     assert len(fig.axes) == len(MODELS)
     assert len({ax.get_ylim() for ax in fig.axes}) == 1  # shared axes
     for ax, model in zip(fig.axes, MODELS, strict=True):
-        paths = [line for line in ax.get_lines() if len(line.get_xdata()) == len(RATIOS)]
-        assert len(paths) == N_FEATURES
-        assert len({(line.get_color(), line.get_linestyle()) for line in paths}) == N_FEATURES
+        segments, colours, styles = _path_lines(ax)
+        assert len(segments) == N_FEATURES
+        assert all(len(seg) == len(RATIOS) for seg in segments)
+        assert len({(c, str(ls)) for c, ls in zip(colours, styles, strict=True)}) == N_FEATURES
         first = synthetic[(synthetic["model"] == model) & (synthetic["seed"] == 0)]
         # exact zeros away from an entry knot are not drawn (no bar of dots on y = 0)
-        for line in paths:
-            y = np.asarray(line.get_ydata(), dtype=float)
-            zero = y == 0
+        for seg in segments:
+            zero = seg[:, 1] == 0
             assert not (zero[1:] & zero[:-1]).any()
-        # one marker per grid point where a path leaves 0.0 as alpha decreases
-        knots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        # one dot per grid point where a path leaves 0.0 as alpha decreases, on y = 0
         entry_points = figures.coefficients.entry_points
-        expected = sum(
-            len(entry_points(p["alpha_ratio"].to_numpy(), p["coef"].to_numpy()))
+        expected = sorted(
+            (float(p["alpha_ratio"].iloc[i]), 0.0)
             for _, p in first.sort_values("alpha_ratio").groupby("feature")
+            for i in entry_points(p["alpha_ratio"].to_numpy(), p["coef"].to_numpy())
         )
-        assert sum(len(line.get_xdata()) for line in knots) == expected
+        assert sorted(map(tuple, _knot_dots(ax).tolist())) == expected  # the table's values
         if model in ("lasso", "ridge"):  # lasso: all zero at alpha_max; ridge: never zero
-            assert expected == (N_FEATURES if model == "lasso" else 0)
-        assert not ax.collections  # no scatter of zeros
+            assert len(expected) == (N_FEATURES if model == "lasso" else 0)
+        assert not ax.get_lines()[1:]  # the y = 0 line only: no line per feature
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert sorted(labels[:N_FEATURES]) == [f"x{j}" for j in range(N_FEATURES)]
     assert labels[N_FEATURES:] == ["leaves 0.0 (entry)"]
@@ -242,6 +261,33 @@ def test_coef_paths_one_style_per_feature_entries_marked(tables):
     assert labels[0] == "x0"
     with pytest.raises(figures.NotSupported, match="one dataset"):
         figures.plot_coef_paths(coefs)
+
+
+def test_coef_path_lines_hold_exactly_the_data_points(tables):
+    """The collection's vertices are the table's (alpha_ratio, coef) of each feature, in order,
+    the exact zeros away from an entry knot left out (NaN); legend and collection agree on
+    each feature's colour and line style."""
+    _, coefs = tables
+    diabetes = coefs[(coefs["dataset"] == "diabetes") & (coefs["seed"] == coefs["seed"].min())]
+    fig = figures.plot_coef_paths(diabetes)
+    texts, handles = fig.legends[0].get_texts(), fig.legends[0].legend_handles
+    legend = {t.get_text(): h for t, h in zip(texts, handles, strict=True)}
+    for ax, model in zip(fig.axes, MODELS, strict=True):
+        segments, colours, _ = _path_lines(ax)
+        part = diabetes[diabetes["model"] == model].sort_values("alpha_ratio")
+        drawn = {}
+        for seg, colour in zip(segments, colours, strict=True):
+            (name,) = [
+                n for n, h in legend.items()
+                if n.startswith("x") and np.allclose(to_rgba(h.get_color()), colour)
+            ]  # fmt: skip
+            drawn[name] = seg
+        assert set(drawn) == set(part["feature"])
+        for feature, rows in part.groupby("feature"):
+            x, y = rows["alpha_ratio"].to_numpy(), rows["coef"].to_numpy()
+            shown = (y != 0) | np.r_[y[1:] != 0, False] | np.r_[False, y[:-1] != 0]
+            np.testing.assert_array_equal(drawn[feature][:, 0], x)
+            np.testing.assert_array_equal(drawn[feature][:, 1], np.where(shown, y, np.nan))
 
 
 def test_entry_points_are_the_knots_where_a_path_leaves_zero():
@@ -263,7 +309,7 @@ def test_coef_paths_limit_features(tables):
     _, coefs = tables
     fig = figures.plot_coef_paths(coefs[coefs["dataset"] == "diabetes"], max_features=2)
     for ax in fig.axes:
-        assert len([line for line in ax.get_lines() if len(line.get_xdata()) > 2]) == 2
+        assert len(_path_lines(ax)[0]) == 2
 
 
 def test_histogram_separate_exact_zero_bar(tables):

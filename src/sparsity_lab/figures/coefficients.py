@@ -290,20 +290,19 @@ def plot_coef_paths(
             axes.append(ax)
             part = coefs[coefs["model"] == model]
             n_reach = 0
+            paths, knots = [], []
             for feature, path in part.groupby("feature", sort=False):
                 # the sparse end last: alpha / alpha_max up, or k down (as entry_points reads)
                 path = path.sort_values(x, ascending=not over_k)
                 xs, y = path[x].to_numpy(), path["coef"].to_numpy(dtype=np.float64)
-                style = styles[feature]
                 # the path leaves the axis at its entry knot: keep the zero just before a nonzero
                 keep = (y != 0) | np.r_[y[1:] != 0, False] | np.r_[False, y[:-1] != 0]
-                ax.plot(xs, np.where(keep, y, np.nan), lw=1.5, label=str(feature), **style)
-                knots = entry_points(xs, y)
+                paths.append((feature, xs, np.where(keep, y, np.nan)))
+                at = entry_points(xs, y)
                 n_reach += bool((y == 0).any())
-                if knots.size:
-                    marked = True
-                    ax.plot(xs[knots], y[knots], ls="none", marker="o", ms=5,
-                            color=style["color"], mec="white", mew=0.6, zorder=4)  # fmt: skip
+                knots += [(feature, xs[i], y[i]) for i in at]
+            _draw_paths(ax, paths, knots, styles)
+            marked = marked or bool(knots)
             if over_k:
                 integer_axis(ax.xaxis)
                 ax.set_xlabel("size k (nonzero coefficients at most)")
@@ -336,6 +335,34 @@ def plot_coef_paths(
         over = " over the size k" if over_k else ""
         fig.suptitle(f"Coefficient paths{over} on {dataset} ({shown}, seed {seed})")
     return fig
+
+
+def _draw_paths(ax, paths, knots, styles: dict) -> None:
+    """A panel's coefficient paths as one collection of lines, and its entry knots as one
+    collection of dots: what one ``plot`` per feature and per feature's knots drew (the same
+    points, styles and order: lines in feature order, the dots above them), with two artists
+    instead of one or two per feature (a fifth of a path figure's drawing time).
+
+    ``paths``: (feature, x, y) with NaN where the path is not drawn; ``knots``: (feature, x, y)
+    of each dot; ``styles``: :func:`feature_style` per feature."""
+    from matplotlib.collections import LineCollection
+
+    if paths:
+        lines = LineCollection(
+            [np.column_stack([xs, y]) for _, xs, y in paths],
+            colors=[styles[f]["color"] for f, _, _ in paths],
+            linestyles=[styles[f]["ls"] for f, _, _ in paths],
+            linewidths=1.5,
+            label="_coefficient paths",
+        )
+        ax.add_collection(lines)  # updates the data limits (NaN points ignored)
+        ax.autoscale_view()
+    if knots:
+        ax.scatter(
+            [kx for _, kx, _ in knots], [ky for _, _, ky in knots], s=5.0**2, marker="o",
+            c=[styles[f]["color"] for f, _, _ in knots], edgecolors="white", linewidths=0.6,
+            zorder=4, label="_entries",
+        )  # fmt: skip
 
 
 def _break_marks(left, right) -> None:
