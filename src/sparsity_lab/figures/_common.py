@@ -109,7 +109,8 @@ def log_axis(axis) -> None:
 def set_alpha_axis(ax: Axes, alpha_ratios) -> None:
     """x = alpha / alpha_max, log-scaled when the grid spans a decade or more."""
     if spans_decades(alpha_ratios):
-        ax.set_xscale("log")
+        if ax.get_xscale() != "log":  # a shared x axis: the first panel set every sibling's
+            ax.set_xscale("log")
         log_axis(ax.xaxis)
         ax.set_xlabel(f"{ALPHA_LABEL}, log scale")
     else:

@@ -517,7 +517,8 @@ def draw_coef_histogram(data: HistogramCounts) -> Figure:
             if zero_tol is not None and zero_tol > 0:
                 ax.axvline(np.log10(zero_tol), color="0.2", ls="--", lw=1.2,
                            label=f"zero_tol = {zero_tol:g} (tiny at or left of it)")  # fmt: skip
-            ax.set_yscale("log")
+            if ax.get_yscale() != "log":  # shared count axis: set once for every panel
+                ax.set_yscale("log")
             log_axis(ax.yaxis)
             ax.set_xlim(lo - width, hi + width)
             ax.set_title(f"{model}: {n_zero} of {data.n_finite[model]} exactly 0.0", loc="right")
