@@ -585,3 +585,30 @@ def test_fit_labels_fold_only_nonempty_variants():
     assert fit_labels([], []) == []
     with pytest.raises(ValueError):
         fit_labels(models, variants[:2])
+
+
+def test_seed_bands_and_panel_means_are_those_of_each_panel_alone(tables):
+    """One groupby for every (dataset, model) gives what one groupby per panel gives."""
+    from sparsity_lab.figures._common import band_of, seed_band, seed_bands
+    from sparsity_lab.figures.zero_sets import _mean_per_ratio, _means_per_panel
+
+    fits, _ = tables
+    fits = fits.copy()
+    gone = (fits["dataset"] == "diabetes") & (fits["model"] == "ridge")
+    fits.loc[gone, "n_zero"] = np.nan  # a panel with no value: no band, no line
+    fits.loc[fits.index[::7], "n_zero"] = np.nan  # and holes elsewhere
+    bands = seed_bands(fits, ["alpha_ratio"], "n_zero")
+    means = _means_per_panel(fits, "n_zero")
+    keys = set(zip(fits["dataset"], fits["model"], strict=True))
+    assert ("diabetes", "ridge") in keys and ("diabetes", "ridge") not in bands
+    assert set(bands) == set(means) == keys - {("diabetes", "ridge")}
+    for dataset, model in keys:
+        part = fits[(fits["dataset"] == dataset) & (fits["model"] == model)]
+        alone = seed_band(part, ["alpha_ratio"], "n_zero")
+        got = band_of(bands, (dataset, model), ["alpha_ratio"])
+        assert list(got.columns) == list(alone.columns)
+        if alone.empty:
+            assert got.empty
+            continue
+        pd.testing.assert_frame_equal(got, alone)
+        pd.testing.assert_series_equal(means[dataset, model], _mean_per_ratio(part, "n_zero"))

@@ -130,6 +130,27 @@ def seed_band(df: pd.DataFrame, by: Sequence[str], y: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+def seed_bands(
+    df: pd.DataFrame, by: Sequence[str], y: str, panel: Sequence[str] = ("dataset", "model")
+) -> dict[tuple, pd.DataFrame]:
+    """:func:`seed_band` of every ``panel`` key (dataset, model) from one groupby, instead of
+    one groupby per panel: ``seed_bands(df, by, y)[key]`` is ``seed_band`` of the rows with
+    that key (a key whose ``y`` is all NaN is absent: its band would be empty)."""
+    panel = list(panel)
+    bands = seed_band(df, [*panel, *by], y)
+    return {
+        key: part.drop(columns=panel).reset_index(drop=True)
+        for key, part in bands.groupby(panel, sort=False)
+    }
+
+
+def band_of(bands: dict[tuple, pd.DataFrame], key: tuple, by: Sequence[str]) -> pd.DataFrame:
+    """The band of ``key`` in :func:`seed_bands`, or an empty band (no row with a value)."""
+    if key in bands:
+        return bands[key]
+    return pd.DataFrame(columns=[*by, "mean", "low", "high", "n_seeds"])
+
+
 def seed_note(df: pd.DataFrame, band: bool = True) -> str:
     """What a line shows over seeds: ``seed 3`` for a one-seed table, else the mean over n
     seeds (with the min-max band when ``band``)."""

@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from sparsity_lab.figures._common import (
     NotSupported,
+    band_of,
     bottom_xlabels_only,
     gamma_labels,
     integer_axis,
@@ -14,7 +15,7 @@ from sparsity_lab.figures._common import (
     new_figure,
     path_points,
     require_columns,
-    seed_band,
+    seed_bands,
     seed_note,
     set_alpha_axis,
 )
@@ -75,10 +76,11 @@ def plot_zero_fraction(fits: pd.DataFrame) -> Figure:
     datasets = sorted(fits["dataset"].unique())
     with theme():
         fig, axes = new_figure(len(datasets), sharex=True, sharey=True)
+        bands = seed_bands(fits, ["alpha_ratio"], "zero_fraction")
         for ax, dataset in zip(axes, datasets, strict=True):
             part = fits[fits["dataset"] == dataset]
             for rank, model in enumerate(ordered_models(part["model"].unique())):
-                band = seed_band(part[part["model"] == model], ["alpha_ratio"], "zero_fraction")
+                band = band_of(bands, (dataset, model), ["alpha_ratio"])
                 _line_with_band(ax, band, "alpha_ratio", model, rank)
             set_alpha_axis(ax, fits["alpha_ratio"])
             ax.set_ylim(-0.03, 1.03)
@@ -192,12 +194,13 @@ def plot_support_recovery(fits: pd.DataFrame) -> Figure:
     datasets = sorted(known["dataset"].unique())
     with theme():
         fig, axes = new_figure(2 * len(datasets), ncols=2, sharex=True, sharey=True)
+        bands = {c: seed_bands(known, ["alpha_ratio"], c) for c in SUPPORT_METRICS}
         for i, dataset in enumerate(datasets):
             part = known[known["dataset"] == dataset]
             panels = axes[2 * i : 2 * i + 2]
             for ax, (column, name) in zip(panels, SUPPORT_METRICS.items(), strict=True):
                 for rank, model in enumerate(ordered_models(part["model"].unique())):
-                    band = seed_band(part[part["model"] == model], ["alpha_ratio"], column)
+                    band = band_of(bands[column], (dataset, model), ["alpha_ratio"])
                     if len(band):
                         _line_with_band(ax, band, "alpha_ratio", model, rank)
                 set_alpha_axis(ax, known["alpha_ratio"])
