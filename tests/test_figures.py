@@ -612,3 +612,16 @@ def test_seed_bands_and_panel_means_are_those_of_each_panel_alone(tables):
             continue
         pd.testing.assert_frame_equal(got, alone)
         pd.testing.assert_series_equal(means[dataset, model], _mean_per_ratio(part, "n_zero"))
+
+
+def test_error_vs_nonzeros_lines_are_each_models_means_along_its_path(tables):
+    fits, _ = tables
+    fig = figures.plot_error_vs_nonzeros(fits)
+    datasets = sorted(fits["dataset"].unique())
+    for ax, dataset in zip(fig.axes, datasets, strict=True):
+        for line in ax.get_lines():
+            rows = fits[(fits["dataset"] == dataset) & (fits["model"] == line.get_label())]
+            expected = rows.groupby("alpha_ratio")[["n_nonzero", "test_mse"]].mean()
+            np.testing.assert_allclose(line.get_xdata(), expected["n_nonzero"])
+            np.testing.assert_allclose(line.get_ydata(), expected["test_mse"])
+        assert {line.get_label() for line in ax.get_lines()} == set(MODELS)

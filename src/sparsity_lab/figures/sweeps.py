@@ -143,15 +143,17 @@ def _vs_nonzeros(fits: pd.DataFrame, column: str, ylabel: str, what: str) -> Fig
         raise NotSupported(f"fits table has no fit with both a nonzero count and {column}")
     datasets = sorted(fits["dataset"].unique())
     points = path_points(fits)
+    # per (dataset, model), in the path's order: alpha / alpha_max, or k, up (one groupby)
+    means = fits.groupby(["dataset", "model", *points], sort=True, dropna=False)
+    means = means[["n_nonzero", column]].mean()
+    panels = {key: m.droplevel([0, 1]) for key, m in means.groupby(level=[0, 1], sort=False)}
     with theme():
         fig, axes = new_figure(len(datasets))
         for ax, dataset in zip(axes, datasets, strict=True):
             part = fits[fits["dataset"] == dataset]
             for rank, model in enumerate(ordered_models(part["model"].unique())):
-                mine = part[part["model"] == model]
-                means = mine.groupby(points, sort=True, dropna=False)[["n_nonzero", column]]
-                means = means.mean()  # in the path's order: alpha / alpha_max, or k, up
-                plot_model_line(ax, means["n_nonzero"], means[column], model, rank)
+                mine = panels[dataset, model]
+                plot_model_line(ax, mine["n_nonzero"], mine[column], model, rank)
             integer_axis(ax.xaxis)
             ax.set_title(f"{dataset} (p = {int(part['n_features'].max())})")
             ax.set_xlabel("nonzero coefficients (count)")
