@@ -16,6 +16,7 @@ from sparsity_lab.figures.save import (
     OUTSIDE_PAD,
     drop_invisible_minor_ticks,
     fix_layout,
+    grid_layout,
     outer_box,
     save_figure,
     titles_clear_of_offset_text,
@@ -106,7 +107,8 @@ def test_save_figure_writes_the_format_asked(tmp_path):
 
 
 def test_a_layout_fixed_once_draws_the_pixels_of_savefigs_own_layout():
-    draw = dict(generic_figures())["exact_certified_tiny_zeros_vs_alpha"]
+    # nested grids (the histogram's split axes): the constrained engine, run once and fixed
+    draw = dict(generic_figures())["coef_log10abs_histogram_diabetes"]
     images = []
     for fixed in (False, True):
         fig = draw()
@@ -188,3 +190,67 @@ def test_log_axis_labels_are_the_powers_of_ten_in_plain_text(limits):
             assert float(mantissa or 1) * 10.0 ** int(power[2:]) == pytest.approx(tick)
             shown += 1
     assert shown >= 2
+
+
+def _boxes(fig):
+    """(panel boxes, decoration boxes) in inches, after the layout."""
+    renderer = fig.canvas.get_renderer()
+    inches = fig.dpi_scale_trans.inverted()
+    panels = [ax.get_window_extent(renderer).transformed(inches) for ax in fig.axes]
+    tight = [ax.get_tightbbox(renderer).transformed(inches) for ax in fig.axes]
+    return panels, tight
+
+
+@pytest.mark.parametrize("stem", ["exact_certified_tiny_zeros_vs_alpha", "coef_paths_synthetic",
+                                  "test_error_vs_nonzero_count"])  # fmt: skip
+def test_grid_layout_keeps_every_decoration_in_the_figure_and_apart(stem):
+    """One measurement lays out a grid of panels as the constrained engine would: equal
+    panels, every tick label, axis label and title inside the figure and clear of the other
+    panels' and of the suptitle, the margins within a pad of what they need."""
+    _check_grid_layout(dict(generic_figures())[stem]())
+
+
+def test_grid_layout_measures_again_where_the_final_size_changes_the_ticks():
+    """The penalty figure's y axis gets ticks -3..3 at the first guess and -2.5..2.5 (wider
+    labels) at its final height: the layout measures the new labels, which stay inside."""
+    from sparsity_lab.figures.penalties import penalty_table, plot_penalties
+
+    _check_grid_layout(plot_penalties(penalty_table()), suptitle=False)
+
+
+def _check_grid_layout(fig, suptitle: bool = True):
+    with theme():
+        fig.set_dpi(100)
+        engine = fig.get_layout_engine()
+        assert grid_layout(fig, engine.get())
+        fig.set_layout_engine(None)
+        panels, tight = _boxes(fig)
+        width, height = fig.get_size_inches()
+        sizes = {(round(p.width, 6), round(p.height, 6)) for p in panels}
+        assert len(sizes) == 1  # every panel the same size
+        pad = engine.get()["w_pad"]
+        for box in tight:
+            assert box.x0 >= pad - 1e-6 and box.y0 >= pad - 1e-6
+            assert box.x1 <= width - pad + 1e-6 and box.y1 <= height + 1e-6
+        # the decorations of a panel do not reach into another panel's decorations
+        for i, a in enumerate(tight):
+            for b in tight[i + 1 :]:
+                overlap_w = min(a.x1, b.x1) - max(a.x0, b.x0)
+                overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
+                assert overlap_w <= 1e-6 or overlap_h <= 1e-6
+        # tight margins: the decorations reach the pad on the left and at the bottom
+        assert min(b.x0 for b in tight) == pytest.approx(pad, abs=0.02)
+        assert min(b.y0 for b in tight) == pytest.approx(pad, abs=0.02)
+        if not suptitle:
+            return
+        title = next(t for t in fig.texts if t.get_text() == fig.get_suptitle())
+        top = title.get_window_extent(fig.canvas.get_renderer())
+        top = top.transformed(fig.dpi_scale_trans.inverted())
+        assert all(top.y0 >= b.y1 for b in tight)  # the suptitle above every panel
+
+
+def test_grid_layout_leaves_nested_grids_to_the_engine():
+    fig = dict(generic_figures())["coef_log10abs_histogram_diabetes"]()
+    before = [ax.get_position().bounds for ax in fig.axes]
+    assert not grid_layout(fig, fig.get_layout_engine().get())
+    assert [ax.get_position().bounds for ax in fig.axes] == before
