@@ -254,3 +254,13 @@ def test_grid_layout_leaves_nested_grids_to_the_engine():
     before = [ax.get_position().bounds for ax in fig.axes]
     assert not grid_layout(fig, fig.get_layout_engine().get())
     assert [ax.get_position().bounds for ax in fig.axes] == before
+
+
+def test_grid_layout_leaves_colour_bars_to_the_engine():
+    from sparsity_lab.figures._common import new_figure
+
+    with theme():
+        fig, (ax,) = new_figure(1)
+        mesh = ax.pcolormesh(np.arange(9.0).reshape(3, 3))
+        fig.colorbar(mesh, ax=ax, label="success rate")
+        assert not grid_layout(fig, fig.get_layout_engine().get())
