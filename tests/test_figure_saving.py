@@ -106,9 +106,24 @@ def test_save_figure_writes_the_format_asked(tmp_path):
     assert imread(tmp_path / "f.png").shape[1] == pytest.approx(width_in * 80, abs=2)
 
 
+def _colour_bar_figure():
+    from sparsity_lab.figures._common import new_figure
+
+    with theme():
+        fig, axes = new_figure(2, sharey=True)
+        for ax in axes:
+            mesh = ax.pcolormesh(np.arange(12.0).reshape(3, 4))
+            ax.set_title("a panel")
+            ax.set_xlabel("x (units)")
+        axes[0].set_ylabel("y (units)")
+        fig.colorbar(mesh, ax=axes, label="success rate")
+        fig.suptitle("a figure with a colour bar")
+    return fig
+
+
 def test_a_layout_fixed_once_draws_the_pixels_of_savefigs_own_layout():
-    # nested grids (the histogram's split axes): the constrained engine, run once and fixed
-    draw = dict(generic_figures())["coef_log10abs_histogram_diabetes"]
+    # a colour bar (the phase diagram's): the constrained engine, run once and fixed
+    draw = _colour_bar_figure
     images = []
     for fixed in (False, True):
         fig = draw()
@@ -249,11 +264,43 @@ def _check_grid_layout(fig, suptitle: bool = True):
         assert all(top.y0 >= b.y1 for b in tight)  # the suptitle above every panel
 
 
-def test_grid_layout_leaves_nested_grids_to_the_engine():
+def test_grid_layout_splits_a_nested_row_of_panels_in_its_ratios():
+    """The histogram's cells (a zero-bar panel and a bins panel, nested): every cell the
+    same size, its two panels side by side at the same height, in the nested grid's width
+    ratios, apart by the engine's two pads; every decoration inside the figure."""
+    from sparsity_lab.figures.coefficients import ZERO_PANEL_SHARE
+
     fig = dict(generic_figures())["coef_log10abs_histogram_diabetes"]()
-    before = [ax.get_position().bounds for ax in fig.axes]
+    with theme():
+        fig.set_dpi(100)
+        pads = fig.get_layout_engine().get()
+        assert grid_layout(fig, pads)
+        fig.set_layout_engine(None)
+        panels, tight = _boxes(fig)
+        width, height = fig.get_size_inches()
+    zero, bins = panels[0::2], panels[1::2]
+    assert len({(round(z.width, 6), round(b.width, 6), round(b.height, 6))
+                for z, b in zip(zero, bins, strict=True)}) == 1  # fmt: skip
+    for z, b, tz, tb in zip(zero, bins, tight[0::2], tight[1::2], strict=True):
+        assert (z.y0, z.y1) == pytest.approx((b.y0, b.y1))
+        assert b.x0 - z.x1 >= 2 * pads["w_pad"] - 1e-6  # apart by the pads at least
+        assert tz.x1 <= tb.x0 + 1e-6  # and their decorations do not meet
+        assert b.x0 - z.x1 < 0.3  # close: one panel broken in two
+        assert z.width / (z.width + b.width) == pytest.approx(ZERO_PANEL_SHARE)
+    for box in tight:
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+
+
+def test_grid_layout_leaves_unequal_panels_to_the_engine():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 6), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2, 1, height_ratios=[2.2, 1.0])  # a comparison's panel and B - A
+    axes = [fig.add_subplot(grid[0]), fig.add_subplot(grid[1])]
+    before = [ax.get_position().bounds for ax in axes]
     assert not grid_layout(fig, fig.get_layout_engine().get())
-    assert [ax.get_position().bounds for ax in fig.axes] == before
+    assert [ax.get_position().bounds for ax in axes] == before
 
 
 def test_grid_layout_leaves_colour_bars_to_the_engine():
