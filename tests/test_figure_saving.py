@@ -16,6 +16,7 @@ from sparsity_lab.figures.save import (
     OUTSIDE_PAD,
     drop_invisible_minor_ticks,
     fix_layout,
+    grid_layout,
     outer_box,
     save_figure,
     titles_clear_of_offset_text,
@@ -105,8 +106,24 @@ def test_save_figure_writes_the_format_asked(tmp_path):
     assert imread(tmp_path / "f.png").shape[1] == pytest.approx(width_in * 80, abs=2)
 
 
+def _colour_bar_figure():
+    from sparsity_lab.figures._common import new_figure
+
+    with theme():
+        fig, axes = new_figure(2, sharey=True)
+        for ax in axes:
+            mesh = ax.pcolormesh(np.arange(12.0).reshape(3, 4))
+            ax.set_title("a panel")
+            ax.set_xlabel("x (units)")
+        axes[0].set_ylabel("y (units)")
+        fig.colorbar(mesh, ax=axes, label="success rate")
+        fig.suptitle("a figure with a colour bar")
+    return fig
+
+
 def test_a_layout_fixed_once_draws_the_pixels_of_savefigs_own_layout():
-    draw = dict(generic_figures())["exact_certified_tiny_zeros_vs_alpha"]
+    # a colour bar (the phase diagram's): the constrained engine, run once and fixed
+    draw = _colour_bar_figure
     images = []
     for fixed in (False, True):
         fig = draw()
@@ -188,3 +205,109 @@ def test_log_axis_labels_are_the_powers_of_ten_in_plain_text(limits):
             assert float(mantissa or 1) * 10.0 ** int(power[2:]) == pytest.approx(tick)
             shown += 1
     assert shown >= 2
+
+
+def _boxes(fig):
+    """(panel boxes, decoration boxes) in inches, after the layout."""
+    renderer = fig.canvas.get_renderer()
+    inches = fig.dpi_scale_trans.inverted()
+    panels = [ax.get_window_extent(renderer).transformed(inches) for ax in fig.axes]
+    tight = [ax.get_tightbbox(renderer).transformed(inches) for ax in fig.axes]
+    return panels, tight
+
+
+@pytest.mark.parametrize("stem", ["exact_certified_tiny_zeros_vs_alpha", "coef_paths_synthetic",
+                                  "test_error_vs_nonzero_count"])  # fmt: skip
+def test_grid_layout_keeps_every_decoration_in_the_figure_and_apart(stem):
+    """One measurement lays out a grid of panels as the constrained engine would: equal
+    panels, every tick label, axis label and title inside the figure and clear of the other
+    panels' and of the suptitle, the margins within a pad of what they need."""
+    _check_grid_layout(dict(generic_figures())[stem]())
+
+
+def test_grid_layout_measures_again_where_the_final_size_changes_the_ticks():
+    """The penalty figure's y axis gets ticks -3..3 at the first guess and -2.5..2.5 (wider
+    labels) at its final height: the layout measures the new labels, which stay inside."""
+    from sparsity_lab.figures.penalties import penalty_table, plot_penalties
+
+    _check_grid_layout(plot_penalties(penalty_table()), suptitle=False)
+
+
+def _check_grid_layout(fig, suptitle: bool = True):
+    with theme():
+        fig.set_dpi(100)
+        engine = fig.get_layout_engine()
+        assert grid_layout(fig, engine.get())
+        fig.set_layout_engine(None)
+        panels, tight = _boxes(fig)
+        width, height = fig.get_size_inches()
+        sizes = {(round(p.width, 6), round(p.height, 6)) for p in panels}
+        assert len(sizes) == 1  # every panel the same size
+        pad = engine.get()["w_pad"]
+        for box in tight:
+            assert box.x0 >= pad - 1e-6 and box.y0 >= pad - 1e-6
+            assert box.x1 <= width - pad + 1e-6 and box.y1 <= height + 1e-6
+        # the decorations of a panel do not reach into another panel's decorations
+        for i, a in enumerate(tight):
+            for b in tight[i + 1 :]:
+                overlap_w = min(a.x1, b.x1) - max(a.x0, b.x0)
+                overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
+                assert overlap_w <= 1e-6 or overlap_h <= 1e-6
+        # tight margins: the decorations reach the pad on the left and at the bottom
+        assert min(b.x0 for b in tight) == pytest.approx(pad, abs=0.02)
+        assert min(b.y0 for b in tight) == pytest.approx(pad, abs=0.02)
+        if not suptitle:
+            return
+        title = next(t for t in fig.texts if t.get_text() == fig.get_suptitle())
+        top = title.get_window_extent(fig.canvas.get_renderer())
+        top = top.transformed(fig.dpi_scale_trans.inverted())
+        assert all(top.y0 >= b.y1 for b in tight)  # the suptitle above every panel
+
+
+def test_grid_layout_splits_a_nested_row_of_panels_in_its_ratios():
+    """The histogram's cells (a zero-bar panel and a bins panel, nested): every cell the
+    same size, its two panels side by side at the same height, in the nested grid's width
+    ratios, apart by the engine's two pads; every decoration inside the figure."""
+    from sparsity_lab.figures.coefficients import ZERO_PANEL_SHARE
+
+    fig = dict(generic_figures())["coef_log10abs_histogram_diabetes"]()
+    with theme():
+        fig.set_dpi(100)
+        pads = fig.get_layout_engine().get()
+        assert grid_layout(fig, pads)
+        fig.set_layout_engine(None)
+        panels, tight = _boxes(fig)
+        width, height = fig.get_size_inches()
+    zero, bins = panels[0::2], panels[1::2]
+    assert len({(round(z.width, 6), round(b.width, 6), round(b.height, 6))
+                for z, b in zip(zero, bins, strict=True)}) == 1  # fmt: skip
+    for z, b, tz, tb in zip(zero, bins, tight[0::2], tight[1::2], strict=True):
+        assert (z.y0, z.y1) == pytest.approx((b.y0, b.y1))
+        assert b.x0 - z.x1 >= 2 * pads["w_pad"] - 1e-6  # apart by the pads at least
+        assert tz.x1 <= tb.x0 + 1e-6  # and their decorations do not meet
+        assert b.x0 - z.x1 < 0.3  # close: one panel broken in two
+        assert z.width / (z.width + b.width) == pytest.approx(ZERO_PANEL_SHARE)
+    for box in tight:
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+
+
+def test_grid_layout_leaves_unequal_panels_to_the_engine():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 6), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2, 1, height_ratios=[2.2, 1.0])  # a comparison's panel and B - A
+    axes = [fig.add_subplot(grid[0]), fig.add_subplot(grid[1])]
+    before = [ax.get_position().bounds for ax in axes]
+    assert not grid_layout(fig, fig.get_layout_engine().get())
+    assert [ax.get_position().bounds for ax in axes] == before
+
+
+def test_grid_layout_leaves_colour_bars_to_the_engine():
+    from sparsity_lab.figures._common import new_figure
+
+    with theme():
+        fig, (ax,) = new_figure(1)
+        mesh = ax.pcolormesh(np.arange(9.0).reshape(3, 3))
+        fig.colorbar(mesh, ax=ax, label="success rate")
+        assert not grid_layout(fig, fig.get_layout_engine().get())

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba
 from matplotlib.image import imread
 
 from sparsity_lab import figures
@@ -208,6 +209,24 @@ def test_support_recovery_only_known_support(tables):
         figures.plot_support_recovery(fits[fits["dataset"] == "diabetes"])
 
 
+def _path_lines(ax):
+    """(segments, colours, line styles) of the coefficient paths of a panel (one collection)."""
+    from matplotlib.collections import LineCollection
+
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    colours = [tuple(c) for c in lines.get_colors()]
+    return [p.vertices for p in lines.get_paths()], colours, lines.get_linestyles()
+
+
+def _knot_dots(ax):
+    """(x, y) of the entry dots of a panel: the one scatter above the paths, or none."""
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(dots) <= 1
+    return dots[0].get_offsets() if dots else np.empty((0, 2))
+
+
 def test_coef_paths_one_style_per_feature_entries_marked(tables):
     _, coefs = tables
     synthetic = coefs[coefs["dataset"] == "synthetic"]
@@ -215,26 +234,26 @@ def test_coef_paths_one_style_per_feature_entries_marked(tables):
     assert len(fig.axes) == len(MODELS)
     assert len({ax.get_ylim() for ax in fig.axes}) == 1  # shared axes
     for ax, model in zip(fig.axes, MODELS, strict=True):
-        paths = [line for line in ax.get_lines() if len(line.get_xdata()) == len(RATIOS)]
-        assert len(paths) == N_FEATURES
-        assert len({(line.get_color(), line.get_linestyle()) for line in paths}) == N_FEATURES
+        segments, colours, styles = _path_lines(ax)
+        assert len(segments) == N_FEATURES
+        assert all(len(seg) == len(RATIOS) for seg in segments)
+        assert len({(c, str(ls)) for c, ls in zip(colours, styles, strict=True)}) == N_FEATURES
         first = synthetic[(synthetic["model"] == model) & (synthetic["seed"] == 0)]
         # exact zeros away from an entry knot are not drawn (no bar of dots on y = 0)
-        for line in paths:
-            y = np.asarray(line.get_ydata(), dtype=float)
-            zero = y == 0
+        for seg in segments:
+            zero = seg[:, 1] == 0
             assert not (zero[1:] & zero[:-1]).any()
-        # one marker per grid point where a path leaves 0.0 as alpha decreases
-        knots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        # one dot per grid point where a path leaves 0.0 as alpha decreases, on y = 0
         entry_points = figures.coefficients.entry_points
-        expected = sum(
-            len(entry_points(p["alpha_ratio"].to_numpy(), p["coef"].to_numpy()))
+        expected = sorted(
+            (float(p["alpha_ratio"].iloc[i]), 0.0)
             for _, p in first.sort_values("alpha_ratio").groupby("feature")
+            for i in entry_points(p["alpha_ratio"].to_numpy(), p["coef"].to_numpy())
         )
-        assert sum(len(line.get_xdata()) for line in knots) == expected
+        assert sorted(map(tuple, _knot_dots(ax).tolist())) == expected  # the table's values
         if model in ("lasso", "ridge"):  # lasso: all zero at alpha_max; ridge: never zero
-            assert expected == (N_FEATURES if model == "lasso" else 0)
-        assert not ax.collections  # no scatter of zeros
+            assert len(expected) == (N_FEATURES if model == "lasso" else 0)
+        assert not ax.get_lines()[1:]  # the y = 0 line only: no line per feature
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert sorted(labels[:N_FEATURES]) == [f"x{j}" for j in range(N_FEATURES)]
     assert labels[N_FEATURES:] == ["leaves 0.0 (entry)"]
@@ -242,6 +261,33 @@ def test_coef_paths_one_style_per_feature_entries_marked(tables):
     assert labels[0] == "x0"
     with pytest.raises(figures.NotSupported, match="one dataset"):
         figures.plot_coef_paths(coefs)
+
+
+def test_coef_path_lines_hold_exactly_the_data_points(tables):
+    """The collection's vertices are the table's (alpha_ratio, coef) of each feature, in order,
+    the exact zeros away from an entry knot left out (NaN); legend and collection agree on
+    each feature's colour and line style."""
+    _, coefs = tables
+    diabetes = coefs[(coefs["dataset"] == "diabetes") & (coefs["seed"] == coefs["seed"].min())]
+    fig = figures.plot_coef_paths(diabetes)
+    texts, handles = fig.legends[0].get_texts(), fig.legends[0].legend_handles
+    legend = {t.get_text(): h for t, h in zip(texts, handles, strict=True)}
+    for ax, model in zip(fig.axes, MODELS, strict=True):
+        segments, colours, _ = _path_lines(ax)
+        part = diabetes[diabetes["model"] == model].sort_values("alpha_ratio")
+        drawn = {}
+        for seg, colour in zip(segments, colours, strict=True):
+            (name,) = [
+                n for n, h in legend.items()
+                if n.startswith("x") and np.allclose(to_rgba(h.get_color()), colour)
+            ]  # fmt: skip
+            drawn[name] = seg
+        assert set(drawn) == set(part["feature"])
+        for feature, rows in part.groupby("feature"):
+            x, y = rows["alpha_ratio"].to_numpy(), rows["coef"].to_numpy()
+            shown = (y != 0) | np.r_[y[1:] != 0, False] | np.r_[False, y[:-1] != 0]
+            np.testing.assert_array_equal(drawn[feature][:, 0], x)
+            np.testing.assert_array_equal(drawn[feature][:, 1], np.where(shown, y, np.nan))
 
 
 def test_entry_points_are_the_knots_where_a_path_leaves_zero():
@@ -263,7 +309,7 @@ def test_coef_paths_limit_features(tables):
     _, coefs = tables
     fig = figures.plot_coef_paths(coefs[coefs["dataset"] == "diabetes"], max_features=2)
     for ax in fig.axes:
-        assert len([line for line in ax.get_lines() if len(line.get_xdata()) > 2]) == 2
+        assert len(_path_lines(ax)[0]) == 2
 
 
 def test_histogram_separate_exact_zero_bar(tables):
@@ -278,8 +324,16 @@ def test_histogram_separate_exact_zero_bar(tables):
         (zero_bar,) = zero_ax.patches
         assert zero_bar.get_height() == (c == 0).sum()
         assert [t.get_text() for t in zero_ax.get_xticklabels()] == ["0.0"]
-        assert len(ax.patches) == 12
-        assert sum(b.get_height() for b in ax.patches) == (c != 0).sum()
+        (bars,) = ax.collections  # one rectangle per bin, from 0 to its count
+        rects = np.array([p.vertices[:4] for p in bars.get_paths()])
+        assert rects.shape == (12, 4, 2)
+        logs = np.log10(np.abs(c[c != 0]))
+        expected, edges = np.histogram(logs, bins=np.unique(rects[:, :, 0]))
+        np.testing.assert_array_equal(rects[:, 1, 1], expected)  # heights: the table's counts
+        np.testing.assert_array_equal(rects[:, 0, 1], 0)
+        np.testing.assert_allclose(rects[:, 0, 0], edges[:-1])
+        assert rects[:, 1, 1].sum() == (c != 0).sum()
+        assert ax.get_ylim()[0] == 0.7  # the count axis starts below one coefficient
         assert ax.get_title(loc="right").startswith(f"{model}: {(c == 0).sum()} of")
         assert "log scale" in fig.axes[0].get_ylabel()  # stated, never silent
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
@@ -516,3 +570,58 @@ def test_coef_figures_draw_a_relaxed_lasso_at_its_smallest_gamma_from_the_file(t
     assert len(drawn) == 4 and n_features == 2
     lasso.to_parquet(file)
     assert CoefRows(file).least_gamma() == {}
+
+
+def test_fit_labels_fold_only_nonempty_variants():
+    from sparsity_lab.figures.coefficients import fit_labels
+
+    models = pd.Series(["lasso", "ridge", "lasso", "mcp"], dtype="string[pyarrow]")
+    variants = pd.Series(["", "tol=1e-06", "", "gamma=3"], dtype="string[pyarrow]")
+    expected = [f"{m} [{v}]" if v else m for m, v in zip(models, variants, strict=True)]
+    assert fit_labels(models, variants) == expected == [
+        "lasso", "ridge [tol=1e-06]", "lasso", "mcp [gamma=3]"
+    ]  # fmt: skip
+    assert fit_labels(models, pd.Series([""] * 4)) == list(models)  # no variant: as it is
+    assert fit_labels([], []) == []
+    with pytest.raises(ValueError):
+        fit_labels(models, variants[:2])
+
+
+def test_seed_bands_and_panel_means_are_those_of_each_panel_alone(tables):
+    """One groupby for every (dataset, model) gives what one groupby per panel gives."""
+    from sparsity_lab.figures._common import band_of, seed_band, seed_bands
+    from sparsity_lab.figures.zero_sets import _mean_per_ratio, _means_per_panel
+
+    fits, _ = tables
+    fits = fits.copy()
+    gone = (fits["dataset"] == "diabetes") & (fits["model"] == "ridge")
+    fits.loc[gone, "n_zero"] = np.nan  # a panel with no value: no band, no line
+    fits.loc[fits.index[::7], "n_zero"] = np.nan  # and holes elsewhere
+    bands = seed_bands(fits, ["alpha_ratio"], "n_zero")
+    means = _means_per_panel(fits, "n_zero")
+    keys = set(zip(fits["dataset"], fits["model"], strict=True))
+    assert ("diabetes", "ridge") in keys and ("diabetes", "ridge") not in bands
+    assert set(bands) == set(means) == keys - {("diabetes", "ridge")}
+    for dataset, model in keys:
+        part = fits[(fits["dataset"] == dataset) & (fits["model"] == model)]
+        alone = seed_band(part, ["alpha_ratio"], "n_zero")
+        got = band_of(bands, (dataset, model), ["alpha_ratio"])
+        assert list(got.columns) == list(alone.columns)
+        if alone.empty:
+            assert got.empty
+            continue
+        pd.testing.assert_frame_equal(got, alone)
+        pd.testing.assert_series_equal(means[dataset, model], _mean_per_ratio(part, "n_zero"))
+
+
+def test_error_vs_nonzeros_lines_are_each_models_means_along_its_path(tables):
+    fits, _ = tables
+    fig = figures.plot_error_vs_nonzeros(fits)
+    datasets = sorted(fits["dataset"].unique())
+    for ax, dataset in zip(fig.axes, datasets, strict=True):
+        for line in ax.get_lines():
+            rows = fits[(fits["dataset"] == dataset) & (fits["model"] == line.get_label())]
+            expected = rows.groupby("alpha_ratio")[["n_nonzero", "test_mse"]].mean()
+            np.testing.assert_allclose(line.get_xdata(), expected["n_nonzero"])
+            np.testing.assert_allclose(line.get_ydata(), expected["test_mse"])
+        assert {line.get_label() for line in ax.get_lines()} == set(MODELS)

@@ -142,6 +142,19 @@ def test_vs_tolerance_draws_a_line_per_solver_and_the_references(metric):
     assert "seed 0" in fig._suptitle.get_text()
 
 
+def test_false_missed_leaves_room_above_the_largest_count():
+    """The top marker of a symlog panel is not cut by the frame: the largest count sits
+    below the top by a share of the panel's height (in the axis's own, symlog, scale)."""
+    fig = figs.plot_vs_tolerance(_table(), "false_missed")
+    for ax, p in zip(fig.axes, (10, 20), strict=True):
+        largest = 3 + p  # celer and sklearn_cd at the loosest tolerance: 3 false + p missed
+        scale = ax.yaxis.get_transform()
+        low, high = scale.transform(ax.get_ylim())
+        assert ax.get_ylim()[0] == -0.3
+        room = (high - scale.transform([largest])[0]) / (high - low)
+        assert room == pytest.approx(figs.TOP_MARGIN / (1 + figs.TOP_MARGIN))
+
+
 def test_vs_fit_time_puts_the_exact_path_as_a_point():
     fig = figs.plot_vs_fit_time(_table())
     ax = fig.axes[0]

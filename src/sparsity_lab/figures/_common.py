@@ -109,7 +109,8 @@ def log_axis(axis) -> None:
 def set_alpha_axis(ax: Axes, alpha_ratios) -> None:
     """x = alpha / alpha_max, log-scaled when the grid spans a decade or more."""
     if spans_decades(alpha_ratios):
-        ax.set_xscale("log")
+        if ax.get_xscale() != "log":  # a shared x axis: the first panel set every sibling's
+            ax.set_xscale("log")
         log_axis(ax.xaxis)
         ax.set_xlabel(f"{ALPHA_LABEL}, log scale")
     else:
@@ -127,6 +128,27 @@ def seed_band(df: pd.DataFrame, by: Sequence[str], y: str) -> pd.DataFrame:
     grouped = df.dropna(subset=[y]).groupby(list(by), sort=True)[y]
     out = grouped.agg(mean="mean", low="min", high="max", n_seeds="count")
     return out.reset_index()
+
+
+def seed_bands(
+    df: pd.DataFrame, by: Sequence[str], y: str, panel: Sequence[str] = ("dataset", "model")
+) -> dict[tuple, pd.DataFrame]:
+    """:func:`seed_band` of every ``panel`` key (dataset, model) from one groupby, instead of
+    one groupby per panel: ``seed_bands(df, by, y)[key]`` is ``seed_band`` of the rows with
+    that key (a key whose ``y`` is all NaN is absent: its band would be empty)."""
+    panel = list(panel)
+    bands = seed_band(df, [*panel, *by], y)
+    return {
+        key: part.drop(columns=panel).reset_index(drop=True)
+        for key, part in bands.groupby(panel, sort=False)
+    }
+
+
+def band_of(bands: dict[tuple, pd.DataFrame], key: tuple, by: Sequence[str]) -> pd.DataFrame:
+    """The band of ``key`` in :func:`seed_bands`, or an empty band (no row with a value)."""
+    if key in bands:
+        return bands[key]
+    return pd.DataFrame(columns=[*by, "mean", "low", "high", "n_seeds"])
 
 
 def seed_note(df: pd.DataFrame, band: bool = True) -> str:

@@ -8,6 +8,7 @@ Input is the study's ``solver_zeros`` table (one row per path): ``dataset``, ``s
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -125,7 +126,8 @@ def plot_vs_tolerance(table: pd.DataFrame, metric: str = "n_wrong_zero_sets") ->
             ax.set_title(dataset, fontsize="small")
             if metric == "false_missed":
                 ax.set_yscale("symlog", linthresh=1.0)
-                ax.set_ylim(bottom=-0.3)  # counts: no negative decades
+                # counts: no negative decades; room above the largest count for its marker
+                ax.set_ylim(-0.3, _symlog_top(ax, -0.3))
                 ylabel_here = f"{ylabel} (symlog)"
             else:
                 integer_axis(ax.yaxis)
@@ -140,6 +142,21 @@ def plot_vs_tolerance(table: pd.DataFrame, metric: str = "n_wrong_zero_sets") ->
         fig.suptitle(_title(table, label.capitalize()))
         legend_outside(fig, axes, title="solver")
     return fig
+
+
+#: Room above the largest value of a symlog panel, as a share of its transformed height.
+TOP_MARGIN = 0.06
+
+
+def _symlog_top(ax, bottom: float) -> float:
+    """The top of a panel's y axis that leaves ``TOP_MARGIN`` of its height above the largest
+    value its lines draw (a marker there is not cut by the frame), in the axis's own scale."""
+    ys = [np.asarray(line.get_ydata(), dtype=np.float64) for line in ax.get_lines()]
+    ys = np.concatenate([y[np.isfinite(y)] for y in ys] or [np.zeros(0)])
+    high = max(float(ys.max()) if ys.size else 1.0, bottom + 1.0)
+    scale = ax.yaxis.get_transform()
+    low_t, high_t = scale.transform([bottom, high])
+    return float(scale.inverted().transform(high_t + TOP_MARGIN * (high_t - low_t)))
 
 
 def plot_vs_fit_time(table: pd.DataFrame) -> Figure:

@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from sparsity_lab.figures._common import (
     NotSupported,
+    band_of,
     bottom_xlabels_only,
     gamma_labels,
     integer_axis,
@@ -14,7 +15,7 @@ from sparsity_lab.figures._common import (
     new_figure,
     path_points,
     require_columns,
-    seed_band,
+    seed_bands,
     seed_note,
     set_alpha_axis,
 )
@@ -75,10 +76,11 @@ def plot_zero_fraction(fits: pd.DataFrame) -> Figure:
     datasets = sorted(fits["dataset"].unique())
     with theme():
         fig, axes = new_figure(len(datasets), sharex=True, sharey=True)
+        bands = seed_bands(fits, ["alpha_ratio"], "zero_fraction")
         for ax, dataset in zip(axes, datasets, strict=True):
             part = fits[fits["dataset"] == dataset]
             for rank, model in enumerate(ordered_models(part["model"].unique())):
-                band = seed_band(part[part["model"] == model], ["alpha_ratio"], "zero_fraction")
+                band = band_of(bands, (dataset, model), ["alpha_ratio"])
                 _line_with_band(ax, band, "alpha_ratio", model, rank)
             set_alpha_axis(ax, fits["alpha_ratio"])
             ax.set_ylim(-0.03, 1.03)
@@ -141,15 +143,17 @@ def _vs_nonzeros(fits: pd.DataFrame, column: str, ylabel: str, what: str) -> Fig
         raise NotSupported(f"fits table has no fit with both a nonzero count and {column}")
     datasets = sorted(fits["dataset"].unique())
     points = path_points(fits)
+    # per (dataset, model), in the path's order: alpha / alpha_max, or k, up (one groupby)
+    means = fits.groupby(["dataset", "model", *points], sort=True, dropna=False)
+    means = means[["n_nonzero", column]].mean()
+    panels = {key: m.droplevel([0, 1]) for key, m in means.groupby(level=[0, 1], sort=False)}
     with theme():
         fig, axes = new_figure(len(datasets))
         for ax, dataset in zip(axes, datasets, strict=True):
             part = fits[fits["dataset"] == dataset]
             for rank, model in enumerate(ordered_models(part["model"].unique())):
-                mine = part[part["model"] == model]
-                means = mine.groupby(points, sort=True, dropna=False)[["n_nonzero", column]]
-                means = means.mean()  # in the path's order: alpha / alpha_max, or k, up
-                plot_model_line(ax, means["n_nonzero"], means[column], model, rank)
+                mine = panels[dataset, model]
+                plot_model_line(ax, mine["n_nonzero"], mine[column], model, rank)
             integer_axis(ax.xaxis)
             ax.set_title(f"{dataset} (p = {int(part['n_features'].max())})")
             ax.set_xlabel("nonzero coefficients (count)")
@@ -192,12 +196,13 @@ def plot_support_recovery(fits: pd.DataFrame) -> Figure:
     datasets = sorted(known["dataset"].unique())
     with theme():
         fig, axes = new_figure(2 * len(datasets), ncols=2, sharex=True, sharey=True)
+        bands = {c: seed_bands(known, ["alpha_ratio"], c) for c in SUPPORT_METRICS}
         for i, dataset in enumerate(datasets):
             part = known[known["dataset"] == dataset]
             panels = axes[2 * i : 2 * i + 2]
             for ax, (column, name) in zip(panels, SUPPORT_METRICS.items(), strict=True):
                 for rank, model in enumerate(ordered_models(part["model"].unique())):
-                    band = seed_band(part[part["model"] == model], ["alpha_ratio"], column)
+                    band = band_of(bands[column], (dataset, model), ["alpha_ratio"])
                     if len(band):
                         _line_with_band(ax, band, "alpha_ratio", model, rank)
                 set_alpha_axis(ax, known["alpha_ratio"])

@@ -6,6 +6,7 @@ model. ``plot_sgd_zero_sets``: the SGD rules' zero sets against the optimum's al
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -51,6 +52,14 @@ def _mean_per_ratio(part: pd.DataFrame, column: str) -> pd.Series:
     return part.dropna(subset=[column]).groupby("alpha_ratio", sort=True)[column].mean()
 
 
+def _means_per_panel(fits: pd.DataFrame, column: str) -> dict[tuple, pd.Series]:
+    """``_mean_per_ratio`` of every (dataset, model) from one groupby (a key whose ``column``
+    is all NaN is absent)."""
+    means = fits.dropna(subset=[column]).groupby(["dataset", "model", "alpha_ratio"], sort=True)
+    means = means[column].mean()
+    return {key: s.droplevel([0, 1]) for key, s in means.groupby(level=[0, 1], sort=False)}
+
+
 def plot_zero_kinds(fits: pd.DataFrame) -> Figure:
     """Exact, certified, boundary and tiny zeros against alpha / alpha_max, per model.
 
@@ -81,6 +90,8 @@ def plot_zero_kinds(fits: pd.DataFrame) -> Figure:
     models = ordered_models(fits["model"].unique())
     with theme():
         fig, grid = _figure(len(datasets), len(models))
+        means = {k[0]: _means_per_panel(fits, k[0]) for k in kinds}
+        empty = pd.Series([], dtype=np.float64)
         for r, dataset in enumerate(datasets):
             for c, model in enumerate(models):
                 ax = grid[r, c]
@@ -89,7 +100,7 @@ def plot_zero_kinds(fits: pd.DataFrame) -> Figure:
                     ax.text(0.5, 0.5, "not run", ha="center", va="center",
                             transform=ax.transAxes, color="0.4")  # fmt: skip
                 for k, (column, label, color, marker, ls) in enumerate(kinds):
-                    series = _mean_per_ratio(part, column)
+                    series = means[column].get((dataset, model), empty)
                     if len(series):
                         every = max(1, -(-len(series) // MAX_MARKERS))
                         ax.plot(series.index, series.to_numpy(), color=color, marker=marker,
