@@ -271,14 +271,11 @@ def run_hydra(overrides: list[str]) -> int:
     """
     import hydra
 
-    from sparsity_lab import results
-
     # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
     verbose = [o for o in overrides if o in ("-v", "--verbose")]
     overrides = [o for o in overrides if o not in verbose]
 
     from sparsity_lab import provenance, sweep
-    from sparsity_lab.callbacks import StartRefused
 
     if runs_default_study(overrides):
         # nothing said about the work: the quickstart study, also under Hydra's flags (`run
@@ -306,6 +303,22 @@ def run_hydra(overrides: list[str]) -> int:
         lambda: started()[1].n_jobs if started() else 1,
         lambda: started()[0] if started() else None,
     )
+    from sparsity_lab.figures import early
+
+    # the coefficient figures drawn on the core the jobs leave idle (figures/early.py)
+    drawer = early.EarlyFigures(lambda: started()[0] if started() else None)
+    if early.wanted(overrides):
+        drawer.start()
+    try:
+        return _run_and_finish(main, overrides, progress, started, drawer)
+    finally:
+        drawer.close()
+
+
+def _run_and_finish(main, overrides, progress, started, drawer) -> int:
+    from sparsity_lab import results, sweep
+    from sparsity_lab.callbacks import StartRefused
+
     saved = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = ["sparsity-lab run", *overrides]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra's errors reach the handlers below
@@ -346,7 +359,7 @@ def run_hydra(overrides: list[str]) -> int:
     if started() is None:
         return code
     run_dir, plan = started()
-    return finish_run(run_dir, plan, code)
+    return finish_run(run_dir, plan, code, drawer)
 
 
 def _allowed_keys(overrides: list[str]):
@@ -373,8 +386,10 @@ def _allowed_keys(overrides: list[str]):
     return allowed_keys
 
 
-def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
+def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int, drawer=None) -> int:
     """Collect the run, print the summary and the `results:` line; the run's exit code.
+    ``drawer``: the :class:`~sparsity_lab.figures.early.EarlyFigures` of the run, stopped
+    before the report, which uses what it drew.
 
     When the run's tables or record cannot be written (a full disk, ...), one line says which
     path and why, the jobs' own tables stay usable, and the `results:` line is still printed.
@@ -418,10 +433,12 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int) -> int:
             code = code or 1
     from sparsity_lab import report
 
+    drawn = drawer.stop() if drawer is not None else None
     if tables is not None and report.report_enabled(run_dir):  # no report without the tables
         try:
-            page, n_figures = report.write_run_figures_and_report(run_dir)
-            print(f"figures: {n_figures} in {page.parent / 'figures'}", flush=True)
+            page, n_figures, n_early = report.write_run_figures_and_report(run_dir, drawn)
+            early = f" ({n_early} drawn while the jobs ran)" if n_early else ""
+            print(f"figures: {n_figures} in {page.parent / 'figures'}{early}", flush=True)
             print(f"report: {page}", flush=True)
         except OSError as exc:  # a full disk: one line; the tables and the last line stand
             print(f"error: {results.io_error_line(exc, run_dir)}", file=sys.stderr, flush=True)

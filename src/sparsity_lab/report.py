@@ -297,24 +297,31 @@ def figures_html(figures: Sequence[tuple[str, bytes | None, str | None]]) -> str
     return "".join(parts) or '<p class="note">no figure</p>'
 
 
-def render_figures(run_dir: Path, out: Path | None = None, n_jobs: int | None = None):
+def render_figures(
+    run_dir: Path, out: Path | None = None, n_jobs: int | None = None, drawn: Path | None = None
+):
     """(stem, PNG bytes or None, reason) for every figure of the run, drawn by
-    ``make_figures`` (``n_jobs`` processes, ``REPORT_DPI``) into ``out`` (default: a temporary
-    folder)."""
-    from sparsity_lab.figures.make import make_figures
+    ``make_figures`` (``n_jobs`` processes, ``REPORT_DPI``; ``drawn``: PNGs drawn while the jobs
+    ran, used where their inputs are the run's) into ``out`` (default: a temporary folder)."""
+    return _render(run_dir, out, n_jobs, drawn)[0]
+
+
+def _render(run_dir: Path, out: Path | None, n_jobs: int | None, drawn: Path | None):
+    """:func:`render_figures`'s figures, and how many were copied from ``drawn``."""
+    from sparsity_lab.figures.make import EARLY_NOTE, make_figures
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         written = make_figures(
             run_dir, out=out or tmp, formats=("png",), log=lines.append, n_jobs=n_jobs,
-            dpi=REPORT_DPI,
+            dpi=REPORT_DPI, drawn=drawn,
         )  # fmt: skip
         figures = [(p.stem, p.read_bytes(), None) for p in written]
     for line in lines:
         if line.startswith("skipped "):
             stem, _, reason = line.removeprefix("skipped ").partition(": ")
             figures.append((stem, None, reason))
-    return figures
+    return figures, sum(line.endswith(EARLY_NOTE) for line in lines)
 
 
 def _read_run(run_dir: Path):
@@ -404,8 +411,11 @@ def report_enabled(run_dir: Path) -> bool:
     return True
 
 
-def write_run_figures_and_report(run_dir: Path | str) -> tuple[Path, int]:
-    """What ``run`` does at its end: the figures (PNG) into ``<run>/figures`` and the report.
+def write_run_figures_and_report(
+    run_dir: Path | str, drawn: Path | None = None
+) -> tuple[Path, int, int]:
+    """What ``run`` does at its end: the figures (PNG) into ``<run>/figures`` and the report
+    (``drawn``: the folder of figures drawn while the jobs ran, :mod:`sparsity_lab.figures.early`).
 
     Returns
     -------
@@ -413,13 +423,15 @@ def write_run_figures_and_report(run_dir: Path | str) -> tuple[Path, int]:
         The report written.
     n_figures : int
         Figures written.
+    n_early : int
+        Of them, those drawn while the jobs ran (copied from ``drawn``).
     """
     from sparsity_lab.figures.make import FIGURES_DIR
 
     run_dir = Path(run_dir)
-    figures = render_figures(run_dir, out=run_dir / FIGURES_DIR)
+    figures, n_early = _render(run_dir, run_dir / FIGURES_DIR, None, drawn)
     n_drawn = sum(png is not None for _, png, _ in figures)
-    return write_report(run_dir, figures=figures), n_drawn
+    return write_report(run_dir, figures=figures), n_drawn, n_early
 
 
 def write_comparison_report(

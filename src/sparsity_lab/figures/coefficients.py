@@ -61,11 +61,18 @@ class CoefRows:
     ``relaxed_lasso [gamma=0]`` (:func:`~sparsity_lab.figures._common.gamma_labels`).
     """
 
-    def __init__(self, source: pd.DataFrame | Path | str) -> None:
+    def __init__(self, source: pd.DataFrame | Path | str | Sequence[Path]) -> None:
         from sparsity_lab import results
 
         self.frame = None if not isinstance(source, pd.DataFrame) else source
-        self.path = None if self.frame is not None else Path(source)
+        #: the table files (or dirs holding them) read one after another, as one table: a
+        #: run's, or the job dirs whose tables the run's concatenates in this order
+        self.paths: list[Path] = []
+        if self.frame is None:
+            many = isinstance(source, list | tuple)
+            self.paths = [Path(p) for p in source] if many else [Path(source)]
+            if not self.paths:
+                raise ValueError("CoefRows: no table to read")
         if self.frame is not None and "variant" not in self.frame.columns:
             self.frame = self.frame.assign(variant="")
         self._results = results
@@ -75,7 +82,7 @@ class CoefRows:
         """The table's columns (from the file's schema, without reading a row)."""
         if self.frame is not None:
             return list(self.frame.columns)
-        return self._results.table_columns(self.path, self._results.COEFS_FILE)
+        return self._results.table_columns(self.paths[0], self._results.COEFS_FILE)
 
     def least_gamma(self) -> dict[str, float]:
         """The smallest gamma of each fit label (model and variant) that has one."""
@@ -105,7 +112,13 @@ class CoefRows:
         if self.frame is not None:
             present = [c for c in columns if c in self.frame.columns]
             return self.frame[present].drop_duplicates().reset_index(drop=True)
-        return self._results.distinct_rows(self.path, self._results.COEFS_FILE, columns)
+        seen = [
+            self._results.distinct_rows(path, self._results.COEFS_FILE, columns)
+            for path in self.paths
+        ]
+        if len(seen) == 1:
+            return seen[0]
+        return pd.concat(seen, ignore_index=True).drop_duplicates().reset_index(drop=True)
 
     def batches(
         self, columns: Sequence[str], where: dict, kind: str | None = None
@@ -143,11 +156,25 @@ class CoefRows:
                 keep &= self.frame[column].isin(values).to_numpy()
             parts = iter([self.frame.loc[keep, [c for c in read if c in self.frame]]])
         else:
-            parts = self._results.table_batches(self.path, columns=read, where=where)
+            parts = self._file_batches(read, where)
         for part in parts:
             if "model" in columns:
                 part = part.assign(model=fit_labels(part["model"], part["variant"]))
             yield part[[c for c in columns if c in part.columns]]
+
+    def _file_batches(self, columns: list[str], where: dict) -> Iterator[pd.DataFrame]:
+        """The files' batches in order, as one table's: an empty frame (what a file yields
+        when no row matches) only when no file has a matching row."""
+        empty, found = None, False
+        for path in self.paths:
+            for part in self._results.table_batches(path, columns=columns, where=where):
+                if len(part):
+                    found = True
+                    yield part
+                elif empty is None:
+                    empty = part
+        if not found and empty is not None:
+            yield empty
 
     def path_kinds(self, dataset: str) -> list[str]:
         """The kinds of path a dataset's rows walk: ``alpha`` (the alpha grid) and ``k``."""

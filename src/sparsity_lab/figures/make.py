@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing as mp
 import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -41,6 +45,8 @@ from sparsity_lab.results import (
 
 FIGURES_DIR = "figures"
 DEFAULT_FORMATS: tuple[str, ...] = ("png", "pdf")
+#: What ``make_figures`` logs after a file copied from the figures drawn while the jobs ran.
+EARLY_NOTE = " (drawn while the jobs ran)"
 MAX_FIGURE_WORKERS = 8  # a figure takes 0.3 to 3 s to draw; more processes than this rarely pay
 
 # (stem, thunk or None, reason) of the figures being drawn, read by forked workers by index.
@@ -137,30 +143,86 @@ def _figures(
         yield "coef_paths_<dataset>", None, reason
         yield "coef_log10abs_histogram_<dataset>", None, reason
         return
-    zero_tol = None
-    if fits is not None and "zero_tol" in fits.columns and fits["zero_tol"].notna().any():
-        zero_tol = float(fits["zero_tol"].dropna().iloc[0])
+    zero_tol = first_zero_tol(fits)
     for dataset in sorted(datasets):
-        kinds = rows.path_kinds(dataset)
-        if "alpha" in kinds:
-            yield f"coef_paths_{slug(dataset)}", (lambda d=dataset: _paths(rows, d)), None
-        if "k" in kinds:
+        for stem, figure in dataset_figures(rows, dataset, zero_tol):
+            yield stem, figure, None
+
+
+@dataclass(frozen=True)
+class ReadThenDraw:
+    """A figure drawn from what it reads first: ``read()`` gives its inputs (the rows or
+    counts it draws), ``draw(inputs)`` the figure; calling it does both. Split so that a
+    figure drawn earlier from the same inputs (:func:`figure_key`) can be used instead."""
+
+    read: Callable[[], object]
+    draw: Callable[[object], Figure]
+
+    def __call__(self) -> Figure:
+        return self.draw(self.read())
+
+
+def first_zero_tol(fits: pd.DataFrame | None) -> float | None:
+    """The ``zero_tol`` the histograms draw: the fits table's first one, if any."""
+    if fits is None or "zero_tol" not in fits.columns or not fits["zero_tol"].notna().any():
+        return None
+    return float(fits["zero_tol"].dropna().iloc[0])
+
+
+def dataset_figures(
+    rows: CoefRows, dataset: str, zero_tol: float | None
+) -> Iterator[tuple[str, ReadThenDraw]]:
+    """(file stem, figure) of the coefficient figures of one dataset: its paths over alpha
+    and over k (those its rows walk) and its histogram of log10|coef|."""
+    kinds = rows.path_kinds(dataset)
+    for kind, name in (("alpha", "coef_paths"), ("k", "coef_paths_over_k")):
+        if kind in kinds:
+            x = "k" if kind == "k" else "alpha_ratio"
             yield (
-                f"coef_paths_over_k_{slug(dataset)}",
-                (lambda d=dataset: _paths(rows, d, "k")),
-                None,
+                f"{name}_{slug(dataset)}",
+                ReadThenDraw(
+                    lambda kind=kind: coef_path_rows(rows, dataset, kind=kind),
+                    lambda read, x=x: plot_coef_paths(read[0], x=x, n_features=read[1]),
+                ),
             )
-        yield (
-            f"coef_log10abs_histogram_{slug(dataset)}",
-            (lambda d=dataset: draw_coef_histogram(coef_histogram_counts(rows, d, zero_tol))),
-            None,
-        )
+    yield (
+        f"coef_log10abs_histogram_{slug(dataset)}",
+        ReadThenDraw(lambda: coef_histogram_counts(rows, dataset, zero_tol), draw_coef_histogram),
+    )
 
 
-def _paths(rows: CoefRows, dataset: str, kind: str = "alpha") -> Figure:
-    drawn, n_features = coef_path_rows(rows, dataset, kind=kind)
-    x = "k" if kind == "k" else "alpha_ratio"
-    return plot_coef_paths(drawn, x=x, n_features=n_features)
+def figure_key(stem: str, inputs: object, dpi: float | None) -> str:
+    """A digest of what a figure is drawn from: its stem, its inputs (frames, arrays,
+    dataclasses, containers and scalars, their types, order and values) and the resolution.
+    Two figures with the same key are the same picture (the drawing functions read nothing
+    else), so a PNG drawn earlier under it can be used."""
+    digest = hashlib.sha256()
+
+    def feed(obj: object) -> None:
+        digest.update(type(obj).__qualname__.encode() + b"\0")
+        if isinstance(obj, pd.DataFrame):
+            feed([str(c) for c in obj.columns])
+            feed([str(t) for t in obj.dtypes])
+            feed(obj.shape)
+            digest.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
+        elif isinstance(obj, pd.Series):
+            feed(obj.to_frame())
+        elif isinstance(obj, np.ndarray):
+            feed((str(obj.dtype), obj.shape))
+            digest.update(np.ascontiguousarray(obj).tobytes())
+        elif is_dataclass(obj):
+            feed([(f.name, getattr(obj, f.name)) for f in fields(obj)])
+        elif isinstance(obj, dict):
+            feed(list(obj.items()))
+        elif isinstance(obj, list | tuple):
+            digest.update(str(len(obj)).encode())
+            for item in obj:
+                feed(item)
+        else:
+            digest.update(repr(obj).encode() + b"\0")
+
+    feed((stem, inputs, dpi))
+    return digest.hexdigest()[:32]
 
 
 def make_figures(
@@ -170,6 +232,7 @@ def make_figures(
     log: Callable[[str], None] = print,
     n_jobs: int | None = None,
     dpi: float | None = None,
+    drawn: Path | None = None,
 ) -> list[Path]:
     """Render every figure that the run's tables support.
 
@@ -193,6 +256,9 @@ def make_figures(
         process, as it would be alone); 1 draws in this process.
     dpi : float, optional
         Resolution of the raster formats (PNG); default the theme's ``savefig.dpi`` (150).
+    drawn : path, optional
+        A folder of PNGs drawn earlier (:mod:`sparsity_lab.figures.early`), each named by the
+        :func:`figure_key` of its inputs: a figure whose key is there is copied, not drawn.
 
     Returns
     -------
@@ -231,38 +297,59 @@ def make_figures(
     out = Path(out) if out is not None else run_dir / FIGURES_DIR
     plan = list(_figures(fits, coefs, study_tables, missing))
     written: list[Path] = []
-    for stem, paths, reason in _draw_all(plan, out, formats, n_jobs, dpi):
+    for stem, paths, reason, copied in _draw_all(plan, out, formats, n_jobs, dpi, drawn):
         if reason is not None:
             log(f"skipped {stem}: {reason}")
         for path in paths:
             written.append(path)
-            log(f"wrote {path}")
+            log(f"wrote {path}{EARLY_NOTE if path in copied else ''}")
     return written
 
 
 def _draw_one(
-    index: int, out: Path, formats: Sequence[str], dpi: float | None = None
-) -> tuple[str, list[Path], str | None]:
-    """Draw ``_PLAN[index]`` and save it in every format: (stem, files written, reason skipped)."""
+    index: int,
+    out: Path,
+    formats: Sequence[str],
+    dpi: float | None = None,
+    drawn: Path | None = None,
+) -> tuple[str, list[Path], str | None, list[Path]]:
+    """Draw ``_PLAN[index]`` and save it in every format: (stem, files written, reason skipped,
+    files copied). A :class:`ReadThenDraw` figure whose PNG is in ``drawn`` under its
+    :func:`figure_key` (drawn earlier from the same inputs) is copied from there, not drawn."""
     stem, draw, reason = _PLAN[index]
     if draw is None:
-        return stem, [], reason
+        return stem, [], reason, []
+    fig = inputs = None
+    reused: list[Path] = []
     try:
-        fig = draw()
+        if isinstance(draw, ReadThenDraw):
+            inputs = draw.read()
+        else:
+            fig = draw()
+        paths = []
+        for fmt in formats:
+            out.mkdir(parents=True, exist_ok=True)
+            path = out / f"{stem}.{fmt}"
+            paths.append(path)
+            if fig is None and fmt == "png" and drawn is not None:
+                early = drawn / f"{stem}.{figure_key(stem, inputs, dpi)}.png"
+                try:
+                    shutil.copyfile(early, path)
+                    reused.append(path)
+                    continue
+                except FileNotFoundError:  # not drawn early (or not from these inputs)
+                    pass
+            if fig is None:
+                fig = draw.draw(inputs)
+            save_figure(fig, path, fmt, dpi=dpi)
     except NotSupported as exc:
-        return stem, [], str(exc)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in formats:
-        path = out / f"{stem}.{fmt}"
-        save_figure(fig, path, fmt, dpi=dpi)
-        paths.append(path)
-    return stem, paths, None
+        return stem, [], str(exc), []
+    return stem, paths, None, reused
 
 
 def _draw_task(
-    args: tuple[int, Path, Sequence[str], float | None],
-) -> tuple[str, list[Path], str | None]:
+    args: tuple[int, Path, Sequence[str], float | None, Path | None],
+) -> tuple[str, list[Path], str | None, list[Path]]:
     return _draw_one(*args)
 
 
@@ -279,7 +366,14 @@ def figure_workers(n_figures: int, n_jobs: int | None = None) -> int:
     return max(1, min(n_jobs, n_figures))
 
 
-def _draw_all(plan, out: Path, formats: Sequence[str], n_jobs: int | None, dpi: float | None):
+def _draw_all(
+    plan,
+    out: Path,
+    formats: Sequence[str],
+    n_jobs: int | None,
+    dpi: float | None,
+    drawn: Path | None = None,
+):
     """Yield ``_draw_one``'s result for every figure of ``plan``, in plan order.
 
     Figures are independent, so forked workers draw them side by side: they inherit the tables
@@ -293,12 +387,12 @@ def _draw_all(plan, out: Path, formats: Sequence[str], n_jobs: int | None, dpi: 
     try:
         if workers == 1:
             for index in range(len(plan)):
-                yield _draw_one(index, out, formats, dpi)
+                yield _draw_one(index, out, formats, dpi, drawn)
             return
         # Largest first would balance better, but the figures' cost is not known before drawing;
         # chunks of one keep both workers busy to the end.
         with mp.get_context("fork").Pool(workers) as pool:
-            tasks = [(index, out, tuple(formats), dpi) for index in range(len(plan))]
+            tasks = [(index, out, tuple(formats), dpi, drawn) for index in range(len(plan))]
             yield from pool.imap(_draw_task, tasks, chunksize=1)
     finally:
         _PLAN = []
