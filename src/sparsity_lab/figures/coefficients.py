@@ -77,12 +77,16 @@ class CoefRows:
             self.frame = self.frame.assign(variant="")
         self._results = results
         self._least: dict[str, float] | None = None
+        self._columns: list[str] | None = None
+        self._distinct: dict[tuple[str, ...], pd.DataFrame] = {}
 
     def columns(self) -> list[str]:
         """The table's columns (from the file's schema, without reading a row)."""
         if self.frame is not None:
             return list(self.frame.columns)
-        return self._results.table_columns(self.paths[0], self._results.COEFS_FILE)
+        if self._columns is None:
+            self._columns = self._results.table_columns(self.paths[0], self._results.COEFS_FILE)
+        return list(self._columns)
 
     def least_gamma(self) -> dict[str, float]:
         """The smallest gamma of each fit label (model and variant) that has one."""
@@ -108,7 +112,14 @@ class CoefRows:
         return label if least is None else f"{label} [gamma={least:g}]"
 
     def distinct(self, columns: Sequence[str]) -> pd.DataFrame:
-        """The distinct combinations of ``columns`` (those the table has)."""
+        """The distinct combinations of ``columns`` (those the table has); read once per
+        combination of columns (the figures of every dataset ask the same)."""
+        key = tuple(columns)
+        if key not in self._distinct:
+            self._distinct[key] = self._read_distinct(columns)
+        return self._distinct[key].copy()
+
+    def _read_distinct(self, columns: Sequence[str]) -> pd.DataFrame:
         if self.frame is not None:
             present = [c for c in columns if c in self.frame.columns]
             return self.frame[present].drop_duplicates().reset_index(drop=True)
