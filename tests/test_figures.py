@@ -316,23 +316,29 @@ def test_histogram_separate_exact_zero_bar(tables):
     _, coefs = tables
     synthetic = coefs[coefs["dataset"] == "synthetic"]
     fig = figures.plot_coef_histogram(synthetic, zero_tol=1e-10, bins=12)
-    assert len(fig.axes) == 2 * len(MODELS)  # a zero axes and a histogram axes per model
-    zero_axes, hist_axes = fig.axes[0::2], fig.axes[1::2]
+    assert len(fig.axes) == len(MODELS)  # one panel per model: the zero bar, a break, bins
     assert len({ax.get_ylim() for ax in fig.axes}) == 1  # one count axis for every panel
-    for zero_ax, ax, model in zip(zero_axes, hist_axes, MODELS, strict=True):
+    for ax, model in zip(fig.axes, MODELS, strict=True):
         c = synthetic.loc[synthetic["model"] == model, "coef"]
-        (zero_bar,) = zero_ax.patches
+        (zero_bar,) = ax.patches
         assert zero_bar.get_height() == (c == 0).sum()
-        assert [t.get_text() for t in zero_ax.get_xticklabels()] == ["0.0"]
-        (bars,) = ax.collections  # one rectangle per bin, from 0 to its count
+        (bars,) = [p for p in ax.collections if p.get_label().startswith("0 < |coef|")]
         rects = np.array([p.vertices[:4] for p in bars.get_paths()])
-        assert rects.shape == (12, 4, 2)
+        assert rects.shape == (12, 4, 2)  # one rectangle per bin, from 0 to its count
         logs = np.log10(np.abs(c[c != 0]))
         expected, edges = np.histogram(logs, bins=np.unique(rects[:, :, 0]))
         np.testing.assert_array_equal(rects[:, 1, 1], expected)  # heights: the table's counts
         np.testing.assert_array_equal(rects[:, 0, 1], 0)
         np.testing.assert_allclose(rects[:, 0, 0], edges[:-1])
         assert rects[:, 1, 1].sum() == (c != 0).sum()
+        # the zero bar left of the bins, under the tick "0.0", the log10 ticks right of it
+        assert zero_bar.get_x() + zero_bar.get_width() < edges[0]
+        with style.theme():
+            ax.figure.canvas.draw()
+        labels = {t.get_text(): t.get_position()[0] for t in ax.get_xticklabels()}
+        assert labels["0.0"] == pytest.approx(zero_bar.get_x() + zero_bar.get_width() / 2)
+        assert all(x > zero_bar.get_x() + zero_bar.get_width() for t, x in labels.items()
+                   if t != "0.0")  # fmt: skip
         assert ax.get_ylim()[0] == 0.7  # the count axis starts below one coefficient
         assert ax.get_title(loc="right").startswith(f"{model}: {(c == 0).sum()} of")
         assert "log scale" in fig.axes[0].get_ylabel()  # stated, never silent

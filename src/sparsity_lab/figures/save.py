@@ -21,7 +21,6 @@ figure's drawing time and change no pixel here:
 
 from __future__ import annotations
 
-from itertools import pairwise
 from typing import IO
 
 import matplotlib as mpl
@@ -164,20 +163,8 @@ def _suptitle(fig: Figure) -> Text | None:
     return next((t for t in fig.texts if text and t.get_text() == text), None)
 
 
-def _cell(spec):
-    """(the top-level cell, the column inside it) of a panel: a panel of the top grid is its
-    own cell (column 0); a panel of a one-row grid nested in a cell (the histogram's zero bar
-    and its bins) is that column of the nested grid."""
-    top = spec.get_topmost_subplotspec()
-    if top is spec:
-        return top, 0
-    return top, spec.colspan.start
-
-
-def _set_grid(fig: Figure, gs, axes, margins, inner: dict) -> None:
-    """Place the grid ``gs`` with (left, right, bottom, top, column gap, row gap) in inches;
-    a nested row of panels splits its cell with ``inner[cell]`` (the gaps between its
-    columns, inches) in its width ratios."""
+def _set_grid(fig: Figure, gs, axes, margins) -> None:
+    """Place the grid ``gs`` with (left, right, bottom, top, column gap, row gap) in inches."""
     width, height = fig.get_size_inches()
     left, right, bottom, top, gap_w, gap_h = margins
     nrows, ncols = gs.get_geometry()
@@ -188,27 +175,16 @@ def _set_grid(fig: Figure, gs, axes, margins, inner: dict) -> None:
         wspace=gap_w / panel_w, hspace=gap_h / panel_h,
     )  # fmt: skip
     for ax in axes:
-        spec = ax.get_subplotspec()
-        cell, column = _cell(spec)
-        if cell is spec:
-            ax.set_position(spec.get_position(fig))
-            continue
-        box = cell.get_position(fig)
-        ratios = np.asarray(spec.get_gridspec().get_width_ratios(), dtype=np.float64)
-        gaps = np.asarray(inner[cell], dtype=np.float64) / width
-        widths = (box.width - gaps.sum()) * ratios / ratios.sum()
-        x0 = box.x0 + widths[:column].sum() + gaps[:column].sum()
-        ax.set_position(Bbox.from_bounds(x0, box.y0, widths[column], box.height))
+        ax.set_position(ax.get_subplotspec().get_position(fig))
 
 
 def grid_layout(fig: Figure, pads: dict) -> bool:
-    """What the constrained layout does for panels on one grid (no colour bar, no supxlabel
-    or supylabel; a cell may hold a row of panels of a nested grid), with one measurement of
-    the panels' decorations instead of the engine's two passes (a second one only where the
-    panels' new size changed their ticks): every cell the same size, the margins and the
-    gaps between columns and rows (and between the panels of a cell) the largest its panels'
-    ticks, labels and titles need, plus the engine's pads (``w_pad``, ``h_pad``, inches); a
-    suptitle at the top as the engine puts it.
+    """What the constrained layout does for panels on one grid (no nested grid, no colour bar,
+    no supxlabel or supylabel), with one measurement of the panels' decorations instead of
+    the engine's two passes (a second one only where the panels' new size changed their
+    ticks): every cell the same size, the margins and the gaps between columns and rows the
+    largest its panels' ticks, labels and titles need, plus the engine's pads (``w_pad``,
+    ``h_pad``, inches); a suptitle at the top as the engine puts it.
 
     Returns False (nothing changed) for a figure it does not handle.
     """
@@ -216,42 +192,25 @@ def grid_layout(fig: Figure, pads: dict) -> bool:
     specs = [ax.get_subplotspec() for ax in axes]
     if not axes or any(spec is None for spec in specs):
         return False
-    gs = specs[0].get_topmost_subplotspec().get_gridspec()
-    if type(gs) is not GridSpec:
-        return False
-    for spec in specs:
-        cell, _ = _cell(spec)
-        nested = spec.get_gridspec()
-        if cell.get_gridspec() is not gs:
-            return False
-        if cell is not spec and (
-            nested.get_geometry()[0] != 1 or spec.colspan.stop - spec.colspan.start != 1
-        ):
-            return False  # only a single row of single panels inside a cell
-        if cell is not spec and nested.get_topmost_subplotspec() is not cell:
-            return False  # one level of nesting
+    gs = specs[0].get_gridspec()
+    if type(gs) is not GridSpec or any(spec.get_gridspec() is not gs for spec in specs):
+        return False  # a nested grid, or panels on several grids
     if fig.get_supxlabel() or fig.get_supylabel() or tuple(pads.get("rect", ())) != (0, 0, 1, 1):
         return False
     if len(set(gs.get_width_ratios())) > 1 or len(set(gs.get_height_ratios())) > 1:
         return False  # panels of different sizes
     before = gs.get_subplot_params(fig), [ax.get_position(original=True) for ax in axes]
-    inner = {}
-    for spec in specs:
-        cell, _ = _cell(spec)
-        if cell is not spec:
-            inner[cell] = [2 * pads["w_pad"]] * (spec.get_gridspec().get_geometry()[1] - 1)
-    _set_grid(fig, gs, axes, FIRST_GUESS, inner)
+    _set_grid(fig, gs, axes, FIRST_GUESS)
     for _ in range(2):  # a second measurement only where the panels' ticks changed
         ticks = _tick_locations(axes)
-        found = _grid_margins(fig, gs, axes, specs, pads)
-        if found is None:  # decorations larger than the figure: let the engine say so
+        margins = _grid_margins(fig, gs, axes, specs, pads)
+        if margins is None:  # decorations larger than the figure: let the engine say so
             params, positions = before
             gs.update(**{k: getattr(params, k) for k in GRID_KEYS})
             for ax, position in zip(axes, positions, strict=True):
                 ax.set_position(position)
             return False
-        margins, inner = found
-        _set_grid(fig, gs, axes, margins, inner)
+        _set_grid(fig, gs, axes, margins)
         if _tick_locations(axes) == ticks:
             break  # the ticks measured are the ones drawn
     return True
@@ -263,35 +222,21 @@ def _tick_locations(axes) -> list[tuple]:
 
 
 def _grid_margins(fig: Figure, gs, axes, specs, pads: dict):
-    """((left, right, bottom, top, column gap, row gap), the gaps inside each nested cell) in
-    inches that the panels' decorations need where they are now, plus the engine's pads; the
-    suptitle placed at the top. None when they leave no room for the panels."""
+    """(left, right, bottom, top, column gap, row gap) in inches that the panels' decorations
+    need where they are now, plus the engine's pads; the suptitle placed at the top. None when
+    they leave no room for the panels."""
     w_pad, h_pad = pads["w_pad"], pads["h_pad"]
     width, height = fig.get_size_inches()
     renderer = fig.canvas.get_renderer()
     inches = fig.dpi_scale_trans.inverted()
     nrows, ncols = gs.get_geometry()
     need = {"l": np.zeros(ncols), "r": np.zeros(ncols), "b": np.zeros(nrows), "t": np.zeros(nrows)}
-    boxes: dict = {}  # cell -> {column: (panel box, tight box)}
     for ax, spec in zip(axes, specs, strict=True):
         box = ax.get_window_extent(renderer).transformed(inches)
         tight = ax.get_tightbbox(renderer, for_layout_only=True).transformed(inches)
-        cell, column = _cell(spec)
-        boxes.setdefault(cell, {})[column] = (box, tight)
-    inner = {}
-    for cell, columns in boxes.items():
-        box = Bbox.union([b for b, _ in columns.values()])
-        tight = Bbox.union([t for _, t in columns.values()] + [box])
-        if len(columns) > 1 or next(iter(columns)) != 0:
-            order = sorted(columns)
-            inner[cell] = [
-                max(columns[a][1].x1 - columns[a][0].x1, 0.0)
-                + max(columns[b][0].x0 - columns[b][1].x0, 0.0)
-                + 2 * w_pad
-                for a, b in pairwise(order)
-            ]
-        first_col, last_col = cell.colspan.start, cell.colspan.stop - 1
-        first_row, last_row = cell.rowspan.start, cell.rowspan.stop - 1
+        tight = Bbox.union([tight, box])
+        first_col, last_col = spec.colspan.start, spec.colspan.stop - 1
+        first_row, last_row = spec.rowspan.start, spec.rowspan.stop - 1
         need["l"][first_col] = max(need["l"][first_col], box.x0 - tight.x0)
         need["r"][last_col] = max(need["r"][last_col], tight.x1 - box.x1)
         need["t"][first_row] = max(need["t"][first_row], tight.y1 - box.y1)
@@ -309,6 +254,5 @@ def _grid_margins(fig: Figure, gs, axes, specs, pads: dict):
         gap_w + 2 * w_pad, gap_h + 2 * h_pad,
     )  # fmt: skip
     room_w = width - margins[0] - margins[1] - (ncols - 1) * margins[4]
-    room_w -= max((sum(gaps) for gaps in inner.values()), default=0.0) * ncols
     room_h = height - margins[2] - margins[3] - (nrows - 1) * margins[5]
-    return (margins, inner) if min(room_w, room_h) > 0 else None
+    return margins if min(room_w, room_h) > 0 else None
