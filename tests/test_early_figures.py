@@ -1,4 +1,4 @@
-"""Figures drawn while the jobs run (figures/early.py): what the drawer draws is the picture the
+"""Figures drawn while the jobs run (early.py): what the drawer draws is the picture the
 report would draw from the run's table, byte for byte; a figure drawn from other rows is never
 used; the drawer starts only where a core is idle and never outlives `run`."""
 
@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import results_line, run_cli
-from sparsity_lab import results
-from sparsity_lab.figures import early
+from sparsity_lab import early, results
 from sparsity_lab.figures.coefficients import CoefRows
 from sparsity_lab.figures.make import (
     EARLY_NOTE,
@@ -146,7 +145,7 @@ def drawers(cwd: Path) -> list[int]:
             where = Path(os.readlink(f"/proc/{pid}/cwd"))
         except OSError:
             continue
-        if b"sparsity_lab.figures.early" in command and where == cwd:
+        if b"sparsity_lab.early" in command and where == cwd:
             found.append(int(pid))
     return found
 
@@ -154,10 +153,11 @@ def drawers(cwd: Path) -> list[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_the_drawer_exits_when_run_is_killed(tmp_path):
     script = (
-        "from sparsity_lab.figures import early\n"
+        "from sparsity_lab import early\n"
         "import time\n"
-        "drawer = early.EarlyFigures(lambda: None)\n"
+        "drawer = early.EarlyFigures()\n"
         "drawer.start()\n"
+        "drawer.watch(lambda: None)\n"
         "print(drawer.proc.pid, flush=True)\n"
         "time.sleep(60)\n"
     )

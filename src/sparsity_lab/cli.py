@@ -261,6 +261,25 @@ def runs_default_study(overrides: list[str]) -> bool:
     return True
 
 
+def run_overrides(overrides: list[str]) -> list[str]:
+    """The overrides `run` hands Hydra: the quickstart study where the command line says
+    nothing about the work (:func:`runs_default_study`), and ``-v`` as ``verbose=true``."""
+    # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
+    verbose = [o for o in overrides if o in ("-v", "--verbose")]
+    overrides = [o for o in overrides if o not in verbose]
+    if runs_default_study(overrides):
+        # nothing said about the work: the quickstart study, also under Hydra's flags (`run
+        # --cfg job` prints the config a bare `run` launches) and with where the results go
+        # (beside the other overrides: Hydra's parser takes them as one run of positionals)
+        at = next((i for i, o in enumerate(overrides) if "=" in o and o[0] != "-"), 0)
+        overrides = [*overrides[:at], "experiment=quickstart", *overrides[at:]]
+    return overrides + (["verbose=true"] if verbose else [])
+
+
+#: The drawer the console script started before its imports (:func:`entry`), for `run`.
+_STARTED_DRAWER: list = []
+
+
 def run_hydra(overrides: list[str]) -> int:
     """`sparsity-lab run ...`: Hydra's command line, with the quickstart study as default.
 
@@ -271,20 +290,10 @@ def run_hydra(overrides: list[str]) -> int:
     """
     import hydra
 
-    # `run -v` is the short form of verbose=true (per-job log lines on the terminal)
-    verbose = [o for o in overrides if o in ("-v", "--verbose")]
-    overrides = [o for o in overrides if o not in verbose]
-
     from sparsity_lab import provenance, sweep
 
-    if runs_default_study(overrides):
-        # nothing said about the work: the quickstart study, also under Hydra's flags (`run
-        # --cfg job` prints the config a bare `run` launches) and with where the results go
-        # (beside the other overrides: Hydra's parser takes them as one run of positionals)
-        at = next((i for i, o in enumerate(overrides) if "=" in o and o[0] != "-"), 0)
-        overrides = [*overrides[:at], "experiment=quickstart", *overrides[at:]]
+    overrides = run_overrides(overrides)
     register_resolvers()
-    overrides += ["verbose=true"] if verbose else []
     sweep.check_run_dir_overrides(overrides)
     sweep.check_hydra_flags(overrides, config_dir())
     main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
@@ -303,12 +312,13 @@ def run_hydra(overrides: list[str]) -> int:
         lambda: started()[1].n_jobs if started() else 1,
         lambda: started()[0] if started() else None,
     )
-    from sparsity_lab.figures import early
+    from sparsity_lab import early
 
-    # the coefficient figures drawn on the core the jobs leave idle (figures/early.py)
-    drawer = early.EarlyFigures(lambda: started()[0] if started() else None)
-    if early.wanted(overrides):
+    # the coefficient figures drawn on the core the jobs leave idle (early.py)
+    drawer = _STARTED_DRAWER.pop() if _STARTED_DRAWER else early.EarlyFigures()
+    if drawer.proc is None and early.wanted(overrides):
         drawer.start()
+    drawer.watch(lambda: started()[0] if started() else None)
     try:
         return _run_and_finish(main, overrides, progress, started, drawer)
     finally:
@@ -388,7 +398,7 @@ def _allowed_keys(overrides: list[str]):
 
 def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int, drawer=None) -> int:
     """Collect the run, print the summary and the `results:` line; the run's exit code.
-    ``drawer``: the :class:`~sparsity_lab.figures.early.EarlyFigures` of the run, stopped
+    ``drawer``: the :class:`~sparsity_lab.early.EarlyFigures` of the run, stopped
     before the report, which uses what it drew.
 
     When the run's tables or record cannot be written (a full disk, ...), one line says which
@@ -632,6 +642,12 @@ def entry() -> None:
     from sparsity_lab.startup import exit_quickly, gc_paused
 
     verb = sys.argv[1] if len(sys.argv) > 1 else ""
+    if verb == "run":  # the figure drawer imports beside this process (early.py)
+        from sparsity_lab import early
+
+        if early.wanted(run_overrides(sys.argv[2:])):
+            _STARTED_DRAWER.append(early.EarlyFigures())
+            _STARTED_DRAWER[0].start()
     with gc_paused():
         for module in VERB_MODULES.get(verb, ()):
             importlib.import_module(module)

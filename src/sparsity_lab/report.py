@@ -415,7 +415,7 @@ def write_run_figures_and_report(
     run_dir: Path | str, drawn: Path | None = None
 ) -> tuple[Path, int, int]:
     """What ``run`` does at its end: the figures (PNG) into ``<run>/figures`` and the report
-    (``drawn``: the folder of figures drawn while the jobs ran, :mod:`sparsity_lab.figures.early`).
+    (``drawn``: the folder of figures drawn while the jobs ran, :mod:`sparsity_lab.early`).
 
     Returns
     -------

@@ -257,7 +257,7 @@ def make_figures(
     dpi : float, optional
         Resolution of the raster formats (PNG); default the theme's ``savefig.dpi`` (150).
     drawn : path, optional
-        A folder of PNGs drawn earlier (:mod:`sparsity_lab.figures.early`), each named by the
+        A folder of PNGs drawn earlier (:mod:`sparsity_lab.early`), each named by the
         :func:`figure_key` of its inputs: a figure whose key is there is copied, not drawn.
 
     Returns

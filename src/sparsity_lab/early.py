@@ -91,25 +91,30 @@ class EarlyFigures:
     """`run`'s side of the drawer: :meth:`start` it, :meth:`stop` it before the report (the
     folder of what it drew, or None), :meth:`close` at the end (stops it, removes its folder).
 
-    Parameters
-    ----------
-    run_dir : callable
-        Returns the run dir once the sweep started (it names it), else None.
+    The console script starts it before its own imports, so that both import side by side;
+    :meth:`watch` then gives it the run dir once the sweep has started.
     """
 
-    def __init__(self, run_dir: Callable[[], Path | None]) -> None:
-        self.run_dir = run_dir
+    def __init__(self) -> None:
+        self.run_dir: Callable[[], Path | None] = lambda: None
         self.proc: subprocess.Popen | None = None
         self._sent: Path | None = None
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the drawer and a thread that tells it the run dir once there is one."""
+        """Start the drawer process (it imports the figure code, then waits for a run dir)."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sparsity_lab.figures.early"],
+            [sys.executable, "-m", "sparsity_lab.early"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
         )  # fmt: skip
+
+    def watch(self, run_dir: Callable[[], Path | None]) -> None:
+        """Tell the drawer (if started) the run dir once ``run_dir()`` gives one (the sweep's
+        start names it), from a thread."""
+        if self.proc is None:
+            return
+        self.run_dir = run_dir
         self._thread = threading.Thread(target=self._send_run_dir, daemon=True)
         self._thread.start()
 
