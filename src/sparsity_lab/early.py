@@ -12,9 +12,10 @@ Nothing drawn early is trusted: each PNG is named by the :func:`~sparsity_lab.fi
 figure_key` of the inputs it was drawn from, and the report, reading the run's collected
 table, copies a PNG only where its own inputs give the same key (a dataset with a job the
 drawer did not see, a resumed run's other jobs, another ``zero_tol``: the key differs and the
-report draws it). When the report starts, the drawer is stopped (what it was drawing is lost,
-so it takes no core from the report's workers), and the scratch folder is removed after it.
-The drawer exits by itself when `run` is gone (its stdin closes).
+report draws it). The drawer runs at the lowest priority (``nice`` 19), so it takes only a
+core `run` leaves idle. When the report starts, it is killed (what it was drawing is lost, so
+it takes no core from the report's workers), and the scratch folder is removed after the
+report. The drawer exits by itself when `run` is gone (its stdin closes).
 """
 
 from __future__ import annotations
@@ -132,26 +133,31 @@ class EarlyFigures:
             return
 
     def stop(self) -> Path | None:
-        """Stop the drawer now (SIGTERM; it draws nothing more) and return its folder of
-        figures, or None when it drew none."""
+        """Stop the drawer now (SIGKILL: it draws nothing more) and return its folder of
+        figures, or None when it drew none. Not waiting for it to go (at the lowest priority,
+        on a busy machine, that takes a while): a PNG it renames into its folder after this
+        is whole, and as good as any under its key."""
         self._done.set()
         if self._thread is not None:
             self._thread.join()
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGKILL)
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
-        self.proc.wait()
         if self._sent is None:
             return None
         folder = scratch_dir(self._sent, self.proc.pid)
         return folder if folder.is_dir() else None
 
     def close(self) -> None:
-        """Stop the drawer if it runs and remove its folder."""
+        """Stop the drawer if it runs, wait for it to go, and remove its folder."""
         self.stop()
+        if self.proc is not None:  # killed: gone in a moment, then its folder can go
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
         if self._sent is not None and self.proc is not None:
             folder = scratch_dir(self._sent, self.proc.pid)
             shutil.rmtree(folder, ignore_errors=True)
@@ -241,6 +247,10 @@ def _parent_gone(stdin) -> bool:
 
 def main() -> int:
     """The drawer process: import, wait for the run dir on stdin, draw until stdin closes."""
+    # the lowest priority: it takes a core only when `run` (its imports, its jobs, their BLAS
+    # threads) leaves one idle, so that it never slows the run it draws for
+    with contextlib.suppress(OSError):
+        os.nice(19)
     # the figure code, imported while `run` plans the sweep
     import sparsity_lab.figures.make
     import sparsity_lab.report  # noqa: F401
