@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparsity_lab import results
+from sparsity_lab import results, schema
 from sparsity_lab.gridpoints import SUMMARY_RATIOS, fit_groups, nearest_point
 
 REPORT_FILE = "report.html"
@@ -308,20 +308,37 @@ def render_figures(
 
 def _render(run_dir: Path, out: Path | None, n_jobs: int | None, drawn: Path | None):
     """:func:`render_figures`'s figures, and how many were copied from ``drawn``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        written, skipped, n_early = figure_files(run_dir, Path(out or tmp), n_jobs, drawn)
+        figures = _figure_list(written, skipped)
+    return figures, n_early
+
+
+def figure_files(
+    run_dir: Path, out: Path, n_jobs: int | None, drawn: Path | None
+) -> tuple[list[Path], list[tuple[str, str]], int]:
+    """The report's figures written into ``out`` by ``make_figures`` (PNG, ``REPORT_DPI``):
+    (the files, (stem, reason) of each figure skipped, how many were copied from ``drawn``)."""
     from sparsity_lab.figures.make import EARLY_NOTE, make_figures
 
     lines: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        written = make_figures(
-            run_dir, out=out or tmp, formats=("png",), log=lines.append, n_jobs=n_jobs,
-            dpi=REPORT_DPI, drawn=drawn,
-        )  # fmt: skip
-        figures = [(p.stem, p.read_bytes(), None) for p in written]
-    for line in lines:
-        if line.startswith("skipped "):
-            stem, _, reason = line.removeprefix("skipped ").partition(": ")
-            figures.append((stem, None, reason))
-    return figures, sum(line.endswith(EARLY_NOTE) for line in lines)
+    written = make_figures(
+        run_dir, out=out, formats=("png",), log=lines.append, n_jobs=n_jobs, dpi=REPORT_DPI,
+        drawn=drawn,
+    )  # fmt: skip
+    skipped = [
+        tuple(line.removeprefix("skipped ").partition(": ")[::2])
+        for line in lines
+        if line.startswith("skipped ")
+    ]
+    return written, skipped, sum(line.endswith(EARLY_NOTE) for line in lines)
+
+
+def _figure_list(written: Sequence[Path], skipped: Sequence[tuple[str, str]]):
+    """(stem, PNG bytes or None, reason): the files' bytes, then the figures skipped."""
+    return [(p.stem, p.read_bytes(), None) for p in written] + [
+        (stem, None, reason) for stem, reason in skipped
+    ]
 
 
 def _read_run(run_dir: Path):
@@ -411,11 +428,12 @@ def report_enabled(run_dir: Path) -> bool:
     return True
 
 
-def write_run_figures_and_report(
-    run_dir: Path | str, drawn: Path | None = None
-) -> tuple[Path, int, int]:
-    """What ``run`` does at its end: the figures (PNG) into ``<run>/figures`` and the report
-    (``drawn``: the folder of figures drawn while the jobs ran, :mod:`sparsity_lab.early`).
+def write_run_figures_and_report(run_dir: Path | str, drawer=None) -> tuple[Path, int, int]:
+    """What ``run`` does at its end: the figures (PNG) into ``<run>/figures`` and the report.
+
+    ``drawer``: the run's :class:`~sparsity_lab.early.EarlyFigures`, which draws them where it
+    runs (its processes have the figure code loaded; it copies what it drew while the jobs
+    ran), else this process does, using what the drawer drew before it stopped.
 
     Returns
     -------
@@ -424,14 +442,16 @@ def write_run_figures_and_report(
     n_figures : int
         Figures written.
     n_early : int
-        Of them, those drawn while the jobs ran (copied from ``drawn``).
+        Of them, those drawn while the jobs ran.
     """
-    from sparsity_lab.figures.make import FIGURES_DIR
-
     run_dir = Path(run_dir)
-    figures, n_early = _render(run_dir, run_dir / FIGURES_DIR, None, drawn)
-    n_drawn = sum(png is not None for _, png, _ in figures)
-    return write_report(run_dir, figures=figures), n_drawn, n_early
+    out = run_dir / schema.FIGURES_DIR
+    done = drawer.render(out) if drawer is not None else None
+    if done is None:
+        done = figure_files(run_dir, out, None, drawer.folder() if drawer is not None else None)
+    written, skipped, n_early = done
+    figures = _figure_list(written, skipped)
+    return write_report(run_dir, figures=figures), len(written), n_early
 
 
 def write_comparison_report(

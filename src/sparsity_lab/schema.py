@@ -154,3 +154,5 @@ CORE_TABLES: tuple[Table, ...] = (FITS, COEFS, SUMMARY, NOTES, SELECTED)
 RUN_FILE = "run.json"
 JOB_FILE = "job.json"
 JOBS_DIR = "jobs"
+#: A run's figures (``<run>/figures``), written by `run` with its report and by `figures`.
+FIGURES_DIR = "figures"

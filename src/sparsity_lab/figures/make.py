@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sparsity_lab import schema
 from sparsity_lab.errors import UserError
 from sparsity_lab.figures._common import NotSupported, on_alpha_grid, slug
 from sparsity_lab.figures.coefficients import (
@@ -43,7 +44,7 @@ from sparsity_lab.results import (
     table_columns,
 )
 
-FIGURES_DIR = "figures"
+FIGURES_DIR = schema.FIGURES_DIR
 DEFAULT_FORMATS: tuple[str, ...] = ("png", "pdf")
 #: What ``make_figures`` logs after a file copied from the figures drawn while the jobs ran.
 EARLY_NOTE = " (drawn while the jobs ran)"
