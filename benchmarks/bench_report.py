@@ -19,30 +19,31 @@ from benchmarks._timing import interleaved, met, verdict
 
 #: study -> the most its run with the report may take, as a multiple of the run without it
 TARGETS = {"quickstart": 1.6, "l1_vs_l2": 1.4}
-REPEAT = 2
+REPEAT = 3
 
 
 #: CPU seconds (user + system, the run and its figure workers) of the last `run_seconds` call
 LAST_CPU: dict[tuple[str, bool], list[float]] = {}
 
 
-def run_seconds(study: str, report: bool) -> float:
+def run_seconds(study: str, report: bool, drawer: bool = True) -> float:
     """Wall time of `sparsity-lab run experiment=<study>` in a fresh process and folder; its CPU
     time goes to ``LAST_CPU`` (on a loaded machine the wall ratio follows the share of the
-    cores the run gets, the CPU ratio does not)."""
+    cores the run gets, the CPU ratio does not). ``drawer=False``: without the figure drawer
+    (``SPARSITY_LAB_EARLY_FIGURES=0``: `run` draws every figure at its end)."""
     args = [f"experiment={study}", *([] if report else ["report=false"])]
+    env = {**os.environ, "SPARSITY_LAB_PROGRESS": "0", "SPARSITY_LAB_EARLY_FIGURES": str(+drawer)}
     with tempfile.TemporaryDirectory() as tmp:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "sparsity_lab.cli", "run", *args],
-            cwd=tmp, check=True, capture_output=True,
-            env={**os.environ, "SPARSITY_LAB_PROGRESS": "0"},
+            cwd=tmp, check=True, capture_output=True, env=env,
         )  # fmt: skip
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    LAST_CPU.setdefault((study, report), []).append(cpu)
+    LAST_CPU.setdefault((study, report, drawer), []).append(cpu)
     return wall
 
 
@@ -56,16 +57,23 @@ def main() -> bool:
             {
                 "without": lambda study=study: run_seconds(study, report=False),
                 "with": lambda study=study: run_seconds(study, report=True),
+                "no drawer": lambda study=study: run_seconds(study, report=True, drawer=False),
             },
             repeat=REPEAT,
         )
         ratio = times["with"] / times["without"]
-        cpu = {report: statistics.median(LAST_CPU[study, report]) for report in (False, True)}
+        cpu = {
+            key: statistics.median(LAST_CPU[(study, *key)])
+            for key in ((False, True), (True, True), (True, False))
+        }
+        base = cpu[False, True]
         print(
             f"run experiment={study}: report=false {times['without']:.1f} s, with the report "
             f"{times['with']:.1f} s (median of {REPEAT}, interleaved): ratio {ratio:.2f} "
-            f"{verdict(ratio, target)}; CPU {cpu[False]:.1f} s and {cpu[True]:.1f} s "
-            f"(ratio {cpu[True] / cpu[False]:.2f}; the figures run on every core)"
+            f"{verdict(ratio, target)}; CPU {base:.1f} s and {cpu[True, True]:.1f} s "
+            f"(ratio {cpu[True, True] / base:.2f}; the figures run on every core); without "
+            f"the figure drawer (SPARSITY_LAB_EARLY_FIGURES=0) {times['no drawer']:.1f} s, "
+            f"ratio {times['no drawer'] / times['without']:.2f}, CPU {cpu[True, False]:.1f} s"
         )
         ok = ok and met(ratio, target)
     return ok
