@@ -190,8 +190,8 @@ class EarlyFigures:
             return
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
+        try:  # idle at stdin, it goes at once; drawing still (`run` interrupted), it is killed
+            self.proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -303,6 +303,8 @@ def _draw_while_jobs_run(run_dir: Path, folder: Path) -> int:
                     break
                 folder.mkdir(parents=True, exist_ok=True)
             drawer.step()
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: `run` says it
+        code = 130
     except BaseException:  # a bug shows; the report draws what this did not
         import traceback
 
@@ -344,17 +346,22 @@ def main() -> int:
     import sparsity_lab.report  # noqa: F401
 
     run_dir = folder = child = None
-    for line in sys.stdin:
-        command = json.loads(line)
-        if "run_dir" in command:
-            run_dir = Path(command["run_dir"])
-            folder = scratch_dir(run_dir, os.getpid())
-            child = _draw_while_jobs_run(run_dir, folder)
-        elif "render" in command and run_dir is not None:
-            _stop(child)
-            child = None
-            print(json.dumps(_render(run_dir, Path(command["render"]), folder)), flush=True)
-    _stop(child)
+    try:
+        for line in sys.stdin:
+            command = json.loads(line)
+            if "run_dir" in command:
+                run_dir = Path(command["run_dir"])
+                folder = scratch_dir(run_dir, os.getpid())
+                child = _draw_while_jobs_run(run_dir, folder)
+            elif "render" in command and run_dir is not None:
+                _stop(child)
+                child = None
+                reply = _render(run_dir, Path(command["render"]), folder)
+                print(json.dumps(reply), flush=True)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: `run` says it
+        return 130
+    finally:
+        _stop(child)
     return 0
 
 
