@@ -226,3 +226,46 @@ def test_imports_run_with_the_collector_paused_then_frozen():
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def _probe_module(tmp_path, monkeypatch, name):
+    """A module that records, when imported, its thread, whether the collector ran and how many
+    forked children this process had (the sweep's composers)."""
+    import sys
+
+    (tmp_path / f"{name}.py").write_text(
+        "import gc, multiprocessing, threading\n"
+        "RECORD = (threading.current_thread().name, gc.isenabled(),"
+        " len(multiprocessing.active_children()))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_deferred_imports_happen_once_in_a_thread_with_the_collector_paused(tmp_path, monkeypatch):
+    """What the console script defers is imported at the first `import_deferred`, in a thread of
+    its own (a fresh Python stack) with the GC paused; later calls, and callers whose entry point
+    deferred nothing (tests, notebooks), import nothing; an import error reaches the caller."""
+    import gc
+    import sys
+    import threading
+
+    from sparsity_lab import startup
+
+    _probe_module(tmp_path, monkeypatch, "deferred_probe")
+    monkeypatch.setattr(startup, "_DEFERRED", [])
+    try:
+        startup.import_deferred()  # nothing deferred: nothing happens
+        assert "deferred_probe" not in sys.modules
+        startup.defer_imports(["deferred_probe"])
+        startup.import_deferred()
+        name, collecting, _ = sys.modules["deferred_probe"].RECORD
+        assert name == "sparsity-lab-imports" and name != threading.current_thread().name
+        assert not collecting and gc.isenabled()
+        assert startup._DEFERRED == []
+        startup.import_deferred()  # once only
+        startup.defer_imports(["no_such_module_deferred"])
+        with pytest.raises(ModuleNotFoundError, match="no_such_module_deferred"):
+            startup.import_deferred()
+    finally:
+        gc.unfreeze()

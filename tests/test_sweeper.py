@@ -146,3 +146,33 @@ def test_a_composers_lost_jobs_are_composed_by_the_caller(tmp_path, monkeypatch,
     assert yielded == [None] * 6
     for cfg, same in zip(configs, direct, strict=True):
         assert OmegaConf.to_yaml(cfg) == OmegaConf.to_yaml(same)
+
+
+def test_the_caller_imports_what_the_console_script_deferred_while_composers_compose(
+    tmp_path, monkeypatch
+):
+    """Under local n_jobs=2 the caller imports the deferred path job modules (startup.py) once
+    the composers are forked, so the imports overlap their work; without composers the first
+    check imports them."""
+    import gc
+    import sys
+
+    from sparsity_lab import startup
+
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "deferred_probe.py").write_text(
+        "import multiprocessing\nCHILDREN = len(multiprocessing.active_children())\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+    monkeypatch.delitem(sys.modules, "deferred_probe", raising=False)
+    monkeypatch.setattr(startup, "_DEFERRED", ["deferred_probe"])
+    try:
+        _compose_sweep(tmp_path, ["hydra.launcher.n_jobs=2", *SWEEP])
+        assert sys.modules["deferred_probe"].CHILDREN >= 1
+        assert startup._DEFERRED == []
+        monkeypatch.delitem(sys.modules, "deferred_probe")
+        startup.defer_imports(["deferred_probe"])
+        _compose_sweep(tmp_path, SWEEP)  # sequential: compose_jobs imports nothing
+        assert "deferred_probe" not in sys.modules and startup._DEFERRED == ["deferred_probe"]
+    finally:
+        gc.unfreeze()

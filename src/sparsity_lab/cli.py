@@ -174,6 +174,9 @@ def run_locked_job(cfg: DictConfig, hc, job_dir: Path) -> str:
     except OSError as exc:
         return job_write_failed(job_dir, meta, exc)
     # heavy imports only in jobs, after the record says running (so progress counts the job)
+    from sparsity_lab.startup import import_deferred
+
+    import_deferred()
     from sparsity_lab.studies import run_job
 
     start = time.perf_counter()
@@ -621,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
 #: What each verb imports, loaded by the console script before the verb runs (see
 #: :func:`entry`); a verb imports them itself too, so that in-process callers need nothing.
 VERB_MODULES = {
-    "run": ("hydra", "pandas", "sparsity_lab.results", "sparsity_lab.runner", "sparsity_lab.sweep"),
+    "run": ("hydra", "pandas", "sparsity_lab.results", "sparsity_lab.sweep"),
     "collect": ("pandas", "sparsity_lab.results"),
     "compare": ("sparsity_lab.compare",),
     "figures": ("sparsity_lab.figures.cli",),
@@ -631,14 +634,23 @@ VERB_MODULES = {
 }
 
 
+#: What a verb's console script imports when the verb first needs it, the same way
+#: (:func:`startup.import_deferred`: a sweep's check, a job): `run` on 2 processes imports the
+#: path job's modules (scikit-learn, SciPy, numba: about 0.5 s) while its forked composers
+#: compose.
+DEFERRED_MODULES = {"run": ("sparsity_lab.runner",)}
+
+
 def entry() -> None:
     """The ``sparsity-lab`` console script (and ``python -m sparsity_lab.cli``): the verb's
     heavy modules imported with the cyclic GC paused, then frozen (:func:`startup.gc_paused`),
-    :func:`main`, then :func:`startup.exit_quickly` with its code. Only here: in-process
-    callers (tests, notebooks) keep their collector and their interpreter's exit."""
+    those of :data:`DEFERRED_MODULES` left for the run to import when it needs them
+    (:func:`startup.import_deferred`), :func:`main`, then :func:`startup.exit_quickly` with its
+    code. Only here: in-process callers (tests, notebooks) keep their collector and their
+    interpreter's exit, and import what they use when they use it."""
     import importlib
 
-    from sparsity_lab.startup import exit_quickly, gc_paused
+    from sparsity_lab.startup import defer_imports, exit_quickly, gc_paused
 
     verb = sys.argv[1] if len(sys.argv) > 1 else ""
     if verb == "run":  # the figure drawer imports beside this process (early.py)
@@ -650,6 +662,7 @@ def entry() -> None:
     with gc_paused():
         for module in VERB_MODULES.get(verb, ()):
             importlib.import_module(module)
+    defer_imports(DEFERRED_MODULES.get(verb, ()))
     exit_quickly(main())
 
 

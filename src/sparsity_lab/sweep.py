@@ -39,6 +39,7 @@ from omegaconf.errors import OmegaConfBaseException
 from sparsity_lab import results
 from sparsity_lab.errors import ConfigError, UserError
 from sparsity_lab.paths import yaml_bool
+from sparsity_lab.startup import import_deferred
 from sparsity_lab.threads import thread_pools
 
 #: Datasets up to this many entries in X are loaded and prepared by the pre-launch check.
@@ -307,6 +308,7 @@ def check_job_config(cfg: DictConfig, checked: set[str], plan: RunPlan | None = 
     probed, so a sweep loads each distinct dataset and probes its run dir once.
     """
 
+    import_deferred()  # the console script's path job modules (startup.py)
     from sparsity_lab import studies
     from sparsity_lab.datasets.base import check_test_size
     from sparsity_lab.errors import ConfigError
