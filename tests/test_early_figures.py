@@ -185,30 +185,8 @@ def test_a_run_with_its_drawer_leaves_no_process_and_no_scratch(tmp_path):
     assert not drawers(tmp_path)
 
 
-def test_the_drawer_renders_what_the_report_would(run, tmp_path, monkeypatch):
-    from sparsity_lab.report import figure_files
-
-    monkeypatch.chdir(tmp_path)
-    mine = figure_files(run, tmp_path / "mine", None, None)
-    drawer = early.EarlyFigures()
-    drawer.start()
-    try:
-        drawer.watch(lambda: run)
-        theirs = drawer.render(tmp_path / "theirs")
-        assert drawer.proc.poll() is None  # it serves the run to its end
-    finally:
-        drawer.close()
-    assert drawer.proc.returncode == 0  # stdin closed: it exits by itself
-    assert theirs is not None
-    written, skipped, n_early = theirs
-    assert [p.name for p in written] == [p.name for p in mine[0]]
-    assert [p.parent for p in written] == [tmp_path / "theirs"] * len(written)
-    assert skipped == mine[1] and n_early <= 2  # at most diabetes's two, if its child was quick
-    for a, b in zip(written, mine[0], strict=True):
-        assert a.read_bytes() == b.read_bytes(), a.name
-
-
-def test_without_a_drawer_render_says_so(run, tmp_path):
-    drawer = early.EarlyFigures()  # never started (one job, joblib, ...)
-    assert drawer.render(tmp_path) is None and drawer.folder() is None
+def test_a_drawer_never_started_gives_no_folder(tmp_path):
+    drawer = early.EarlyFigures()  # not wanted (one job, joblib, report=false, ...)
+    drawer.watch(lambda: tmp_path)
+    assert drawer.stop() is None
     drawer.close()

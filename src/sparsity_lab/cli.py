@@ -401,8 +401,8 @@ def _allowed_keys(overrides: list[str]):
 
 def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int, drawer=None) -> int:
     """Collect the run, print the summary and the `results:` line; the run's exit code.
-    ``drawer``: the :class:`~sparsity_lab.early.EarlyFigures` of the run, which draws the
-    report's figures (:func:`sparsity_lab.report.write_run_figures_and_report`).
+    ``drawer``: the :class:`~sparsity_lab.early.EarlyFigures` of the run, stopped
+    before the report, which uses what it drew.
 
     When the run's tables or record cannot be written (a full disk, ...), one line says which
     path and why, the jobs' own tables stay usable, and the `results:` line is still printed.
@@ -446,9 +446,10 @@ def finish_run(run_dir: Path, plan: sweep.RunPlan, code: int, drawer=None) -> in
             code = code or 1
     from sparsity_lab import report
 
+    drawn = drawer.stop() if drawer is not None else None
     if tables is not None and report.report_enabled(run_dir):  # no report without the tables
         try:
-            page, n_figures, n_early = report.write_run_figures_and_report(run_dir, drawer)
+            page, n_figures, n_early = report.write_run_figures_and_report(run_dir, drawn)
             early = f" ({n_early} drawn while the jobs ran)" if n_early else ""
             print(f"figures: {n_figures} in {page.parent / 'figures'}{early}", flush=True)
             print(f"report: {page}", flush=True)

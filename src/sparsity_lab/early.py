@@ -1,24 +1,24 @@
-"""A run's figures drawn in a process that has the figure code loaded, and, while the jobs
-still run, on a core they leave idle.
+"""A run's coefficient figures drawn while its jobs still run, on a core the jobs leave idle.
 
 A sweep on the default launcher runs its jobs one after another in the `run` process, so on a
 machine with two or more cores one core waits until the report, which then draws every figure.
-The console script starts one drawer process (:class:`EarlyFigures`) before its own imports:
-it imports the figure code (matplotlib, seaborn) beside `run`'s imports and learns the run dir
-once the sweep starts. A child of it, at the lowest priority (``nice`` 19: only a core `run`
-leaves idle), then draws the coefficient figures of each dataset whose jobs are done (those
-of the complete jobs in front of the first one not done, except the last one's dataset, which
-may have jobs still to come) from the jobs' own tables, at the report's resolution, into a
-scratch folder of the run's figures folder. At the report, `run` asks the drawer for all the
-figures: it kills that child and draws them as ``sparsity-lab report`` would (its forked
-workers, at normal priority), so `run` itself never loads matplotlib.
+The console script starts one drawer process (:class:`EarlyFigures`) before its own imports
+(an in-process `run` starts it itself): it imports the figure code while the sweep is
+planned, learns the run dir once the sweep starts, and draws the
+figures of each dataset whose jobs are done (those of the complete jobs in front of the first
+one not done, except the last one's dataset, which may have jobs still to come) from the jobs'
+own tables, at the report's resolution, into a scratch folder of the run's figures folder.
 
 Nothing drawn early is trusted: each PNG is named by the :func:`~sparsity_lab.figures.make.
 figure_key` of the inputs it was drawn from, and the report, reading the run's collected
 table, copies a PNG only where its own inputs give the same key (a dataset with a job the
 drawer did not see, a resumed run's other jobs, another ``zero_tol``: the key differs and the
-report draws it). The drawer exits when `run` closes its stdin (at its end, or when it is
-killed), and the scratch folder is removed after the report.
+report draws it). The drawer runs at the lowest priority (``nice`` 19), so it takes only a
+core `run` leaves idle (measured: it costs the quickstart nothing; the report then draws the
+figures itself, in `run`'s own processes, at normal priority). When the report starts, the
+drawer is killed (what it was drawing is lost, so it takes no core from the report's
+workers), and the scratch folder is removed after the report. The drawer exits by itself
+when `run` is gone (its stdin closes).
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,11 +92,11 @@ def wanted(overrides: list[str]) -> bool:
 
 
 class EarlyFigures:
-    """`run`'s side of the drawer: :meth:`start` it, :meth:`watch` for the run dir,
-    :meth:`render` the report's figures in it, :meth:`close` at the end (it exits, its folder
-    goes).
+    """`run`'s side of the drawer: :meth:`start` it, :meth:`stop` it before the report (the
+    folder of what it drew, or None), :meth:`close` at the end (stops it, removes its folder).
 
-    The console script starts it before its own imports, so that both import side by side.
+    The console script starts it before its own imports, so that both import side by side;
+    :meth:`watch` then gives it the run dir once the sweep has started.
     """
 
     def __init__(self) -> None:
@@ -110,7 +110,7 @@ class EarlyFigures:
         """Start the drawer process (it imports the figure code, then waits for a run dir)."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sparsity_lab.early"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
         )  # fmt: skip
 
     def watch(self, run_dir: Callable[[], Path | None]) -> None:
@@ -124,80 +124,44 @@ class EarlyFigures:
 
     def _send_run_dir(self) -> None:
         while not self._done.wait(POLL / 2):
-            if self._send_run_dir_once():
-                return
+            run_dir = self.run_dir()
+            if run_dir is None:
+                continue
+            try:
+                self.proc.stdin.write(json.dumps(str(Path(run_dir).resolve())) + "\n")
+                self.proc.stdin.flush()
+                self._sent = Path(run_dir)
+            except (OSError, ValueError):  # the drawer is gone: the report draws everything
+                pass
+            return
 
-    def _send_run_dir_once(self) -> bool:
-        """Send the run dir if there is one yet; whether there was."""
-        run_dir = self.run_dir()
-        if run_dir is None:
-            return False
-        if self._send({"run_dir": str(Path(run_dir).resolve())}):
-            self._sent = Path(run_dir)
-        return True
-
-    def _send(self, command: dict) -> bool:
-        try:
-            self.proc.stdin.write(json.dumps(command) + "\n")
-            self.proc.stdin.flush()
-        except (OSError, ValueError):  # the drawer is gone: the report draws everything
-            return False
-        return True
-
-    def _stop_watching(self) -> None:
+    def stop(self) -> Path | None:
+        """Stop the drawer now (SIGKILL: it draws nothing more) and return its folder of
+        figures, or None when it drew none. Not waiting for it to go (at the lowest priority,
+        on a busy machine, that takes a while): a PNG it renames into its folder after this
+        is whole, and as good as any under its key."""
         self._done.set()
         if self._thread is not None:
             self._thread.join()
-
-    def folder(self) -> Path | None:
-        """The folder of what the drawer drew, if any."""
-        if self.proc is None or self._sent is None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        if self._sent is None:
             return None
         folder = scratch_dir(self._sent, self.proc.pid)
         return folder if folder.is_dir() else None
 
-    def render(self, out: Path) -> tuple[list[Path], list[tuple[str, str]], int] | None:
-        """The report's figures drawn by the drawer into ``out``, as
-        :func:`sparsity_lab.report.figure_files` gives them, or None when it cannot (not
-        started, no run dir, gone, or a bug: its traceback shown, and `run` draws them)."""
-        self._stop_watching()
-        if self.proc is None or self.proc.poll() is not None:
-            return None
-        if self._sent is None:  # the thread had not seen it yet
-            self._send_run_dir_once()
-        if self._sent is None:
-            return None
-        if not self._send({"render": str(Path(out).resolve())}):
-            return None
-        try:
-            line = self.proc.stdout.readline()
-        except (OSError, ValueError):
-            return None
-        if not line:
-            return None
-        reply = json.loads(line)
-        if "error" in reply:
-            print(reply["error"].rstrip(), file=sys.stderr, flush=True)
-            return None
-        skipped = [(stem, reason) for stem, reason in reply["skipped"]]
-        return [Path(p) for p in reply["written"]], skipped, reply["n_early"]
-
     def close(self) -> None:
-        """Let the drawer go (its stdin closes: it stops drawing and exits) and remove its
-        folder."""
-        self._stop_watching()
-        if self.proc is None:
-            return
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
-        try:  # idle at stdin, it goes at once; drawing still (`run` interrupted), it is killed
-            self.proc.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        with contextlib.suppress(OSError):
-            self.proc.stdout.close()
-        if self._sent is not None:
+        """Stop the drawer if it runs, wait for it to go, and remove its folder."""
+        self.stop()
+        if self.proc is not None:  # killed: gone in a moment, then its folder can go
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=1)
+        if self._sent is not None and self.proc is not None:
             folder = scratch_dir(self._sent, self.proc.pid)
             shutil.rmtree(folder, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -279,89 +243,42 @@ class Drawer:
         return n
 
 
-def _draw_while_jobs_run(run_dir: Path, folder: Path) -> int:
-    """The forked child of the drawer that draws while the jobs run, at the lowest priority
-    (``nice`` 19: it takes only a core `run` leaves idle, never one its jobs or their BLAS
-    threads want), until the drawer kills it or is gone. Returns its pid (in the drawer)."""
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 0
-    try:
-        with contextlib.suppress(OSError):
-            os.nice(19)
-        from sparsity_lab.report import report_enabled
+def _parent_gone(stdin) -> bool:
+    """Whether `run` closed our stdin (it stopped us, or exited)."""
+    readable, _, _ = select.select([stdin], [], [], POLL)
+    return bool(readable) and not stdin.readline()
 
-        drawer, owner, enabled = Drawer(run_dir, folder), os.getppid(), None
-        while os.getppid() == owner:
-            time.sleep(POLL)
+
+def main() -> int:
+    """The drawer process: import, wait for the run dir on stdin, draw until stdin closes."""
+    # the lowest priority: it takes a core only when `run` (its imports, its jobs, their BLAS
+    # threads) leaves one idle, so that it never slows the run it draws for
+    with contextlib.suppress(OSError):
+        os.nice(19)
+    # the figure code, imported while `run` plans the sweep
+    import sparsity_lab.figures.make
+    import sparsity_lab.report  # noqa: F401
+    from sparsity_lab.report import report_enabled
+
+    try:
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        run_dir = Path(json.loads(line))
+        folder = scratch_dir(run_dir, os.getpid())
+        drawer = Drawer(run_dir, folder)
+        enabled = None
+        while not _parent_gone(sys.stdin):
             if enabled is None:
                 if not drawer.leading_jobs():
                     continue  # report_enabled reads a job's config
                 enabled = report_enabled(run_dir)
                 if not enabled:
-                    break
+                    return 0
                 folder.mkdir(parents=True, exist_ok=True)
             drawer.step()
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: `run` says it
-        code = 130
-    except BaseException:  # a bug shows; the report draws what this did not
-        import traceback
-
-        traceback.print_exc()
-        code = 1
-    finally:
-        os._exit(code)  # never back into the drawer's own code
-
-
-def _stop(pid: int | None) -> None:
-    if pid is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-
-
-def _render(run_dir: Path, out: Path, folder: Path) -> dict:
-    """The reply to a render command: :func:`sparsity_lab.report.figure_files` as JSON."""
-    import traceback
-
-    from sparsity_lab.report import figure_files
-
-    try:
-        drawn = folder if folder.is_dir() else None
-        written, skipped, n_early = figure_files(run_dir, out, None, drawn)
-    except Exception:
-        return {"error": traceback.format_exc()}
-    return {"written": [str(p) for p in written], "skipped": skipped, "n_early": n_early}
-
-
-def main() -> int:
-    """The drawer process: import the figure code; on ``{"run_dir": ...}`` start drawing while
-    the jobs run (a forked child, :func:`_draw_while_jobs_run`); on ``{"render": out}`` stop
-    that and draw the report's figures into ``out`` (one JSON line back); exit when stdin
-    closes (`run` is done, or gone)."""
-    import sparsity_lab.figures.make
-    import sparsity_lab.report  # noqa: F401
-
-    run_dir = folder = child = None
-    try:
-        for line in sys.stdin:
-            command = json.loads(line)
-            if "run_dir" in command:
-                run_dir = Path(command["run_dir"])
-                folder = scratch_dir(run_dir, os.getpid())
-                child = _draw_while_jobs_run(run_dir, folder)
-            elif "render" in command and run_dir is not None:
-                _stop(child)
-                child = None
-                reply = _render(run_dir, Path(command["render"]), folder)
-                print(json.dumps(reply), flush=True)
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: `run` says it
         return 130
-    finally:
-        _stop(child)
     return 0
 
 

@@ -428,12 +428,11 @@ def report_enabled(run_dir: Path) -> bool:
     return True
 
 
-def write_run_figures_and_report(run_dir: Path | str, drawer=None) -> tuple[Path, int, int]:
-    """What ``run`` does at its end: the figures (PNG) into ``<run>/figures`` and the report.
-
-    ``drawer``: the run's :class:`~sparsity_lab.early.EarlyFigures`, which draws them where it
-    runs (its processes have the figure code loaded; it copies what it drew while the jobs
-    ran), else this process does, using what the drawer drew before it stopped.
+def write_run_figures_and_report(
+    run_dir: Path | str, drawn: Path | None = None
+) -> tuple[Path, int, int]:
+    """What ``run`` does at its end: the figures (PNG) into ``<run>/figures`` and the report
+    (``drawn``: the folder of figures drawn while the jobs ran, :mod:`sparsity_lab.early`).
 
     Returns
     -------
@@ -442,14 +441,10 @@ def write_run_figures_and_report(run_dir: Path | str, drawer=None) -> tuple[Path
     n_figures : int
         Figures written.
     n_early : int
-        Of them, those drawn while the jobs ran.
+        Of them, those drawn while the jobs ran (copied from ``drawn``).
     """
     run_dir = Path(run_dir)
-    out = run_dir / schema.FIGURES_DIR
-    done = drawer.render(out) if drawer is not None else None
-    if done is None:
-        done = figure_files(run_dir, out, None, drawer.folder() if drawer is not None else None)
-    written, skipped, n_early = done
+    written, skipped, n_early = figure_files(run_dir, run_dir / schema.FIGURES_DIR, None, drawn)
     figures = _figure_list(written, skipped)
     return write_report(run_dir, figures=figures), len(written), n_early
 
