@@ -130,9 +130,11 @@ def test_the_drawer_starts_only_where_a_core_is_idle(monkeypatch, overrides, env
     monkeypatch.delenv(early.ENV, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(early, "usable_cores", lambda: 2)
+    from sparsity_lab import threads
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
     assert early.wanted(overrides) is expected
-    monkeypatch.setattr(early, "usable_cores", lambda: 1)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 1)
     assert early.wanted(overrides) is False
 
 

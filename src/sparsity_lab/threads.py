@@ -9,6 +9,7 @@ imported (which may load another library).
 
 from __future__ import annotations
 
+import os
 import sys
 
 #: The pools of this process, and the number of modules imported when they were found.
@@ -23,3 +24,10 @@ def thread_pools():
     if _POOLS.get("modules") != len(sys.modules):
         _POOLS.update(controller=ThreadpoolController(), modules=len(sys.modules))
     return _POOLS["controller"]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the OS has one, else all)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
-import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -43,6 +42,7 @@ from sparsity_lab.results import (
     resolve_run,
     table_columns,
 )
+from sparsity_lab.threads import usable_cores
 
 FIGURES_DIR = schema.FIGURES_DIR
 DEFAULT_FORMATS: tuple[str, ...] = ("png", "pdf")
@@ -362,8 +362,7 @@ def figure_workers(n_figures: int, n_jobs: int | None = None) -> int:
     if "fork" not in mp.get_all_start_methods():
         return 1
     if n_jobs is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        n_jobs = min(cores or 1, MAX_FIGURE_WORKERS)
+        n_jobs = min(usable_cores(), MAX_FIGURE_WORKERS)
     return max(1, min(n_jobs, n_figures))
 
 
